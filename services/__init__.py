@@ -1,0 +1,1 @@
+"""The three safeguard services and the command line that runs them."""

@@ -1,0 +1,110 @@
+"""``safeguard demo``: an invented case, driven through the running services over HTTP.
+
+Every name, school and detail here is invented. Each later step of the policy adds its part.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from shared.identity import Role, TokenService
+from shared.settings import SERVICE_NAMES, Settings
+from shared.trust import load_trust
+
+DEMO_DISCLOSURE = {
+    "disclosure_route": "young_person",
+    "summary": (
+        "Student YP-DEMO-1 (Year 9) says an image of them, sent to a boyfriend, "
+        "has been forwarded to a group chat. Invented for the demo."
+    ),
+}
+
+
+class DemoError(RuntimeError):
+    """A step of the demo did not happen in time."""
+
+
+def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
+    console = Console()
+    trust = load_trust(settings.trust_file)
+    school = trust.schools[0]
+    tokens = TokenService(settings)
+    staff = tokens.issue("staff.demo", Role.STAFF, [school.code])
+    dsl = tokens.issue("dsl.demo", Role.DSL, [school.code])
+    base = {name: f"http://{settings.host}:{settings.port_of(name)}" for name in SERVICE_NAMES}
+    try:
+        with httpx.Client(timeout=5.0) as http:
+            console.print(f"[bold]{trust.name}[/bold], {school.name} ({school.code})")
+            for name in SERVICE_NAMES:
+                _wait(lambda n=name: _ready(http, base[n]), timeout, f"{name} to be ready")
+            console.print("1. A member of staff records the disclosure (intake)")
+            created = http.post(
+                f"{base['intake']}/cases",
+                json={"school": school.code, **DEMO_DISCLOSURE},
+                headers={"Authorization": f"Bearer {staff}", "Idempotency-Key": str(uuid.uuid4())},
+            )
+            created.raise_for_status()
+            case = created.json()
+            console.print(f"   {created.status_code}: case {case['reference']} ({case['case_id']})")
+            auth = {"Authorization": f"Bearer {dsl}"}
+
+            console.print("2. Referral assesses it (referral)")
+            assessments = _wait(
+                lambda: _json_if_ok(http, f"{base['referral']}/cases/{case['case_id']}/assessments", auth),
+                timeout, "referral's assessment",
+            )
+            for a in assessments["assessments"]:
+                console.print(
+                    f"   assessment {a['number']}: {a['classification']} "
+                    f"(policy {a['policy_version']}), missing: {', '.join(a['missing_facts'])}"
+                )
+
+            console.print("3. Review shows the chronology (review)")
+            view = _wait(
+                lambda: _view_with_entries(http, f"{base['review']}/cases/{case['case_id']}", auth, 2),
+                timeout, "review's case view",
+            )
+            for e in view["entries"]:
+                console.print(
+                    f"   {e['occurred_at']}  {e['kind']:<20} by {e['actor']} ({e['actor_role']})"
+                )
+    except (DemoError, httpx.HTTPError) as e:
+        console.print(f"[red]demo failed:[/red] {e}. Is `safeguard up` running?")
+        return 1
+    console.print("[green]done[/green]: the case is stored, assessed and in the chronology.")
+    return 0
+
+
+def _ready(http: httpx.Client, base: str) -> bool | None:
+    try:
+        return http.get(f"{base}/readyz").status_code == 200 or None
+    except httpx.TransportError:
+        return None
+
+
+def _json_if_ok(http: httpx.Client, url: str, headers: dict[str, str]) -> Any:
+    r = http.get(url, headers=headers)
+    return r.json() if r.status_code == 200 else None
+
+
+def _view_with_entries(
+    http: httpx.Client, url: str, headers: dict[str, str], count: int
+) -> Any:
+    view = _json_if_ok(http, url, headers)
+    return view if view and len(view["entries"]) >= count else None
+
+
+def _wait(probe: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise DemoError(f"waited {timeout:.0f}s for {what}")

@@ -1,0 +1,1 @@
+"""Intake: policy steps 1-4, from the first disclosure to the secured device."""

@@ -1,0 +1,1 @@
+"""How intake meets the outside: its published contracts and its HTTP routes."""

@@ -1,0 +1,25 @@
+"""Intake's stored events, as the contracts other services read."""
+
+from __future__ import annotations
+
+from shared.contracts import Contract
+from shared.contracts.intake import DisclosureRoute, IncidentReportedV1
+
+from services.intake.domain import Incident
+
+
+def to_contract(domain_event: object) -> Contract | None:
+    """The contract a stored event is published as; None for events private to intake."""
+    if isinstance(domain_event, Incident.Reported):
+        return IncidentReportedV1(
+            case_id=domain_event.originator_id,
+            school=domain_event.school,
+            reference=domain_event.reference,
+            disclosure_route=DisclosureRoute(domain_event.disclosure_route),
+            summary=domain_event.summary,
+            recorded_by=domain_event.recorded_by,
+            recorded_by_role=domain_event.recorded_by_role,
+            occurred_at=domain_event.occurred_at,
+            recorded_at=domain_event.recorded_at,
+        )
+    return None

@@ -1,0 +1,98 @@
+"""The intake application: commands staff and the DSL use to record steps 1-4."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from services.intake.domain import Incident, ReferenceSequence
+from shared.application import NAMESPACE, ServiceApplication
+
+Clock = Callable[[], datetime]
+
+
+class IncidentNotFoundError(LookupError):
+    """No incident has that id."""
+
+
+class Intake(ServiceApplication):
+    """Records disclosures; its notification log is the outbox the relay publishes."""
+
+    name = "intake"
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+        super().__init__(env)
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+
+    def report_incident(
+        self,
+        *,
+        school: str,
+        disclosure_route: str,
+        summary: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[Incident, bool]:
+        """Record a disclosure; the incident and whether this call created it.
+
+        With an ``idempotency_key`` the case id is derived from it, so a client's retry finds the
+        case its first attempt recorded instead of recording a second one.
+        """
+        case_id = (
+            uuid5(NAMESPACE, f"incident:{school}:{recorded_by}:{idempotency_key}")
+            if idempotency_key
+            else uuid4()
+        )
+        for _ in range(10):
+            existing = self._find(case_id)
+            if existing is not None:
+                return existing, False
+            now = self.clock()
+            sequence = self._reference_sequence(school, now.year)
+            sequence.allocate()
+            incident = Incident(
+                id=case_id,
+                school=school,
+                reference=sequence.reference,
+                disclosure_route=disclosure_route,
+                summary=summary,
+                recorded_by=recorded_by,
+                recorded_by_role=recorded_by_role,
+                occurred_at=occurred_at or now,
+                recorded_at=now,
+            )
+            try:
+                # One transaction: the reference and the case are stored together or not at all.
+                self.save(sequence, incident)
+            except IntegrityError:
+                continue  # another disclosure took this reference, or this key won elsewhere
+            return incident, True
+        msg = "could not allocate a reference after 10 attempts"
+        raise RuntimeError(msg)
+
+    def get_incident(self, case_id: UUID) -> Incident:
+        incident = self._find(case_id)
+        if incident is None:
+            raise IncidentNotFoundError(case_id)
+        return incident
+
+    def _find(self, case_id: UUID) -> Incident | None:
+        try:
+            incident = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            return None
+        return incident if isinstance(incident, Incident) else None
+
+    def _reference_sequence(self, school: str, year: int) -> ReferenceSequence:
+        try:
+            sequence = self.repository.get(ReferenceSequence.create_id(school, year))
+        except AggregateNotFoundError:
+            return ReferenceSequence(school=school, year=year)
+        assert isinstance(sequence, ReferenceSequence)
+        return sequence

@@ -1,0 +1,148 @@
+"""Intake's HTTP API: staff record disclosures; the DSL and head see their school's cases.
+
+Run it with ``safeguard serve intake``; OpenAPI at ``/docs``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.intake.adapters.contracts import to_contract
+from services.intake.application import IncidentNotFoundError, Intake
+from services.intake.domain import Incident, IntakeError
+from shared.contracts.intake import DisclosureRoute
+from shared.identity import Authorize, Principal, Role, hide_unless_visible
+from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
+from shared.settings import Settings
+
+SPEC = ServiceSpec(
+    name="intake",
+    application=Intake,
+    to_contract=to_contract,
+    description="Policy steps 1-4: disclosures, triage, device search, the image, the DSL.",
+)
+
+RECORDERS = Authorize(Role.STAFF, Role.DSL, Role.HEAD)
+
+
+class DisclosureIn(BaseModel):
+    """A disclosure as a member of staff records it. Facts about the image, never the image."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    school: str = Field(pattern=r"^[A-Z]{2,8}$", examples=["OAK"])
+    disclosure_route: DisclosureRoute
+    summary: str = Field(min_length=1, max_length=5000, description="What was disclosed.")
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When the disclosure was made; default: now."
+    )
+
+
+class CaseOut(BaseModel):
+    """A case as intake holds it."""
+
+    case_id: UUID
+    reference: str
+    school: str
+    disclosure_route: DisclosureRoute
+    summary: str
+    recorded_by: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, incident: Incident) -> CaseOut:
+        return cls(
+            case_id=incident.id,
+            reference=incident.reference,
+            school=incident.school,
+            disclosure_route=DisclosureRoute(incident.disclosure_route),
+            summary=incident.summary,
+            recorded_by=incident.recorded_by,
+            occurred_at=incident.occurred_at,
+            recorded_at=incident.recorded_at,
+        )
+
+
+router = APIRouter(tags=["cases"])
+
+
+def _intake(request: Request) -> Intake:
+    runtime: ServiceRuntime = request.app.state.runtime
+    assert isinstance(runtime.app, Intake)
+    return runtime.app
+
+
+@router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
+def record_disclosure(
+    body: DisclosureIn,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(RECORDERS)],
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, description="Same key, same case: retries are safe.")
+    ] = None,
+) -> CaseOut:
+    """Step 1: record a disclosure. Returns the case id and its human reference."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    if runtime.trust.school(body.school) is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"loc": ["body", "school"], "msg": f"no school {body.school} in this trust",
+              "type": "value_error"}],
+        )
+    if not principal.may_act_for(body.school):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"this token does not act for school {body.school}"
+        )
+    now = datetime.now(UTC)
+    if body.occurred_at is not None and body.occurred_at > now:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"loc": ["body", "occurred_at"], "msg": "occurred_at is in the future",
+              "type": "value_error"}],
+        )
+    try:
+        incident, created = _intake(request).report_incident(
+            school=body.school,
+            disclosure_route=str(body.disclosure_route),
+            summary=body.summary,
+            recorded_by=principal.user,
+            recorded_by_role=str(principal.role),
+            occurred_at=body.occurred_at,
+            idempotency_key=idempotency_key,
+        )
+    except IntakeError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/cases/{incident.id}"
+    return CaseOut.of(incident)
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut)
+def get_case(
+    case_id: UUID,
+    request: Request,
+    principal: Annotated[Principal, Depends(RECORDERS)],
+) -> CaseOut:
+    """A case as recorded. Staff see only what they recorded; the DSL and head, their school's."""
+    try:
+        incident = _intake(request).get_incident(case_id)
+    except IncidentNotFoundError:
+        hide_unless_visible(principal, None)
+        raise  # unreachable: hide_unless_visible raised 404
+    hide_unless_visible(principal, incident.school)
+    if principal.role == Role.STAFF and incident.recorded_by != principal.user:
+        hide_unless_visible(principal, None)
+    return CaseOut.of(incident)
+
+
+def create_app(settings: Settings | None = None, *, schema_prefix: str = "") -> FastAPI:
+    """The intake service's HTTP app."""
+    return create_http_app(SPEC, settings or Settings(), router, schema_prefix=schema_prefix)

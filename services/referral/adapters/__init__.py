@@ -1,0 +1,1 @@
+"""How referral meets the outside: its published contracts."""

@@ -1,0 +1,95 @@
+"""Referral's HTTP API: the DSL reads each case's assessments (decisions come with step 5-6).
+
+Run it with ``safeguard serve referral``; OpenAPI at ``/docs``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import BaseModel
+
+from services.referral.adapters.contracts import to_contract
+from services.referral.application import ReferralNotFoundError, Referrals
+from services.referral.domain import Referral
+from shared.identity import Authorize, Principal, Role, hide_unless_visible
+from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
+from shared.settings import Settings
+
+SPEC = ServiceSpec(
+    name="referral",
+    application=Referrals,
+    to_contract=to_contract,
+    upstreams=("intake",),
+    description="Policy steps 5-6: assessment, required actions, notifications, decisions.",
+)
+
+CASE_READERS = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR)
+
+
+class AssessmentOut(BaseModel):
+    number: int
+    classification: str
+    missing_facts: list[str]
+    policy_version: str
+    caused_by: str
+    recorded_by: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class ReferralOut(BaseModel):
+    """A case's referral record."""
+
+    case_id: UUID
+    school: str
+    reference: str
+    assessments: list[AssessmentOut]
+
+
+router = APIRouter(tags=["cases"])
+
+
+@router.get("/cases/{case_id}/assessments", response_model=ReferralOut)
+def get_assessments(
+    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(CASE_READERS)]
+) -> ReferralOut:
+    """Every assessment of a case, oldest first, with the policy version that made it."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    assert isinstance(runtime.app, Referrals)
+    try:
+        referral = runtime.app.get_referral(case_id)
+    except ReferralNotFoundError:
+        hide_unless_visible(principal, None)
+        raise
+    hide_unless_visible(principal, referral.school)
+    events = [
+        e for e in runtime.app.repository.event_store.get(case_id)
+        if isinstance(e, Referral.AssessmentRecorded)
+    ]
+    return ReferralOut(
+        case_id=case_id,
+        school=referral.school,
+        reference=referral.reference,
+        assessments=[
+            AssessmentOut(
+                number=e.number,
+                classification=e.classification,
+                missing_facts=list(e.missing_facts),
+                policy_version=e.policy_version,
+                caused_by=e.caused_by,
+                recorded_by=e.recorded_by,
+                occurred_at=e.occurred_at,
+                recorded_at=e.recorded_at,
+            )
+            for e in events
+        ],
+    )
+
+
+def create_app(settings: Settings | None = None, *, schema_prefix: str = "") -> FastAPI:
+    """The referral service's HTTP app."""
+    return create_http_app(SPEC, settings or Settings(), router, schema_prefix=schema_prefix)

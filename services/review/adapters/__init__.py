@@ -1,0 +1,1 @@
+"""How review meets the outside."""

@@ -1,0 +1,83 @@
+"""The review application: every case's chronology, built from upstream streams."""
+
+from __future__ import annotations
+
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+
+from services.review.domain import CaseRecord
+from shared.application import ServiceApplication
+from shared.contracts.intake import IncidentReportedV1
+from shared.contracts.referral import AssessmentRecordedV1
+from shared.contracts.streams import message_id
+
+
+class CaseNotFoundError(LookupError):
+    """No case record has that id."""
+
+
+class Reviews(ServiceApplication):
+    """Builds each case's record from what intake and referral publish."""
+
+    name = "review"
+
+    @singledispatchmethod
+    def on_upstream(self, contract: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """Contracts review does not show."""
+
+    @on_upstream.register
+    def _(self, contract: IncidentReportedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        record = self._record_for(contract.case_id, contract.school, contract.reference)
+        record.record_entry(
+            kind="disclosure_recorded",
+            summary=f"Disclosure ({contract.disclosure_route}): {contract.summary}",
+            actor=contract.recorded_by,
+            actor_role=contract.recorded_by_role,
+            occurred_at=contract.occurred_at,
+            recorded_at=contract.recorded_at,
+            source=_source("intake", processing_event),
+        )
+        processing_event.collect_events(record)
+
+    @on_upstream.register
+    def _(self, contract: AssessmentRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        record = self._record_for(contract.case_id, contract.school, contract.reference)
+        missing = ", ".join(contract.missing_facts) or "none"
+        record.record_entry(
+            kind="assessment_recorded",
+            summary=(
+                f"Assessment {contract.assessment_number}: {contract.classification} "
+                f"under policy {contract.policy_version}; facts still missing: {missing}"
+            ),
+            actor=contract.recorded_by,
+            actor_role="system",
+            occurred_at=contract.occurred_at,
+            recorded_at=contract.recorded_at,
+            source=_source("referral", processing_event),
+        )
+        processing_event.collect_events(record)
+
+    def _record_for(self, case_id: UUID, school: str, reference: str) -> CaseRecord:
+        try:
+            record = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            return CaseRecord(id=case_id, school=school, reference=reference)
+        assert isinstance(record, CaseRecord)
+        return record
+
+    def get_case(self, case_id: UUID) -> CaseRecord:
+        try:
+            record = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            raise CaseNotFoundError(case_id) from None
+        if not isinstance(record, CaseRecord):
+            raise CaseNotFoundError(case_id)
+        return record
+
+
+def _source(upstream: str, processing_event: ProcessingEvent[UUID]) -> str:
+    assert processing_event.tracking is not None
+    return message_id(upstream, processing_event.tracking.notification_id)

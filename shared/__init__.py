@@ -1,0 +1,1 @@
+"""Code every safeguard service uses the same way: contracts and plumbing."""

@@ -1,0 +1,113 @@
+"""The base of every service's eventsourcing application.
+
+A service's own notification log is its outbox (see :mod:`shared.relay`), and what it receives
+from upstream is applied with :meth:`EventSourcedProjection.process_event`, which writes the new
+events and the upstream position in one transaction (see :mod:`shared.consumer`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import Recording
+from eventsourcing.projection import EventSourcedProjection
+from eventsourcing.utils import get_topic
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://safeguard.invalid/")
+
+
+class DeadLetter(Aggregate):
+    """An upstream message that kept failing and was set aside, so the stream could go on."""
+
+    @event("Recorded")
+    def __init__(
+        self, upstream: str, position: int, subject: str, error: str, attempts: int,
+        dead_lettered_at: datetime,
+    ) -> None:
+        self.upstream = upstream
+        self.position = position
+        self.subject = subject
+        self.error = error
+        self.attempts = attempts
+        self.dead_lettered_at = dead_lettered_at
+
+    @staticmethod
+    def create_id(
+        upstream: str, position: int, *args: Any, **kwargs: Any
+    ) -> UUID:
+        return uuid5(NAMESPACE, f"dead-letter:{upstream}:{position}")
+
+
+@dataclass(frozen=True)
+class DeadLetterNotice:
+    """Given to :meth:`ServiceApplication.process_event` to record a dead letter exactly once."""
+
+    upstream: str
+    position: int
+    subject: str
+    error: str
+    attempts: int
+    at: datetime
+
+
+class ServiceApplication(EventSourcedProjection[UUID]):
+    """A safeguard service: stores its own events and applies what upstream services publish.
+
+    Subclasses handle upstream contracts in :meth:`on_upstream`.
+    """
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._listeners: list[Callable[[], None]] = []
+        self._listeners_lock = threading.Lock()
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (from any thread) after each commit, to wake the outbox relay."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
+
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        if isinstance(domain_event, DeadLetterNotice):
+            processing_event.collect_events(
+                DeadLetter(
+                    upstream=domain_event.upstream,
+                    position=domain_event.position,
+                    subject=domain_event.subject,
+                    error=domain_event.error,
+                    attempts=domain_event.attempts,
+                    dead_lettered_at=domain_event.at,
+                )
+            )
+            return
+        self.on_upstream(domain_event, processing_event)
+
+    def on_upstream(self, contract: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """Apply one upstream contract by collecting new events on ``processing_event``.
+
+        Subclasses override this with a ``singledispatchmethod`` of their own. Contracts a
+        service does not act on still move its upstream position on.
+        """
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Every dead letter this service has recorded, oldest first."""
+        found: list[DeadLetter] = []
+        for notification in self.recorder.select_notifications(
+            start=None, limit=10_000, topics=(get_topic(DeadLetter.Recorded),)
+        ):
+            letter = self.repository.get(notification.originator_id)
+            assert isinstance(letter, DeadLetter)
+            found.append(letter)
+        return found

@@ -1,0 +1,235 @@
+"""Exactly-once consumption of an upstream service's stream.
+
+For each message, in stream order:
+
+1. its position is compared with the upstream position this service has recorded: at or below it,
+   the message is a redelivery or a duplicate and is acked with no effect;
+2. its ``Safeguard-Previous-Position`` must be the recorded position: otherwise an earlier message
+   is still outstanding, and this one is nak'd to come back after it;
+3. the contract is applied with ``EventSourcedProjection.process_event``: the new events and the
+   upstream position are written in one transaction;
+4. only after that commit is the message acked. A crash before the ack means a redelivery, which
+   step 1 turns into a no-op.
+
+A failure is nak'd with exponential backoff. A message that fails ``max_attempts`` times is copied
+to a dead-letter subject, recorded in the service's own store as a :class:`DeadLetter` (with its
+position, exactly once) and acked, so the stream goes on instead of stopping forever, and nothing
+vanishes: the dead letter is logged at ERROR, listed on ``/readyz`` and kept in both places.
+
+faststream's default ack policy would terminate a failing message; this uses ``AckPolicy.MANUAL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from eventsourcing.persistence import IntegrityError, Tracking
+from faststream import Context
+from faststream.middlewares import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats.message import NatsMessage
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import DeliverPolicy
+
+from shared.application import DeadLetterNotice, ServiceApplication
+from shared.contracts import decode
+from shared.contracts.streams import (
+    DEAD_LETTER_CONSUMER_HEADER,
+    DEAD_LETTER_ERROR_HEADER,
+    POSITION_HEADER,
+    PREVIOUS_HEADER,
+    PRODUCER_STREAMS,
+    dead_letter_subject,
+)
+
+log = logging.getLogger(__name__)
+
+Message = Annotated[NatsMessage, Context("message")]
+
+
+class Outcome(Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    EARLY = "early"
+
+
+@dataclass
+class ConsumerStatus:
+    """What /readyz reports about one upstream."""
+
+    position: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    failures: int = 0
+    dead_letters: int = 0
+    last_error: str = ""
+    dead_lettered: list[str] = field(default_factory=list)
+
+
+class MalformedMessageError(ValueError):
+    """A message without the relay's position headers."""
+
+
+class ExactlyOnceConsumer:
+    """Applies one upstream's stream to ``app`` exactly once and in order."""
+
+    def __init__(
+        self,
+        app: ServiceApplication,
+        service: str,
+        upstream: str,
+        *,
+        max_attempts: int = 8,
+        backoff_seconds: float = 0.5,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.upstream = upstream
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.status = ConsumerStatus()
+        self.js: JetStreamContext | None = None
+
+    @property
+    def durable_name(self) -> str:
+        return f"{self.service}-from-{self.upstream}"
+
+    def subscribe(self, broker: NatsBroker, *, ack_wait_seconds: float = 30.0) -> None:
+        """Register a durable pull consumer on ``broker``.
+
+        One message at a time: faststream runs the messages of a fetched batch concurrently, and
+        its batch mode waits to fill the batch, so single fetches keep both order and latency.
+        """
+        spec = PRODUCER_STREAMS[self.upstream]
+        subscriber = broker.subscriber(
+            f"{self.upstream}.>",
+            stream=JStream(spec.name, declare=False),
+            durable=self.durable_name,
+            pull_sub=PullSub(batch_size=1, timeout=5.0),
+            config=ConsumerConfig(
+                durable_name=self.durable_name,
+                ack_policy=JsAckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=ack_wait_seconds,
+                max_ack_pending=1,
+                max_deliver=-1,
+            ),
+            ack_policy=AckPolicy.MANUAL,
+            title=f"{self.service} consumes {self.upstream}",
+        )
+
+        async def handle(body: Any, message: Message) -> None:
+            del body  # the raw message carries the headers that decide what to do
+            await self.handle(message.raw_message)
+
+        subscriber(handle)
+
+    async def handle(self, msg: Msg) -> bool:
+        """Apply one message and settle it with the broker; False if it must come back later."""
+        try:
+            position, previous = _positions(msg)
+            outcome = await asyncio.to_thread(
+                self.apply, msg.subject, msg.data, position, previous
+            )
+        except Exception as e:  # noqa: BLE001 - every failure is nak'd or dead-lettered, never dropped
+            return await self._failed(msg, e)
+        if outcome is Outcome.EARLY:
+            await msg.nak(delay=self.backoff_seconds)
+            return False
+        await msg.ack()
+        if outcome is Outcome.APPLIED:
+            self.status.applied += 1
+        else:
+            self.status.duplicates += 1
+        self.status.position = max(self.status.position, position)
+        return True
+
+    def apply(self, subject: str, data: bytes, position: int, previous: int) -> Outcome:
+        """The exactly-once step: runs in a worker thread, one message at a time."""
+        with self.app.processing_lock:
+            recorded = self.app.recorder.max_tracking_id(self.upstream) or 0
+            if position <= recorded:
+                return Outcome.DUPLICATE
+            if previous != recorded:
+                return Outcome.EARLY
+            contract = decode(subject, data)
+            try:
+                self.app.process_event(contract, Tracking(self.upstream, position))
+            except IntegrityError:
+                # Another instance of this service applied it first: same as a duplicate.
+                if (self.app.recorder.max_tracking_id(self.upstream) or 0) >= position:
+                    return Outcome.DUPLICATE
+                raise
+            return Outcome.APPLIED
+
+    async def _failed(self, msg: Msg, error: Exception) -> bool:
+        attempts = msg.metadata.num_delivered or 1
+        reason = f"{type(error).__name__}: {error}"
+        self.status.failures += 1
+        self.status.last_error = reason
+        if attempts < self.max_attempts:
+            delay = min(self.backoff_seconds * 2 ** (attempts - 1), self.max_backoff_seconds)
+            log.warning(
+                "%s: %s failed (attempt %d of %d), retrying in %.1fs: %s",
+                self.durable_name, msg.subject, attempts, self.max_attempts, delay, reason,
+            )
+            await msg.nak(delay=delay)
+            return False
+        try:
+            await self._dead_letter(msg, reason, attempts)
+        except Exception as e:  # noqa: BLE001 - cannot set it aside now: keep it and retry
+            log.warning("%s: could not dead-letter %s: %s", self.durable_name, msg.subject, e)
+            await msg.nak(delay=self.max_backoff_seconds)
+            return False
+        return True
+
+    async def _dead_letter(self, msg: Msg, reason: str, attempts: int) -> None:
+        position, _ = _positions(msg)
+        assert self.js is not None, "the consumer's JetStream context is set at start"
+        headers = dict(msg.headers or {})
+        headers.pop("Nats-Expected-Last-Msg-Id", None)
+        headers["Nats-Msg-Id"] = f"{self.durable_name}:{position}"
+        headers[DEAD_LETTER_ERROR_HEADER] = reason[:1000]
+        headers[DEAD_LETTER_CONSUMER_HEADER] = self.durable_name
+        await self.js.publish(
+            dead_letter_subject(self.service, msg.subject), msg.data, headers=headers
+        )
+        notice = DeadLetterNotice(
+            upstream=self.upstream, position=position, subject=msg.subject, error=reason,
+            attempts=attempts, at=datetime.now(UTC),
+        )
+        await asyncio.to_thread(self._record_dead_letter, notice)
+        await msg.ack()
+        self.status.dead_letters += 1
+        self.status.dead_lettered.append(f"{msg.subject}@{position}")
+        self.status.position = max(self.status.position, position)
+        log.error(
+            "%s: %s at position %d failed %d times and was dead-lettered: %s",
+            self.durable_name, msg.subject, position, attempts, reason,
+        )
+
+    def _record_dead_letter(self, notice: DeadLetterNotice) -> None:
+        with self.app.processing_lock:
+            if (self.app.recorder.max_tracking_id(self.upstream) or 0) >= notice.position:
+                return
+            self.app.process_event(notice, Tracking(self.upstream, notice.position))
+
+
+def _positions(msg: Msg) -> tuple[int, int]:
+    headers = msg.headers or {}
+    try:
+        position = int(headers[POSITION_HEADER])
+        previous = int(headers.get(PREVIOUS_HEADER) or 0)
+    except (KeyError, ValueError):
+        raise MalformedMessageError(f"{msg.subject} lacks valid position headers") from None
+    return position, previous
+

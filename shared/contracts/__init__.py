@@ -1,0 +1,83 @@
+"""The only code one service imports from another: the events each service publishes.
+
+Each contract is a frozen pydantic model owned by its producer, versioned in its class name and
+its subject (``IncidentReportedV1`` on ``intake.incident.reported.v1``). Within a version only
+optional fields are added; a breaking change is a new ``V2``. Consumers ignore fields they do not
+know, so a producer may add optional fields before its consumers are upgraded.
+
+Fields that hold personal data are marked with :data:`Personal` so that a later change can encrypt
+them with a per-case key and shred a case when its retention ends.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PERSONAL_DATA_KEY = "x-personal-data"
+
+Personal = Annotated[str, Field(json_schema_extra={PERSONAL_DATA_KEY: True})]
+"""A string that holds personal data (a pseudonymous reference, a summary in words, a date of
+birth). Never logged; to be encrypted per case."""
+
+
+class Contract(BaseModel):
+    """Base of every published event: frozen, tolerant of fields added later in its version."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    subject: ClassVar[str]
+    producer: ClassVar[str]
+
+    @classmethod
+    def personal_fields(cls) -> tuple[str, ...]:
+        """Names of the fields marked :data:`Personal`."""
+        return tuple(
+            name
+            for name, info in cls.model_fields.items()
+            if isinstance(info.json_schema_extra, dict)
+            and info.json_schema_extra.get(PERSONAL_DATA_KEY)
+        )
+
+
+_REGISTRY: dict[str, type[Contract]] = {}
+
+
+def register(cls: type[Contract]) -> type[Contract]:
+    """Class decorator: make ``cls`` decodable from its subject."""
+    if cls.subject in _REGISTRY:
+        msg = f"two contracts claim subject {cls.subject}"
+        raise ValueError(msg)
+    if not cls.subject.startswith(f"{cls.producer}."):
+        msg = f"{cls.__name__}: subject {cls.subject} is outside producer {cls.producer}"
+        raise ValueError(msg)
+    _REGISTRY[cls.subject] = cls
+    return cls
+
+
+class UnknownSubjectError(LookupError):
+    """No contract is registered for a subject."""
+
+
+def contract_for(subject: str) -> type[Contract]:
+    try:
+        return _REGISTRY[subject]
+    except KeyError:
+        raise UnknownSubjectError(subject) from None
+
+
+def decode(subject: str, data: bytes) -> Contract:
+    """The contract a message carries; raises ``pydantic.ValidationError`` if it does not fit."""
+    return contract_for(subject).model_validate_json(data)
+
+
+def all_contracts() -> dict[str, type[Contract]]:
+    return dict(_REGISTRY)
+
+
+def loaded() -> dict[str, Any]:
+    """Import every producer's module so the registry is complete."""
+    from shared.contracts import intake, referral  # noqa: F401
+
+    return dict(_REGISTRY)

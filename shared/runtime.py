@@ -1,0 +1,213 @@
+"""The composition root of one service process: store, bus, relay, consumers and HTTP app.
+
+Each service's ``entrypoint.py`` describes itself with a :class:`ServiceSpec` and its routes;
+this module builds the rest the same way for all three, and the tests build a service through
+the very same :func:`create_http_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+
+from shared.application import ServiceApplication
+from shared.bus import connect, ensure_streams, nats_servers
+from shared.consumer import ExactlyOnceConsumer
+from shared.identity import TokenService
+from shared.relay import OutboxRelay, ToContract
+from shared.settings import Settings
+from shared.store import store_env
+from shared.trust import Trust, load_trust
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes one service different from the others."""
+
+    name: str
+    application: Callable[[dict[str, str]], ServiceApplication]
+    to_contract: ToContract
+    upstreams: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything one service process runs, started and stopped together."""
+
+    spec: ServiceSpec
+    settings: Settings
+    schema_prefix: str = ""
+    app: ServiceApplication = field(init=False)
+    trust: Trust = field(init=False)
+    tokens: TokenService = field(init=False)
+    consumers: list[ExactlyOnceConsumer] = field(init=False)
+    relay: OutboxRelay | None = field(init=False, default=None)
+    nc: Client | None = field(init=False, default=None)
+    broker: NatsBroker | None = field(init=False, default=None)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        env = store_env(self.settings, self.spec.name, schema_prefix=self.schema_prefix)
+        self.app = self.spec.application(env)
+        self.trust = load_trust(self.settings.trust_file)
+        self.tokens = TokenService(self.settings)
+        self.consumers = [
+            ExactlyOnceConsumer(
+                self.app,
+                self.spec.name,
+                upstream,
+                max_attempts=self.settings.consumer_max_attempts,
+                backoff_seconds=self.settings.consumer_backoff_seconds,
+            )
+            for upstream in self.spec.upstreams
+        ]
+
+    async def start(self) -> None:
+        """Connect to NATS in the background: the HTTP API serves (and stores) without it."""
+        if not self.settings.nats_url:
+            log.warning("%s: NATS_URL is not set; events stay in the outbox", self.spec.name)
+            return
+        self._tasks.append(asyncio.create_task(self._connect_and_run()))
+
+    async def _connect_and_run(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                self.nc = await connect(self.settings.nats_url, f"{self.spec.name}-relay")
+                js = self.nc.jetstream()
+                await ensure_streams(js, self.settings)
+                break
+            except Exception as e:  # noqa: BLE001 - NATS not up yet: keep trying, keep serving
+                if self.nc is not None:
+                    with contextlib.suppress(Exception):
+                        await self.nc.close()
+                    self.nc = None
+                log.warning("%s: NATS not ready (%s); retrying", self.spec.name, e)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self.relay = OutboxRelay(
+            self.app,
+            self.spec.name,
+            js,
+            self.spec.to_contract,
+            batch_size=self.settings.relay_batch_size,
+            poll_seconds=self.settings.relay_poll_seconds,
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run()))
+        if self.consumers:
+            broker = NatsBroker(
+                nats_servers(self.settings.nats_url),
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=1,
+                name=f"{self.spec.name}-consumers",
+                logger=None,
+            )
+            for consumer in self.consumers:
+                consumer.js = js
+                consumer.subscribe(
+                    broker, ack_wait_seconds=self.settings.consumer_ack_wait_seconds
+                )
+            await broker.start()
+            self.broker = broker
+        log.info("%s: connected to NATS", self.spec.name)
+
+    async def stop(self) -> None:
+        if self.broker is not None:
+            # Unacked messages are redelivered, so a failed drain loses nothing.
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+        self.app.close()
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Store and NATS state, relay position and each upstream's progress."""
+        report: dict[str, Any] = {"service": self.spec.name}
+        try:
+            head = self.app.recorder.max_notification_id() or 0
+            report["store"] = {"ok": True, "events": head}
+        except Exception as e:  # noqa: BLE001 - reported as not ready, never as a 500
+            head = 0
+            report["store"] = {"ok": False, "error": type(e).__name__}
+        nats_ok = bool(self.nc is not None and self.nc.is_connected)
+        report["nats"] = {"ok": nats_ok, "configured": bool(self.settings.nats_url)}
+        if self.relay is not None:
+            report["relay"] = {
+                "published_position": self.relay.status.published_position,
+                "last_error": self.relay.status.last_error,
+            }
+        report["upstreams"] = {
+            c.upstream: {
+                "position": c.status.position,
+                "applied": c.status.applied,
+                "duplicates": c.status.duplicates,
+                "failures": c.status.failures,
+                "dead_letters": c.status.dead_letters,
+                "dead_lettered": c.status.dead_lettered[-20:],
+                "last_error": c.status.last_error,
+            }
+            for c in self.consumers
+        }
+        return bool(report["store"]["ok"] and nats_ok), report
+
+
+def create_http_app(
+    spec: ServiceSpec,
+    settings: Settings,
+    router: APIRouter,
+    *,
+    schema_prefix: str = "",
+) -> FastAPI:
+    """The service's HTTP API with its runtime started and stopped by the app's lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = ServiceRuntime(spec, settings, schema_prefix=schema_prefix)
+        app.state.runtime = runtime
+        app.state.tokens = runtime.tokens
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"safeguard {spec.name}",
+        description=spec.description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz(request: Request) -> JSONResponse:
+        """Store and NATS are reachable (200), or not (503), with what is known of each."""
+        ready, report = request.app.state.runtime.readiness()
+        report["status"] = "ready" if ready else "not ready"
+        return JSONResponse(report, status_code=200 if ready else 503)
+
+    app.include_router(router)
+    return app

@@ -1,0 +1,88 @@
+"""Settings shared by every service, read from the environment (prefix ``SAFEGUARD_``).
+
+Each setting has an embedded default so that ``safeguard up`` runs on a bare machine: SQLite files
+and a local nats-server under ``var/``, a signing key generated on first start.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("intake", "referral", "review")
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can set. See the settings table in README.md."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFEGUARD_", extra="ignore")
+
+    var_dir: Path = Field(default=Path("var"), description="Where embedded data lives.")
+    database_url: str = Field(
+        default="",
+        description="postgresql://user:password@host:port/db for a trust deployment; "
+        "empty means SQLite files under var/.",
+    )
+    nats_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("NATS_URL", "SAFEGUARD_NATS_URL"),
+        description="An existing NATS server or cluster (comma-separated URLs); empty means "
+        "`safeguard up` starts a local nats-server.",
+    )
+    nats_port: int = Field(
+        default=0, description="Port for the embedded nats-server; 0 picks a free one."
+    )
+    stream_replicas: int = Field(default=1, ge=1, le=5, description="JetStream replicas.")
+    duplicate_window_seconds: float = Field(
+        default=24 * 3600, gt=0, description="How long JetStream remembers message ids."
+    )
+    host: str = "127.0.0.1"
+    intake_port: int = 8101
+    referral_port: int = 8102
+    review_port: int = 8103
+    jwt_secret: str = Field(
+        default="", description="HS256 key for tokens; empty means var/jwt-secret, made once."
+    )
+    jwks_url: str = Field(
+        default="", description="A trust identity provider's JWKS URL (RS256/ES256 tokens)."
+    )
+    jwt_issuer: str = "safeguard"
+    jwt_audience: str = "safeguard"
+    trust_file: Path | None = Field(
+        default=None, description="TOML file naming the trust's schools; default: demo trust."
+    )
+    consumer_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts before a message goes to the dead-letter subject."
+    )
+    consumer_ack_wait_seconds: float = Field(default=30, gt=0)
+    consumer_backoff_seconds: float = Field(default=0.5, gt=0)
+    relay_batch_size: int = Field(default=256, ge=1)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    log_level: str = "INFO"
+
+    def port_of(self, service: str) -> int:
+        return {
+            "intake": self.intake_port,
+            "referral": self.referral_port,
+            "review": self.review_port,
+        }[service]
+
+    def signing_secret(self) -> str:
+        """The HS256 key: from settings, or made once and kept under var/ (mode 0600)."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.var_dir / "jwt-secret"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: when three services start at once, exactly one writes the key.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()

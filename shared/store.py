@@ -1,0 +1,61 @@
+"""Which event store a service's eventsourcing application uses.
+
+Embedded default: one SQLite file per service under ``var/``. A trust deployment: one PostgreSQL
+database, a schema per service, chosen by ``SAFEGUARD_DATABASE_URL``. Both are eventsourcing's own
+recorders; nothing here writes SQL of its own except creating the schema.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from shared.settings import Settings
+
+
+class StoreConfigError(ValueError):
+    """The database URL cannot be used."""
+
+
+def store_env(settings: Settings, service: str, *, schema_prefix: str = "") -> dict[str, str]:
+    """The eventsourcing environment for ``service`` (``PERSISTENCE_MODULE`` and its options)."""
+    url = settings.database_url
+    if not url:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(settings.var_dir / f"{service}.sqlite"),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        msg = f"SAFEGUARD_DATABASE_URL must start with postgresql://, not {parts.scheme}://"
+        raise StoreConfigError(msg)
+    dbname = parts.path.lstrip("/")
+    if not dbname:
+        msg = "SAFEGUARD_DATABASE_URL names no database"
+        raise StoreConfigError(msg)
+    schema = f"{schema_prefix}{service}"
+    ensure_schema(url, schema)
+    # POSTGRES_ENABLE_DB_FUNCTIONS stays off: in eventsourcing 9.5.x it silently stops
+    # recording tracking rows, and tracking is what makes our consumers exactly-once.
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "5",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+    }
+
+
+def ensure_schema(url: str, schema: str) -> None:
+    """eventsourcing creates its tables but not the schema that holds them."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
