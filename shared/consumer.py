@@ -4,8 +4,8 @@ For each message, in stream order:
 
 1. its position is compared with the upstream position this service has recorded: at or below it,
    the message is a redelivery or a duplicate and is acked with no effect;
-2. its ``Safeguard-Previous-Position`` must be the recorded position: otherwise an earlier message
-   is still outstanding, and this one is nak'd to come back after it;
+2. its ``Safeguard-Previous-Position`` must be the recorded position: otherwise a message before
+   it is missing, and it is held (nak'd) and reported rather than applied over the gap;
 3. the contract is applied with ``EventSourcedProjection.process_event``: the new events and the
    upstream position are written in one transaction;
 4. only after that commit is the message acked. A crash before the ack means a redelivery, which
@@ -133,25 +133,33 @@ class ExactlyOnceConsumer:
 
         subscriber(handle)
 
-    async def handle(self, msg: Msg) -> bool:
-        """Apply one message and settle it with the broker; False if it must come back later."""
+    async def handle(self, msg: Msg) -> None:
+        """Apply one message and settle it with the broker."""
         try:
             position, previous = _positions(msg)
             outcome = await asyncio.to_thread(
                 self.apply, msg.subject, msg.data, position, previous
             )
         except Exception as e:  # noqa: BLE001 - every failure is nak'd or dead-lettered, never dropped
-            return await self._failed(msg, e)
+            await self._failed(msg, e)
+            return
         if outcome is Outcome.EARLY:
-            await msg.nak(delay=self.backoff_seconds)
-            return False
+            # The relay's Nats-Expected-Last-Msg-Id keeps streams gap-free, so this means a
+            # message reached the stream some other way. Hold it and say so loudly: applying
+            # it would skip its predecessor forever.
+            self.status.last_error = (
+                f"{msg.subject} at position {position} follows {previous}, "
+                f"which has not been applied; holding it"
+            )
+            log.error("%s: %s", self.durable_name, self.status.last_error)
+            await msg.nak(delay=self.max_backoff_seconds)
+            return
         await msg.ack()
         if outcome is Outcome.APPLIED:
             self.status.applied += 1
         else:
             self.status.duplicates += 1
         self.status.position = max(self.status.position, position)
-        return True
 
     def apply(self, subject: str, data: bytes, position: int, previous: int) -> Outcome:
         """The exactly-once step: runs in a worker thread, one message at a time."""
@@ -171,7 +179,7 @@ class ExactlyOnceConsumer:
                 raise
             return Outcome.APPLIED
 
-    async def _failed(self, msg: Msg, error: Exception) -> bool:
+    async def _failed(self, msg: Msg, error: Exception) -> None:
         attempts = msg.metadata.num_delivered or 1
         reason = f"{type(error).__name__}: {error}"
         self.status.failures += 1
@@ -183,37 +191,40 @@ class ExactlyOnceConsumer:
                 self.durable_name, msg.subject, attempts, self.max_attempts, delay, reason,
             )
             await msg.nak(delay=delay)
-            return False
+            return
         try:
             await self._dead_letter(msg, reason, attempts)
         except Exception as e:  # noqa: BLE001 - cannot set it aside now: keep it and retry
             log.warning("%s: could not dead-letter %s: %s", self.durable_name, msg.subject, e)
             await msg.nak(delay=self.max_backoff_seconds)
-            return False
-        return True
 
     async def _dead_letter(self, msg: Msg, reason: str, attempts: int) -> None:
-        position, _ = _positions(msg)
+        try:
+            position: int | None = _positions(msg)[0]
+        except MalformedMessageError:
+            position = None  # not from a relay: it has no place in the upstream order
         assert self.js is not None, "the consumer's JetStream context is set at start"
         headers = dict(msg.headers or {})
         headers.pop("Nats-Expected-Last-Msg-Id", None)
-        headers["Nats-Msg-Id"] = f"{self.durable_name}:{position}"
+        meta = msg.metadata.sequence
+        headers["Nats-Msg-Id"] = f"{self.durable_name}:{meta.stream}"
         headers[DEAD_LETTER_ERROR_HEADER] = reason[:1000]
         headers[DEAD_LETTER_CONSUMER_HEADER] = self.durable_name
         await self.js.publish(
             dead_letter_subject(self.service, msg.subject), msg.data, headers=headers
         )
-        notice = DeadLetterNotice(
-            upstream=self.upstream, position=position, subject=msg.subject, error=reason,
-            attempts=attempts, at=datetime.now(UTC),
-        )
-        await asyncio.to_thread(self._record_dead_letter, notice)
+        if position is not None:
+            notice = DeadLetterNotice(
+                upstream=self.upstream, position=position, subject=msg.subject, error=reason,
+                attempts=attempts, at=datetime.now(UTC),
+            )
+            await asyncio.to_thread(self._record_dead_letter, notice)
+            self.status.position = max(self.status.position, position)
         await msg.ack()
         self.status.dead_letters += 1
-        self.status.dead_lettered.append(f"{msg.subject}@{position}")
-        self.status.position = max(self.status.position, position)
+        self.status.dead_lettered.append(f"{msg.subject}@{position or meta.stream}")
         log.error(
-            "%s: %s at position %d failed %d times and was dead-lettered: %s",
+            "%s: %s at position %s failed %d times and was dead-lettered: %s",
             self.durable_name, msg.subject, position, attempts, reason,
         )
 

@@ -49,7 +49,6 @@ class ServiceRuntime:
 
     spec: ServiceSpec
     settings: Settings
-    schema_prefix: str = ""
     app: ServiceApplication = field(init=False)
     trust: Trust = field(init=False)
     tokens: TokenService = field(init=False)
@@ -60,7 +59,7 @@ class ServiceRuntime:
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        env = store_env(self.settings, self.spec.name, schema_prefix=self.schema_prefix)
+        env = store_env(self.settings, self.spec.name)
         self.app = self.spec.application(env)
         self.trust = load_trust(self.settings.trust_file)
         self.tokens = TokenService(self.settings)
@@ -174,14 +173,12 @@ def create_http_app(
     spec: ServiceSpec,
     settings: Settings,
     router: APIRouter,
-    *,
-    schema_prefix: str = "",
 ) -> FastAPI:
     """The service's HTTP API with its runtime started and stopped by the app's lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = ServiceRuntime(spec, settings, schema_prefix=schema_prefix)
+        runtime = ServiceRuntime(spec, settings)
         app.state.runtime = runtime
         app.state.tokens = runtime.tokens
         await runtime.start()

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         description="postgresql://user:password@host:port/db for a trust deployment; "
         "empty means SQLite files under var/.",
     )
+    database_schema_prefix: str = Field(
+        default="",
+        pattern=r"^[a-z0-9_]*$",
+        description="Prefix of the per-service PostgreSQL schemas (intake, referral, review).",
+    )
     nats_url: str = Field(
         default="",
         validation_alias=AliasChoices("NATS_URL", "SAFEGUARD_NATS_URL"),

@@ -16,7 +16,7 @@ class StoreConfigError(ValueError):
     """The database URL cannot be used."""
 
 
-def store_env(settings: Settings, service: str, *, schema_prefix: str = "") -> dict[str, str]:
+def store_env(settings: Settings, service: str) -> dict[str, str]:
     """The eventsourcing environment for ``service`` (``PERSISTENCE_MODULE`` and its options)."""
     url = settings.database_url
     if not url:
@@ -34,7 +34,7 @@ def store_env(settings: Settings, service: str, *, schema_prefix: str = "") -> d
     if not dbname:
         msg = "SAFEGUARD_DATABASE_URL names no database"
         raise StoreConfigError(msg)
-    schema = f"{schema_prefix}{service}"
+    schema = f"{settings.database_schema_prefix}{service}"
     ensure_schema(url, schema)
     # POSTGRES_ENABLE_DB_FUNCTIONS stays off: in eventsourcing 9.5.x it silently stops
     # recording tracking rows, and tracking is what makes our consumers exactly-once.

@@ -143,6 +143,6 @@ def get_case(
     return CaseOut.of(incident)
 
 
-def create_app(settings: Settings | None = None, *, schema_prefix: str = "") -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     """The intake service's HTTP app."""
-    return create_http_app(SPEC, settings or Settings(), router, schema_prefix=schema_prefix)
+    return create_http_app(SPEC, settings or Settings(), router)

@@ -90,6 +90,6 @@ def get_assessments(
     )
 
 
-def create_app(settings: Settings | None = None, *, schema_prefix: str = "") -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     """The referral service's HTTP app."""
-    return create_http_app(SPEC, settings or Settings(), router, schema_prefix=schema_prefix)
+    return create_http_app(SPEC, settings or Settings(), router)

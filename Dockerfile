@@ -1,0 +1,36 @@
+# One image for all three services; the command picks one:
+#   docker run IMAGE serve referral
+# docker-compose.yml runs intake, referral and review from this image.
+FROM python:3.11-slim
+
+# psycopg (from eventsourcing[postgres]) reaches PostgreSQL through the system libpq,
+# which the slim image does not ship.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5 \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# A fixed numeric uid so that orchestrators can check "runAsNonRoot" and volumes can be
+# chowned to it; /var/lib/safeguard is the only place the services write.
+RUN useradd --system --uid 10001 --user-group --no-create-home safeguard \
+    && install -d -o safeguard -g safeguard /var/lib/safeguard
+
+WORKDIR /src
+COPY . .
+RUN pip install --no-cache-dir .
+
+# Containers listen on all interfaces (the default 127.0.0.1 would be unreachable from
+# outside the container); embedded data, if any, goes where the user may write.
+ENV SAFEGUARD_HOST=0.0.0.0 \
+    SAFEGUARD_VAR_DIR=/var/lib/safeguard
+WORKDIR /var/lib/safeguard
+USER 10001:10001
+
+# intake, referral, review (SAFEGUARD_*_PORT). Health checks live in docker-compose.yml
+# because each service answers /readyz on its own port.
+EXPOSE 8101 8102 8103
+ENTRYPOINT ["safeguard"]
+CMD ["serve", "intake"]

@@ -1,0 +1,65 @@
+"""Published contracts do not change by accident: golden JSON samples per subject and version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from shared.contracts import Contract, decode, loaded
+from shared.contracts.intake import IncidentReportedV1
+from shared.contracts.referral import AssessmentRecordedV1
+
+GOLDEN = Path(__file__).with_name("golden")
+CONTRACTS = loaded()
+
+
+def test_every_published_contract_has_a_golden_sample_and_no_sample_is_orphaned() -> None:
+    samples = {p.stem for p in GOLDEN.glob("*.json")}
+    assert samples == set(CONTRACTS)
+
+
+@pytest.mark.parametrize("subject", sorted(CONTRACTS))
+def test_the_golden_sample_still_decodes_and_encodes_to_the_same_json(subject: str) -> None:
+    sample = json.loads((GOLDEN / f"{subject}.json").read_text())
+    contract = decode(subject, json.dumps(sample).encode())
+    assert json.loads(contract.model_dump_json()) == sample
+
+
+@pytest.mark.parametrize("subject", sorted(CONTRACTS))
+def test_the_version_is_in_the_class_name_and_the_subject(subject: str) -> None:
+    cls = CONTRACTS[subject]
+    version = subject.rsplit(".", 1)[1]
+    assert version.startswith("v") and cls.__name__.endswith(version.upper())
+    assert subject.startswith(f"{cls.producer}.")
+
+
+def test_contracts_are_frozen() -> None:
+    sample = (GOLDEN / "intake.incident.reported.v1.json").read_bytes()
+    contract = decode(IncidentReportedV1.subject, sample)
+    with pytest.raises(ValidationError):
+        contract.school = "ELM"  # type: ignore[misc]
+
+
+def test_a_field_added_later_in_the_version_is_ignored_by_older_consumers() -> None:
+    sample = json.loads((GOLDEN / "referral.assessment.recorded.v1.json").read_text())
+    sample["added_in_a_later_release"] = "optional"
+    contract = decode(AssessmentRecordedV1.subject, json.dumps(sample).encode())
+    assert not hasattr(contract, "added_in_a_later_release")
+
+
+def test_a_sample_missing_a_required_field_is_refused() -> None:
+    sample = json.loads((GOLDEN / "intake.incident.reported.v1.json").read_text())
+    del sample["school"]
+    with pytest.raises(ValidationError):
+        decode(IncidentReportedV1.subject, json.dumps(sample).encode())
+
+
+def test_personal_data_is_marked() -> None:
+    assert IncidentReportedV1.personal_fields() == ("summary",)
+    assert AssessmentRecordedV1.personal_fields() == ()
+    schema = IncidentReportedV1.model_json_schema()
+    assert schema["properties"]["summary"]["x-personal-data"] is True
+    assert all(issubclass(c, Contract) for c in CONTRACTS.values())

@@ -1,0 +1,124 @@
+"""401 / 403 / 404 exactly as the platform promises, for every case route of every service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import jwt
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from services.intake import entrypoint as intake
+from services.referral import entrypoint as referral
+from services.review import entrypoint as review
+from shared.identity import Authorize, Role, TokenError, TokenService
+from tests.conftest import StoreChoice
+
+SERVICES = {"intake": intake, "referral": referral, "review": review}
+PUBLIC = {"/healthz", "/readyz"}
+
+
+def guarded_routes(app: FastAPI) -> list[tuple[APIRoute, frozenset[Role]]]:
+    """Every route the service serves but the health checks, with the roles its Authorize
+    dependency allows. The OpenAPI document is the list of what the app serves."""
+    service = SERVICES[app.title.removeprefix("safeguard ")]
+    routes = {(r.path, m): r for r in service.router.routes if isinstance(r, APIRoute)
+              for m in r.methods}
+    served = {(path, method.upper()) for path, item in app.openapi()["paths"].items()
+              for method in item}
+    assert served - {(p, "GET") for p in PUBLIC} == set(routes), "a route outside the router"
+    found = []
+    for route in {id(r): r for r in routes.values()}.values():
+        roles = [d.call.roles for d in route.dependant.dependencies if isinstance(d.call, Authorize)]
+        assert roles, f"{route.path} has no Authorize dependency"
+        found.append((route, roles[0]))
+    return found
+
+
+def concrete(path: str) -> str:
+    return path.replace("{case_id}", str(uuid.uuid4()))
+
+
+@pytest.fixture(params=list(SERVICES))
+def client(request: pytest.FixtureRequest, tmp_path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    settings = StoreChoice("sqlite", tmp_path).settings()
+    with TestClient(SERVICES[request.param].create_app(settings)) as c:
+        yield c
+
+
+def token(client: TestClient, role: Role, schools: list[str], **kw: object) -> dict[str, str]:
+    tokens: TokenService = client.app.state.tokens  # type: ignore[attr-defined]
+    return {"Authorization": f"Bearer {tokens.issue('user.test', role, schools, **kw)}"}  # type: ignore[arg-type]
+
+
+def call(client: TestClient, route: APIRoute, headers: dict[str, str]) -> int:
+    method = next(iter(route.methods))
+    body = {"school": "OAK", "disclosure_route": "peer", "summary": "Invented"}
+    response = client.request(
+        method, concrete(route.path), headers=headers, json=body if method == "POST" else None
+    )
+    return response.status_code
+
+
+def test_every_service_has_guarded_routes(client: TestClient) -> None:
+    assert guarded_routes(client.app)  # type: ignore[arg-type]
+
+
+def test_no_token_is_401(client: TestClient) -> None:
+    for route, _ in guarded_routes(client.app):  # type: ignore[arg-type]
+        assert call(client, route, {}) == 401, route.path
+
+
+def test_bad_token_is_401(client: TestClient) -> None:
+    forged = jwt.encode(
+        {"sub": "x", "role": "dsl", "schools": ["OAK"], "iss": "safeguard", "aud": "safeguard",
+         "exp": 9999999999},
+        "not-the-deployment-key-but-long-enough-for-hs256",
+        algorithm="HS256",
+    )
+    for headers in (
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": f"Bearer {forged}"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ):
+        for route, _ in guarded_routes(client.app):  # type: ignore[arg-type]
+            response_code = call(client, route, headers)
+            assert response_code == 401, (route.path, headers)
+
+
+def test_expired_token_is_401(client: TestClient) -> None:
+    expired = token(client, Role.DSL, ["OAK"], ttl=timedelta(seconds=-1))
+    for route, _ in guarded_routes(client.app):  # type: ignore[arg-type]
+        assert call(client, route, expired) == 401, route.path
+
+
+def test_a_role_the_route_does_not_allow_is_403(client: TestClient) -> None:
+    for route, allowed in guarded_routes(client.app):  # type: ignore[arg-type]
+        for role in set(Role) - allowed:
+            schools = ["*"] if role in (Role.TRUST_LEAD, Role.ADMIN, Role.AUDITOR) else ["OAK"]
+            assert call(client, route, token(client, role, schools)) == 403, (route.path, role)
+
+
+def test_a_case_that_does_not_exist_is_404(client: TestClient) -> None:
+    for route, allowed in guarded_routes(client.app):  # type: ignore[arg-type]
+        if "{case_id}" in route.path:
+            role = sorted(allowed)[0]
+            schools = ["*"] if role == Role.AUDITOR else ["OAK"]
+            assert call(client, route, token(client, role, schools)) == 404, route.path
+
+
+
+
+def test_tokens_for_every_school_are_only_for_trust_wide_roles(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    tokens = TokenService(StoreChoice("sqlite", tmp_path).settings())
+    with pytest.raises(TokenError):
+        tokens.issue("u", Role.DSL, ["*"])
+    with pytest.raises(TokenError):
+        tokens.issue("u", Role.STAFF, [])
+    principal = tokens.verify(tokens.issue("u", Role.AUDITOR, ["*"]))
+    assert principal.may_act_for("ELM")
+    assert not tokens.verify(tokens.issue("u", Role.DSL, ["OAK"])).may_act_for("ELM")

@@ -1,0 +1,132 @@
+"""The outbox relay against a real nats-server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nats.js.errors import BadRequestError, ServerError
+
+from services.intake.adapters.contracts import to_contract
+from services.intake.application import Intake
+from shared.bus import connect, ensure_streams
+from shared.embedded_nats import EmbeddedNats
+from shared.relay import RELAY_TRACKING_NAME, OutboxRelay
+from tests.conftest import StoreChoice
+from tests.helpers import eventually, report, stream_positions
+
+pytestmark = pytest.mark.nats
+
+
+class SimulatedCrash(BaseException):
+    """Stands for the process dying at a chosen point: nothing after it runs."""
+
+
+async def test_publishes_every_stored_event_once_in_order(
+    store: StoreChoice, nats_server: EmbeddedNats
+) -> None:
+    intake = Intake(store.env("intake"))
+    incidents = report(intake, 5)
+    nc = await connect(nats_server.url, "test")
+    js = nc.jetstream()
+    await ensure_streams(js, store.settings())
+    relay = OutboxRelay(intake, "intake", js, to_contract, batch_size=2)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(
+            lambda: relay.status.published_position == intake.recorder.max_notification_id()
+        )
+        report(intake, 1)  # woken by the commit, not by the poll
+        await eventually(
+            lambda: relay.status.published_position == intake.recorder.max_notification_id()
+        )
+    finally:
+        task.cancel()
+    positions = await stream_positions(js, "INTAKE")
+    # Only Incident.Reported is public: the reference sequence's events stay private.
+    reported = [
+        n.id
+        for n in intake.recorder.select_notifications(start=None, limit=100)
+        if n.topic.endswith("Incident.Reported")
+    ]
+    assert positions == reported
+    assert len(positions) == len(incidents) + 1
+    assert intake.recorder.max_tracking_id(RELAY_TRACKING_NAME) == positions[-1]
+    await nc.close()
+
+
+async def test_relay_killed_after_publishing_before_recording_publishes_nothing_twice(
+    store: StoreChoice, nats_server: EmbeddedNats, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake = Intake(store.env("intake"))
+    report(intake, 4)
+    nc = await connect(nats_server.url, "test")
+    js = nc.jetstream()
+    await ensure_streams(js, store.settings())
+
+    def crash(self: OutboxRelay, position: int) -> None:
+        raise SimulatedCrash
+
+    with monkeypatch.context() as m:
+        m.setattr(OutboxRelay, "_record_position", crash)
+        crashed = OutboxRelay(intake, "intake", js, to_contract)
+        with pytest.raises(SimulatedCrash):
+            await crashed.run()
+    published = await stream_positions(js, "INTAKE")
+    assert len(published) == 4
+    assert intake.recorder.max_tracking_id(RELAY_TRACKING_NAME) is None
+
+    # Restarted with the position it recorded (none): every re-publish is a duplicate.
+    restarted_app = Intake(store.env("intake"))
+    report(restarted_app, 2)
+    restarted = OutboxRelay(restarted_app, "intake", js, to_contract)
+    await restarted.publish_once(0)
+    # ... and as it really restarts: from the stream's own last message.
+    task = asyncio.create_task(restarted.run())
+    try:
+        await eventually(
+            lambda: restarted.status.published_position
+            == restarted_app.recorder.max_notification_id()
+        )
+    finally:
+        task.cancel()
+    after = await stream_positions(js, "INTAKE")
+    assert after[:4] == published
+    assert len(after) == 6
+    assert after == sorted(set(after))
+    await nc.close()
+
+
+async def test_broker_refuses_a_message_whose_predecessor_is_missing(
+    store: StoreChoice, nats_server: EmbeddedNats
+) -> None:
+    nc = await connect(nats_server.url, "test")
+    js = nc.jetstream()
+    await ensure_streams(js, store.settings())
+    await js.publish("intake.x", b"{}", headers={"Nats-Msg-Id": "intake:1"})
+    with pytest.raises(BadRequestError):
+        await js.publish(
+            "intake.x",
+            b"{}",
+            headers={"Nats-Msg-Id": "intake:3", "Nats-Expected-Last-Msg-Id": "intake:2"},
+        )
+    await nc.close()
+
+
+async def test_stream_refuses_delete_and_purge(
+    store: StoreChoice, nats_server: EmbeddedNats
+) -> None:
+    nc = await connect(nats_server.url, "test")
+    js = nc.jetstream()
+    await ensure_streams(js, store.settings())
+    await js.publish("intake.x", b"{}", headers={"Nats-Msg-Id": "intake:1"})
+    with pytest.raises(ServerError):
+        await js.delete_msg("INTAKE", 1)
+    with pytest.raises(ServerError):
+        await js.purge_stream("INTAKE")
+    info = await js.stream_info("INTAKE")
+    assert info.state.messages == 1
+    assert info.config.deny_delete and info.config.deny_purge
+    assert info.config.max_age == 0
+    assert str(info.config.storage) in ("file", "StorageType.FILE")
+    await nc.close()

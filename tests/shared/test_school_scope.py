@@ -1,0 +1,85 @@
+"""A case of a school outside the token is 404, exactly as if it did not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import Tracking
+from fastapi.testclient import TestClient
+
+from services.intake.entrypoint import create_app as intake_app
+from services.referral.entrypoint import create_app as referral_app
+from services.review.entrypoint import create_app as review_app
+from shared.contracts.intake import DisclosureRoute, IncidentReportedV1
+from shared.identity import Role, TokenService
+from tests.conftest import StoreChoice
+
+
+def bearer(client: TestClient, user: str, role: Role, schools: list[str]) -> dict[str, str]:
+    tokens: TokenService = client.app.state.tokens  # type: ignore[attr-defined]
+    return {"Authorization": f"Bearer {tokens.issue(user, role, schools)}"}
+
+
+@pytest.fixture
+def intake(store: StoreChoice) -> Iterator[TestClient]:
+    app = intake_app(store.settings())
+    with TestClient(app) as client:
+        yield client
+
+
+def test_intake_case_visibility(intake: TestClient) -> None:
+    staff = bearer(intake, "staff.a", Role.STAFF, ["OAK"])
+    created = intake.post(
+        "/cases",
+        json={"school": "OAK", "disclosure_route": "peer", "summary": "Invented"},
+        headers=staff,
+    )
+    assert created.status_code == 201
+    path = f"/cases/{created.json()['case_id']}"
+    assert intake.get(path, headers=staff).status_code == 200
+    assert intake.get(path, headers=bearer(intake, "dsl.oak", Role.DSL, ["OAK"])).status_code == 200
+    hidden = [
+        bearer(intake, "staff.b", Role.STAFF, ["OAK"]),  # staff see only what they recorded
+        bearer(intake, "dsl.elm", Role.DSL, ["ELM"]),
+        bearer(intake, "head.elm", Role.HEAD, ["ELM"]),
+    ]
+    for headers in hidden:
+        response = intake.get(path, headers=headers)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "no such case"}
+
+
+def test_recording_for_a_school_outside_the_token_is_403(intake: TestClient) -> None:
+    response = intake.post(
+        "/cases",
+        json={"school": "ELM", "disclosure_route": "peer", "summary": "Invented"},
+        headers=bearer(intake, "staff.a", Role.STAFF, ["OAK"]),
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("make_app", "path"),
+    [(referral_app, "/cases/{}/assessments"), (review_app, "/cases/{}")],
+)
+def test_downstream_case_views_are_scoped_to_the_school(
+    store: StoreChoice, make_app, path: str  # type: ignore[no-untyped-def]
+) -> None:
+    app = make_app(store.settings())
+    with TestClient(app) as client:
+        now = datetime.now(UTC)
+        contract = IncidentReportedV1(
+            case_id=uuid4(), school="OAK", reference="OAK-2026-0001",
+            disclosure_route=DisclosureRoute.PEER, summary="Invented", recorded_by="staff.a",
+            recorded_by_role="staff", occurred_at=now, recorded_at=now,
+        )
+        app.state.runtime.app.process_event(contract, Tracking("intake", 1))
+        url = path.format(contract.case_id)
+        assert client.get(url, headers=bearer(client, "d", Role.DSL, ["OAK"])).status_code == 200
+        assert client.get(url, headers=bearer(client, "a", Role.AUDITOR, ["*"])).status_code == 200
+        for role in (Role.DSL, Role.HEAD, Role.AUDITOR):
+            response = client.get(url, headers=bearer(client, "x", role, ["ELM"]))
+            assert response.status_code == 404, role
