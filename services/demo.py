@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -42,7 +43,7 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
         with httpx.Client(timeout=5.0) as http:
             console.print(f"[bold]{trust.name}[/bold], {school.name} ({school.code})")
             for name in SERVICE_NAMES:
-                _wait(lambda n=name: _ready(http, base[n]), timeout, f"{name} to be ready")
+                _wait(partial(_ready, http, base[name]), timeout, f"{name} to be ready")
             console.print("1. A member of staff records the disclosure (intake)")
             created = http.post(
                 f"{base['intake']}/cases",
@@ -51,13 +52,15 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
             )
             created.raise_for_status()
             case = created.json()
-            console.print(f"   {created.status_code}: case {case['reference']} ({case['case_id']})")
+            case_id = case["case_id"]
+            console.print(f"   {created.status_code}: case {case['reference']} ({case_id})")
             auth = {"Authorization": f"Bearer {dsl}"}
 
             console.print("2. Referral assesses it (referral)")
             assessments = _wait(
-                lambda: _json_if_ok(http, f"{base['referral']}/cases/{case['case_id']}/assessments", auth),
-                timeout, "referral's assessment",
+                partial(_json_if_ok, http, f"{base['referral']}/cases/{case_id}/assessments", auth),
+                timeout,
+                "referral's assessment",
             )
             for a in assessments["assessments"]:
                 console.print(
@@ -67,8 +70,9 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
 
             console.print("3. Review shows the chronology (review)")
             view = _wait(
-                lambda: _view_with_entries(http, f"{base['review']}/cases/{case['case_id']}", auth, 2),
-                timeout, "review's case view",
+                partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 2),
+                timeout,
+                "review's case view",
             )
             for e in view["entries"]:
                 console.print(
@@ -93,9 +97,7 @@ def _json_if_ok(http: httpx.Client, url: str, headers: dict[str, str]) -> Any:
     return r.json() if r.status_code == 200 else None
 
 
-def _view_with_entries(
-    http: httpx.Client, url: str, headers: dict[str, str], count: int
-) -> Any:
+def _view_with_entries(http: httpx.Client, url: str, headers: dict[str, str], count: int) -> Any:
     view = _json_if_ok(http, url, headers)
     return view if view and len(view["entries"]) >= count else None
 

@@ -11,12 +11,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import Recording, Tracking
 from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
@@ -26,9 +26,22 @@ NAMESPACE = uuid5(NAMESPACE_URL, "https://safeguard.invalid/")
 class DeadLetter(Aggregate):
     """An upstream message that kept failing and was set aside, so the stream could go on."""
 
-    @event("Recorded")
+    class Recorded(Aggregate.Created):
+        upstream: str
+        position: int
+        subject: str
+        error: str
+        attempts: int
+        dead_lettered_at: datetime
+
+    @event(Recorded)
     def __init__(
-        self, upstream: str, position: int, subject: str, error: str, attempts: int,
+        self,
+        upstream: str,
+        position: int,
+        subject: str,
+        error: str,
+        attempts: int,
         dead_lettered_at: datetime,
     ) -> None:
         self.upstream = upstream
@@ -39,9 +52,7 @@ class DeadLetter(Aggregate):
         self.dead_lettered_at = dead_lettered_at
 
     @staticmethod
-    def create_id(
-        upstream: str, position: int, *args: Any, **kwargs: Any
-    ) -> UUID:
+    def create_id(upstream: str, position: int, *args: Any, **kwargs: Any) -> UUID:
         return uuid5(NAMESPACE, f"dead-letter:{upstream}:{position}")
 
 
@@ -94,6 +105,15 @@ class ServiceApplication(EventSourcedProjection[UUID]):
             return
         self.on_upstream(domain_event, processing_event)
 
+    def apply_upstream(self, contract: object, tracking: Tracking) -> None:
+        """Apply an upstream contract (or a :class:`DeadLetterNotice`) at ``tracking``: the new
+        events and the tracking record are written in one transaction.
+
+        Upstream contracts are not this service's domain events, hence the cast: the library's
+        ``process_event`` hands them to :meth:`policy` untouched.
+        """
+        self.process_event(cast("Any", contract), tracking)
+
     def on_upstream(self, contract: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Apply one upstream contract by collecting new events on ``processing_event``.
 
@@ -107,7 +127,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         for notification in self.recorder.select_notifications(
             start=None, limit=10_000, topics=(get_topic(DeadLetter.Recorded),)
         ):
-            letter = self.repository.get(notification.originator_id)
+            letter: object = self.repository.get(UUID(str(notification.originator_id)))
             assert isinstance(letter, DeadLetter)
             found.append(letter)
         return found

@@ -137,10 +137,8 @@ class ExactlyOnceConsumer:
         """Apply one message and settle it with the broker."""
         try:
             position, previous = _positions(msg)
-            outcome = await asyncio.to_thread(
-                self.apply, msg.subject, msg.data, position, previous
-            )
-        except Exception as e:  # noqa: BLE001 - every failure is nak'd or dead-lettered, never dropped
+            outcome = await asyncio.to_thread(self.apply, msg.subject, msg.data, position, previous)
+        except Exception as e:
             await self._failed(msg, e)
             return
         if outcome is Outcome.EARLY:
@@ -171,7 +169,7 @@ class ExactlyOnceConsumer:
                 return Outcome.EARLY
             contract = decode(subject, data)
             try:
-                self.app.process_event(contract, Tracking(self.upstream, position))
+                self.app.apply_upstream(contract, Tracking(self.upstream, position))
             except IntegrityError:
                 # Another instance of this service applied it first: same as a duplicate.
                 if (self.app.recorder.max_tracking_id(self.upstream) or 0) >= position:
@@ -188,13 +186,18 @@ class ExactlyOnceConsumer:
             delay = min(self.backoff_seconds * 2 ** (attempts - 1), self.max_backoff_seconds)
             log.warning(
                 "%s: %s failed (attempt %d of %d), retrying in %.1fs: %s",
-                self.durable_name, msg.subject, attempts, self.max_attempts, delay, reason,
+                self.durable_name,
+                msg.subject,
+                attempts,
+                self.max_attempts,
+                delay,
+                reason,
             )
             await msg.nak(delay=delay)
             return
         try:
             await self._dead_letter(msg, reason, attempts)
-        except Exception as e:  # noqa: BLE001 - cannot set it aside now: keep it and retry
+        except Exception as e:
             log.warning("%s: could not dead-letter %s: %s", self.durable_name, msg.subject, e)
             await msg.nak(delay=self.max_backoff_seconds)
 
@@ -215,8 +218,12 @@ class ExactlyOnceConsumer:
         )
         if position is not None:
             notice = DeadLetterNotice(
-                upstream=self.upstream, position=position, subject=msg.subject, error=reason,
-                attempts=attempts, at=datetime.now(UTC),
+                upstream=self.upstream,
+                position=position,
+                subject=msg.subject,
+                error=reason,
+                attempts=attempts,
+                at=datetime.now(UTC),
             )
             await asyncio.to_thread(self._record_dead_letter, notice)
             self.status.position = max(self.status.position, position)
@@ -225,14 +232,18 @@ class ExactlyOnceConsumer:
         self.status.dead_lettered.append(f"{msg.subject}@{position or meta.stream}")
         log.error(
             "%s: %s at position %s failed %d times and was dead-lettered: %s",
-            self.durable_name, msg.subject, position, attempts, reason,
+            self.durable_name,
+            msg.subject,
+            position,
+            attempts,
+            reason,
         )
 
     def _record_dead_letter(self, notice: DeadLetterNotice) -> None:
         with self.app.processing_lock:
             if (self.app.recorder.max_tracking_id(self.upstream) or 0) >= notice.position:
                 return
-            self.app.process_event(notice, Tracking(self.upstream, notice.position))
+            self.app.apply_upstream(notice, Tracking(self.upstream, notice.position))
 
 
 def _positions(msg: Msg) -> tuple[int, int]:
@@ -243,4 +254,3 @@ def _positions(msg: Msg) -> tuple[int, int]:
     except (KeyError, ValueError):
         raise MalformedMessageError(f"{msg.subject} lacks valid position headers") from None
     return position, previous
-

@@ -60,11 +60,15 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         args = [
             nats_server_binary(),
-            "--addr", "127.0.0.1",
-            "--port", str(self.port),
+            "--addr",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
             "--jetstream",
-            "--store_dir", str(self.store_dir),
-            "--server_name", f"safeguard-{self.port}",
+            "--store_dir",
+            str(self.store_dir),
+            "--server_name",
+            f"safeguard-{self.port}",
         ]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
@@ -73,8 +77,9 @@ class EmbeddedNats:
             if self.process.poll() is not None:
                 msg = f"nats-server exited with {self.process.returncode} (port {self.port} taken?)"
                 raise NatsServerError(msg)
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.2
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
             ):
                 return self.url
             time.sleep(0.05)

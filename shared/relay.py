@@ -17,6 +17,7 @@ recorded in the service's tracking table (under :data:`RELAY_TRACKING_NAME`) for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from eventsourcing.persistence import Notification, Tracking
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
 
 from shared.application import ServiceApplication
@@ -127,10 +129,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             self._wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
 
     async def publish_once(self, position: int) -> int | None:
         """Publish the next batch after ``position``; the new position, or None if none."""
@@ -145,7 +145,7 @@ class OutboxRelay:
         if not notifications:
             return None
         previous = position
-        futures: list[asyncio.Future[object]] = []
+        futures: list[asyncio.Future[PubAck]] = []
         for notification in notifications:
             contract = self.to_contract(self.app.mapper.to_domain_event(notification))
             self._scanned = notification.id

@@ -89,7 +89,7 @@ class ServiceRuntime:
                 js = self.nc.jetstream()
                 await ensure_streams(js, self.settings)
                 break
-            except Exception as e:  # noqa: BLE001 - NATS not up yet: keep trying, keep serving
+            except Exception as e:
                 if self.nc is not None:
                     with contextlib.suppress(Exception):
                         await self.nc.close()
@@ -116,9 +116,7 @@ class ServiceRuntime:
             )
             for consumer in self.consumers:
                 consumer.js = js
-                consumer.subscribe(
-                    broker, ack_wait_seconds=self.settings.consumer_ack_wait_seconds
-                )
+                consumer.subscribe(broker, ack_wait_seconds=self.settings.consumer_ack_wait_seconds)
             await broker.start()
             self.broker = broker
         log.info("%s: connected to NATS", self.spec.name)
@@ -144,7 +142,7 @@ class ServiceRuntime:
         try:
             head = self.app.recorder.max_notification_id() or 0
             report["store"] = {"ok": True, "events": head}
-        except Exception as e:  # noqa: BLE001 - reported as not ready, never as a 500
+        except Exception as e:
             head = 0
             report["store"] = {"ok": False, "error": type(e).__name__}
         nats_ok = bool(self.nc is not None and self.nc.is_connected)

@@ -96,4 +96,3 @@ def store(
     choice = StoreChoice(request.param, tmp_path)
     yield choice
     choice.cleanup()
-

@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable
 
 
-
 async def eventually(
-    probe: Callable[[], object], timeout: float = 10.0, interval: float = 0.02
+    probe: Callable[[], object],
+    timeout: float = 10.0,  # noqa: ASYNC109 - a deadline for a condition, not one await
+    interval: float = 0.02,
 ) -> object:
     """Wait for ``probe()`` to return something true; fail with what it last returned."""
     deadline = time.monotonic() + timeout

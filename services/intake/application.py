@@ -84,14 +84,14 @@ class Intake(ServiceApplication):
 
     def _find(self, case_id: UUID) -> Incident | None:
         try:
-            incident = self.repository.get(case_id)
+            incident: object = self.repository.get(case_id)
         except AggregateNotFoundError:
             return None
         return incident if isinstance(incident, Incident) else None
 
     def _reference_sequence(self, school: str, year: int) -> ReferenceSequence:
         try:
-            sequence = self.repository.get(ReferenceSequence.create_id(school, year))
+            sequence: object = self.repository.get(ReferenceSequence.create_id(school, year))
         except AggregateNotFoundError:
             return ReferenceSequence(school=school, year=year)
         assert isinstance(sequence, ReferenceSequence)

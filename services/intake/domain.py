@@ -48,7 +48,7 @@ class Incident(Aggregate):
     @event(Reported)
     def __init__(
         self,
-        id: UUID,  # noqa: A002 - eventsourcing takes the aggregate id by this name
+        id: UUID,
         school: str,
         reference: str,
         disclosure_route: str,

@@ -93,8 +93,13 @@ def record_disclosure(
     if runtime.trust.school(body.school) is None:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["body", "school"], "msg": f"no school {body.school} in this trust",
-              "type": "value_error"}],
+            [
+                {
+                    "loc": ["body", "school"],
+                    "msg": f"no school {body.school} in this trust",
+                    "type": "value_error",
+                }
+            ],
         )
     if not principal.may_act_for(body.school):
         raise HTTPException(
@@ -104,8 +109,13 @@ def record_disclosure(
     if body.occurred_at is not None and body.occurred_at > now:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["body", "occurred_at"], "msg": "occurred_at is in the future",
-              "type": "value_error"}],
+            [
+                {
+                    "loc": ["body", "occurred_at"],
+                    "msg": "occurred_at is in the future",
+                    "type": "value_error",
+                }
+            ],
         )
     try:
         incident, created = _intake(request).report_incident(

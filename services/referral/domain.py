@@ -30,7 +30,7 @@ class Referral(Aggregate):
         recorded_at: datetime
 
     @event(Opened)
-    def __init__(self, id: UUID, school: str, reference: str) -> None:  # noqa: A002
+    def __init__(self, id: UUID, school: str, reference: str) -> None:
         self.school = school
         self.reference = reference
         self.assessments: list[tuple[str, str]] = []

@@ -67,7 +67,8 @@ def get_assessments(
         raise
     hide_unless_visible(principal, referral.school)
     events = [
-        e for e in runtime.app.repository.event_store.get(case_id)
+        e
+        for e in runtime.app.repository.event_store.get(case_id)
         if isinstance(e, Referral.AssessmentRecorded)
     ]
     return ReferralOut(

@@ -62,7 +62,7 @@ class Reviews(ServiceApplication):
 
     def _record_for(self, case_id: UUID, school: str, reference: str) -> CaseRecord:
         try:
-            record = self.repository.get(case_id)
+            record: object = self.repository.get(case_id)
         except AggregateNotFoundError:
             return CaseRecord(id=case_id, school=school, reference=reference)
         assert isinstance(record, CaseRecord)
@@ -70,7 +70,7 @@ class Reviews(ServiceApplication):
 
     def get_case(self, case_id: UUID) -> CaseRecord:
         try:
-            record = self.repository.get(case_id)
+            record: object = self.repository.get(case_id)
         except AggregateNotFoundError:
             raise CaseNotFoundError(case_id) from None
         if not isinstance(record, CaseRecord):

@@ -42,7 +42,7 @@ class CaseRecord(Aggregate):
         source: str
 
     @event(Opened)
-    def __init__(self, id: UUID, school: str, reference: str) -> None:  # noqa: A002
+    def __init__(self, id: UUID, school: str, reference: str) -> None:
         self.school = school
         self.reference = reference
         self.entries: list[ChronologyEntry] = []

@@ -32,7 +32,8 @@ def test_the_golden_sample_still_decodes_and_encodes_to_the_same_json(subject: s
 def test_the_version_is_in_the_class_name_and_the_subject(subject: str) -> None:
     cls = CONTRACTS[subject]
     version = subject.rsplit(".", 1)[1]
-    assert version.startswith("v") and cls.__name__.endswith(version.upper())
+    assert version.startswith("v")
+    assert cls.__name__.endswith(version.upper())
     assert subject.startswith(f"{cls.producer}.")
 
 

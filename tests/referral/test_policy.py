@@ -23,8 +23,9 @@ def test_a_disclosure_without_triage_is_undetermined_and_names_what_is_missing()
 
 
 def test_known_facts_are_not_listed_as_missing() -> None:
-    result = assess(CaseFacts(known=(("adult_involvement", "no"), ("intent_to_harm", "unknown"))),
-                    "uk-2024.1")
+    result = assess(
+        CaseFacts(known=(("adult_involvement", "no"), ("intent_to_harm", "unknown"))), "uk-2024.1"
+    )
     assert "adult_involvement" not in result.missing_facts
     assert "intent_to_harm" in result.missing_facts
 

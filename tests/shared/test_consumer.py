@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -101,7 +100,8 @@ async def test_applies_each_message_once_and_in_order(referral) -> None:  # type
 
 
 async def test_killed_after_commit_before_ack_the_redelivery_changes_nothing(
-    referral, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    referral,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     runtime, js = referral
     consumer: ExactlyOnceConsumer = runtime.consumers[0]
@@ -145,7 +145,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_stream_goes
     dead = await js.get_last_msg("DEADLETTER", "deadletter.>")
     assert dead.data == b'{"not": "an incident"}'
     assert "ValidationError" in (dead.headers or {})[DEAD_LETTER_ERROR_HEADER]
-    ready, report = runtime.readiness()
+    _ready, report = runtime.readiness()
     assert report["upstreams"]["intake"]["dead_letters"] == 1
 
 

@@ -26,14 +26,18 @@ def guarded_routes(app: FastAPI) -> list[tuple[APIRoute, frozenset[Role]]]:
     """Every route the service serves but the health checks, with the roles its Authorize
     dependency allows. The OpenAPI document is the list of what the app serves."""
     service = SERVICES[app.title.removeprefix("safeguard ")]
-    routes = {(r.path, m): r for r in service.router.routes if isinstance(r, APIRoute)
-              for m in r.methods}
-    served = {(path, method.upper()) for path, item in app.openapi()["paths"].items()
-              for method in item}
+    routes = {
+        (r.path, m): r for r in service.router.routes if isinstance(r, APIRoute) for m in r.methods
+    }
+    served = {
+        (path, method.upper()) for path, item in app.openapi()["paths"].items() for method in item
+    }
     assert served - {(p, "GET") for p in PUBLIC} == set(routes), "a route outside the router"
     found = []
     for route in {id(r): r for r in routes.values()}.values():
-        roles = [d.call.roles for d in route.dependant.dependencies if isinstance(d.call, Authorize)]
+        roles = [
+            d.call.roles for d in route.dependant.dependencies if isinstance(d.call, Authorize)
+        ]
         assert roles, f"{route.path} has no Authorize dependency"
         found.append((route, roles[0]))
     return found
@@ -75,8 +79,14 @@ def test_no_token_is_401(client: TestClient) -> None:
 
 def test_bad_token_is_401(client: TestClient) -> None:
     forged = jwt.encode(
-        {"sub": "x", "role": "dsl", "schools": ["OAK"], "iss": "safeguard", "aud": "safeguard",
-         "exp": 9999999999},
+        {
+            "sub": "x",
+            "role": "dsl",
+            "schools": ["OAK"],
+            "iss": "safeguard",
+            "aud": "safeguard",
+            "exp": 9999999999,
+        },
         "not-the-deployment-key-but-long-enough-for-hs256",
         algorithm="HS256",
     )
@@ -109,8 +119,6 @@ def test_a_case_that_does_not_exist_is_404(client: TestClient) -> None:
             role = sorted(allowed)[0]
             schools = ["*"] if role == Role.AUDITOR else ["OAK"]
             assert call(client, route, token(client, role, schools)) == 404, route.path
-
-
 
 
 def test_tokens_for_every_school_are_only_for_trust_wide_roles(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -85,8 +85,9 @@ async def test_relay_killed_after_publishing_before_recording_publishes_nothing_
     task = asyncio.create_task(restarted.run())
     try:
         await eventually(
-            lambda: restarted.status.published_position
-            == restarted_app.recorder.max_notification_id()
+            lambda: (
+                restarted.status.published_position == restarted_app.recorder.max_notification_id()
+            )
         )
     finally:
         task.cancel()
@@ -126,7 +127,8 @@ async def test_stream_refuses_delete_and_purge(
         await js.purge_stream("INTAKE")
     info = await js.stream_info("INTAKE")
     assert info.state.messages == 1
-    assert info.config.deny_delete and info.config.deny_purge
+    assert info.config.deny_delete
+    assert info.config.deny_purge
     assert info.config.max_age == 0
     assert str(info.config.storage) in ("file", "StorageType.FILE")
     await nc.close()

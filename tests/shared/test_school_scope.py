@@ -66,15 +66,23 @@ def test_recording_for_a_school_outside_the_token_is_403(intake: TestClient) -> 
     [(referral_app, "/cases/{}/assessments"), (review_app, "/cases/{}")],
 )
 def test_downstream_case_views_are_scoped_to_the_school(
-    store: StoreChoice, make_app, path: str  # type: ignore[no-untyped-def]
+    store: StoreChoice,
+    make_app,
+    path: str,  # type: ignore[no-untyped-def]
 ) -> None:
     app = make_app(store.settings())
     with TestClient(app) as client:
         now = datetime.now(UTC)
         contract = IncidentReportedV1(
-            case_id=uuid4(), school="OAK", reference="OAK-2026-0001",
-            disclosure_route=DisclosureRoute.PEER, summary="Invented", recorded_by="staff.a",
-            recorded_by_role="staff", occurred_at=now, recorded_at=now,
+            case_id=uuid4(),
+            school="OAK",
+            reference="OAK-2026-0001",
+            disclosure_route=DisclosureRoute.PEER,
+            summary="Invented",
+            recorded_by="staff.a",
+            recorded_by_role="staff",
+            occurred_at=now,
+            recorded_at=now,
         )
         app.state.runtime.app.process_event(contract, Tracking("intake", 1))
         url = path.format(contract.case_id)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from services.intake.domain import Incident
 from shared.contracts import Contract
 from shared.contracts.intake import DisclosureRoute, IncidentReportedV1
-
-from services.intake.domain import Incident
 
 
 def to_contract(domain_event: object) -> Contract | None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from services.referral.domain import Referral
 from shared.contracts import Contract
 from shared.contracts.referral import AssessmentRecordedV1
-
-from services.referral.domain import Referral
 
 
 def to_contract(domain_event: object) -> Contract | None:

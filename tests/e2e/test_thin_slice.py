@@ -1,0 +1,124 @@
+"""The thin slice over HTTP and real NATS, with the services as separate processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from shared.bus import connect
+from shared.embedded_nats import EmbeddedNats
+from shared.identity import Role
+from tests.e2e.conftest import Services
+from tests.helpers import eventually, stream_positions
+
+pytestmark = [pytest.mark.e2e, pytest.mark.nats]
+
+DISCLOSURE = {"school": "OAK", "disclosure_route": "young_person", "summary": "Invented e2e"}
+
+
+def case_view(services: Services, case_id: str) -> dict[str, object] | None:
+    r = httpx.get(
+        f"{services.url('review')}/cases/{case_id}", headers=services.bearer(Role.DSL, ["OAK"])
+    )
+    return r.json() if r.status_code == 200 else None
+
+
+def complete(services: Services, case_id: str) -> dict[str, object] | None:
+    view = case_view(services, case_id)
+    return view if view and len(view["entries"]) == 2 else None  # type: ignore[arg-type]
+
+
+async def test_a_disclosure_reaches_referral_and_review(services: Services) -> None:
+    staff = services.bearer(Role.STAFF, ["OAK"], user="staff.e2e")
+    created = httpx.post(f"{services.url('intake')}/cases", json=DISCLOSURE, headers=staff)
+    assert created.status_code == 201
+    case = created.json()
+    assert case["reference"].startswith("OAK-")
+
+    view = await eventually(lambda: complete(services, case["case_id"]), timeout=20)
+    assert isinstance(view, dict)
+    entries = view["entries"]
+    assert [e["kind"] for e in entries] == ["disclosure_recorded", "assessment_recorded"]
+    assert [e["actor"] for e in entries] == ["staff.e2e", "referral-service"]
+    assert entries[0]["occurred_at"] <= entries[1]["occurred_at"]
+    assert all(e["recorded_at"] for e in entries)
+    assert view["reference"] == case["reference"]
+
+    assessments = httpx.get(
+        f"{services.url('referral')}/cases/{case['case_id']}/assessments",
+        headers=services.bearer(Role.DSL, ["OAK"]),
+    ).json()["assessments"]
+    assert [a["classification"] for a in assessments] == ["undetermined"]
+    for name in ("intake", "referral", "review"):
+        assert httpx.get(f"{services.url(name)}/readyz").status_code == 200
+
+
+async def test_intake_keeps_taking_disclosures_while_nats_is_down(
+    services: Services, nats_server: EmbeddedNats
+) -> None:
+    staff = services.bearer(Role.STAFF, ["OAK"])
+    nats_server.stop()
+    await eventually(
+        lambda: httpx.get(f"{services.url('intake')}/readyz").status_code == 503, timeout=15
+    )
+    case_ids = []
+    for i in range(5):
+        r = httpx.post(
+            f"{services.url('intake')}/cases",
+            json={**DISCLOSURE, "summary": f"Invented while NATS is down {i}"},
+            headers=staff,
+        )
+        assert r.status_code == 201
+        case_ids.append(r.json()["case_id"])
+
+    nats_server.start()
+    for case_id in case_ids:
+        await eventually(lambda c=case_id: complete(services, c), timeout=30)
+
+    readiness = httpx.get(f"{services.url('review')}/readyz").json()
+    assert readiness["upstreams"]["intake"]["applied"] == 5
+    assert readiness["upstreams"]["referral"]["applied"] == 5
+    assert readiness["upstreams"]["intake"]["dead_letters"] == 0
+    references = [
+        httpx.get(f"{services.url('intake')}/cases/{c}", headers=staff).json()["reference"]
+        for c in case_ids
+    ]
+    assert references == sorted(references)  # recorded in order, nothing lost or doubled
+    referral_ready = httpx.get(f"{services.url('referral')}/readyz").json()
+    assert referral_ready["upstreams"]["intake"]["applied"] == 5
+    nc = await connect(nats_server.url, "test")
+    for stream in ("INTAKE", "REFERRAL"):
+        positions = await stream_positions(nc.jetstream(), stream)
+        assert len(positions) == 5
+        assert positions == sorted(set(positions)), stream
+    await nc.close()
+
+
+async def test_restarting_the_services_keeps_every_case(services: Services) -> None:
+    staff = services.bearer(Role.STAFF, ["OAK"])
+    case_id = httpx.post(f"{services.url('intake')}/cases", json=DISCLOSURE, headers=staff).json()[
+        "case_id"
+    ]
+    await eventually(lambda: complete(services, case_id), timeout=20)
+    services.stop()
+    services.start()
+    assert complete(services, case_id)
+    assert httpx.get(f"{services.url('intake')}/cases/{case_id}", headers=staff).status_code == 200
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+async def test_the_demo_runs_against_the_services(services: Services) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--timeout", "20"],
+        env=services.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "assessment_recorded" in result.stdout
+    assert "done" in result.stdout
