@@ -130,3 +130,56 @@ def test_tokens_for_every_school_are_only_for_trust_wide_roles(tmp_path) -> None
     principal = tokens.verify(tokens.issue("u", Role.AUDITOR, ["*"]))
     assert principal.may_act_for("ELM")
     assert not tokens.verify(tokens.issue("u", Role.DSL, ["OAK"])).may_act_for("ELM")
+
+
+def test_tokens_from_a_trust_identity_provider_are_checked_against_its_jwks(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    import json
+    import threading
+    from datetime import UTC, datetime
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    provider_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(RSAAlgorithm.to_jwk(provider_key.public_key()))
+    jwk.update(kid="trust-key-1", use="sig", alg="RS256")
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = StoreChoice("sqlite", tmp_path).settings(
+            jwks_url=f"http://127.0.0.1:{server.server_port}/jwks.json"
+        )
+        tokens = TokenService(settings)
+        claims = {
+            "sub": "dsl.idp",
+            "role": "dsl",
+            "schools": ["OAK"],
+            "iss": "safeguard",
+            "aud": "safeguard",
+            "exp": int(datetime.now(UTC).timestamp()) + 600,
+        }
+        good = jwt.encode(claims, provider_key, algorithm="RS256", headers={"kid": "trust-key-1"})
+        assert tokens.verify(good).user == "dsl.idp"
+        forged = jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": "trust-key-1"})
+        with pytest.raises(TokenError):
+            tokens.verify(forged)
+        with pytest.raises(TokenError):
+            tokens.issue("x", Role.DSL, ["OAK"])  # the provider issues tokens, not us
+    finally:
+        server.shutdown()

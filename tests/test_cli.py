@@ -1,0 +1,102 @@
+"""The safeguard command: tokens, and `safeguard up` from start to a clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from services.cli import app
+from shared.embedded_nats import free_port
+from shared.identity import Role, TokenService
+from shared.settings import SERVICE_NAMES, Settings
+
+SECRET = "cli-test-signing-key-invented-and-long-enough"
+
+
+def test_token_issue_prints_a_token_the_services_accept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFEGUARD_JWT_SECRET", SECRET)
+    result = CliRunner().invoke(
+        app, ["token", "issue", "--user", "dsl.oak", "--role", "dsl", "--school", "OAK"]
+    )
+    assert result.exit_code == 0, result.output
+    principal = TokenService(Settings(jwt_secret=SECRET)).verify(result.output.strip())
+    assert principal.user == "dsl.oak"
+    assert principal.role == Role.DSL
+    assert principal.schools == frozenset({"OAK"})
+
+
+def test_token_issue_refuses_every_school_for_a_school_role(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_JWT_SECRET", SECRET)
+    result = CliRunner().invoke(
+        app, ["token", "issue", "--user", "x", "--role", "dsl", "--school", "*"]
+    )
+    assert result.exit_code == 2
+    assert "may not hold a token for every school" in result.output
+
+
+def test_token_issue_refuses_an_unknown_role() -> None:
+    result = CliRunner().invoke(app, ["token", "issue", "--user", "x", "--role", "janitor"])
+    assert result.exit_code == 2
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.e2e
+@pytest.mark.nats
+def test_up_starts_nats_and_three_services_and_stops_cleanly(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in SERVICE_NAMES}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env.pop("NATS_URL", None)
+    env.update(
+        SAFEGUARD_VAR_DIR=str(tmp_path / "var"),
+        **{f"SAFEGUARD_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+    )
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        ready: set[str] = set()
+        while ready != set(SERVICE_NAMES) and time.monotonic() < deadline:
+            assert up.poll() is None, up.stdout.read().decode()  # type: ignore[union-attr]
+            for name, port in ports.items():
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                        ready.add(name)
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
+        assert ready == set(SERVICE_NAMES)
+        nats_url = (tmp_path / "var" / "nats" / "url").read_text()
+        nats_port = int(nats_url.rsplit(":", 1)[1])
+        assert nats_port != 4222
+        assert (tmp_path / "var" / "jwt-secret").stat().st_mode & 0o077 == 0
+    finally:
+        up.send_signal(signal.SIGINT)
+        output = up.communicate(timeout=60)[0].decode()
+    assert up.returncode == 0, output
+    assert "stopped" in output
+    for line in output.splitlines():
+        assert "Traceback" not in line, output
+    assert not any(_listening(p) for p in [*ports.values(), nats_port])
+    assert (tmp_path / "var" / "intake.sqlite").exists()
