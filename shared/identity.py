@@ -142,10 +142,15 @@ class Authorize:
         return principal
 
 
-def hide_unless_visible(principal: Principal, school: str | None) -> None:
+def case_not_found() -> HTTPException:
+    """The one answer for a case that does not exist and for a case the caller may not see."""
+    return HTTPException(status.HTTP_404_NOT_FOUND, "no such case")
+
+
+def hide_unless_visible(principal: Principal, school: str) -> None:
     """404 for a case the principal may not see, exactly as for a case that does not exist."""
-    if school is None or not principal.may_act_for(school):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such case")
+    if not principal.may_act_for(school):
+        raise case_not_found()
 
 
 def _unauthorized(detail: str) -> HTTPException:

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
+from eventsourcing.persistence import InterfaceError, OperationalError
 from nats.aio.client import Client
 
 from shared.application import ServiceApplication
@@ -203,6 +204,17 @@ def create_http_app(
         ready, report = request.app.state.runtime.readiness()
         report["status"] = "ready" if ready else "not ready"
         return JSONResponse(report, status_code=200 if ready else 503)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Nothing was recorded; the client retries (with the same Idempotency-Key on a POST).
+        log.error("%s: store unavailable: %s", spec.name, type(exc).__name__)
+        return JSONResponse(
+            {"detail": "the case store is unavailable; nothing was recorded, retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     app.include_router(router)
     return app

@@ -16,7 +16,7 @@ from services.intake.adapters.contracts import to_contract
 from services.intake.application import IncidentNotFoundError, Intake
 from services.intake.domain import Incident, IntakeError
 from shared.contracts.intake import DisclosureRoute
-from shared.identity import Authorize, Principal, Role, hide_unless_visible
+from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
 from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
 from shared.settings import Settings
 
@@ -145,11 +145,10 @@ def get_case(
     try:
         incident = _intake(request).get_incident(case_id)
     except IncidentNotFoundError:
-        hide_unless_visible(principal, None)
-        raise  # unreachable: hide_unless_visible raised 404
+        raise case_not_found() from None
     hide_unless_visible(principal, incident.school)
     if principal.role == Role.STAFF and incident.recorded_by != principal.user:
-        hide_unless_visible(principal, None)
+        raise case_not_found()
     return CaseOut.of(incident)
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from services.referral.adapters.contracts import to_contract
 from services.referral.application import ReferralNotFoundError, Referrals
 from services.referral.domain import Referral
-from shared.identity import Authorize, Principal, Role, hide_unless_visible
+from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
 from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
 from shared.settings import Settings
 
@@ -63,8 +63,7 @@ def get_assessments(
     try:
         referral = runtime.app.get_referral(case_id)
     except ReferralNotFoundError:
-        hide_unless_visible(principal, None)
-        raise
+        raise case_not_found() from None
     hide_unless_visible(principal, referral.school)
     events = [
         e

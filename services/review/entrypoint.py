@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from services.review.adapters.contracts import to_contract
 from services.review.application import CaseNotFoundError, Reviews
-from shared.identity import Authorize, Principal, Role, hide_unless_visible
+from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
 from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
 from shared.settings import Settings
 
@@ -61,8 +61,7 @@ def get_case_view(
     try:
         record = runtime.app.get_case(case_id)
     except CaseNotFoundError:
-        hide_unless_visible(principal, None)
-        raise
+        raise case_not_found() from None
     hide_unless_visible(principal, record.school)
     return CaseViewOut(
         case_id=case_id,

@@ -91,3 +91,24 @@ def test_downstream_case_views_are_scoped_to_the_school(
         for role in (Role.DSL, Role.HEAD, Role.AUDITOR):
             response = client.get(url, headers=bearer(client, "x", role, ["ELM"]))
             assert response.status_code == 404, role
+
+
+def test_a_store_that_is_down_is_503_and_records_nothing(
+    intake: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventsourcing.persistence import OperationalError
+
+    from services.intake.application import Intake
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(Intake, "save", down)
+    response = intake.post(
+        "/cases",
+        json={"school": "OAK", "disclosure_route": "peer", "summary": "Invented"},
+        headers=bearer(intake, "staff.a", Role.STAFF, ["OAK"]),
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "nothing was recorded" in response.json()["detail"]
