@@ -55,3 +55,26 @@ def report(intake: object, n: int, school: str = "OAK") -> list[object]:
         )[0]
         for i in range(n)
     ]
+
+
+def incident_reported(**changes: object) -> object:
+    """An invented ``IncidentReportedV1``; ``changes`` override its fields."""
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from shared.contracts.intake import IncidentReportedV1
+
+    now = datetime.now(UTC)
+    values: dict[str, object] = {
+        "case_id": uuid4(),
+        "school": "OAK",
+        "reference": "OAK-2026-0001",
+        "disclosure_route": "peer",
+        "summary": "Invented summary",
+        "recorded_by": "staff.a",
+        "recorded_by_role": "staff",
+        "occurred_at": now,
+        "recorded_at": now,
+    }
+    values.update(changes)
+    return IncidentReportedV1.model_validate(values)

@@ -8,8 +8,8 @@ from uuid import uuid4
 from eventsourcing.persistence import Tracking
 
 from services.review.application import Reviews
-from shared.contracts.intake import DisclosureRoute, IncidentReportedV1
 from shared.contracts.referral import AssessmentRecordedV1
+from tests.helpers import incident_reported
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -29,16 +29,8 @@ def test_entries_are_in_the_order_things_happened_whatever_order_they_arrive() -
         occurred_at=T0 + timedelta(seconds=1),
         recorded_at=T0 + timedelta(seconds=1),
     )
-    disclosure = IncidentReportedV1(
-        case_id=case_id,
-        school="OAK",
-        reference="OAK-2026-0001",
-        disclosure_route=DisclosureRoute.PEER,
-        summary="Invented",
-        recorded_by="staff.a",
-        recorded_by_role="staff",
-        occurred_at=T0 - timedelta(hours=1),
-        recorded_at=T0,
+    disclosure = incident_reported(
+        case_id=case_id, occurred_at=T0 - timedelta(hours=1), recorded_at=T0
     )
     # The referral stream can be consumed before the intake stream catches up.
     app.process_event(assessment, Tracking("referral", 1))

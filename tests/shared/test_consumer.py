@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from uuid import uuid4
-
 import pytest
 from nats.aio.msg import Msg
 
@@ -14,7 +11,7 @@ from services.referral.entrypoint import SPEC as REFERRAL
 from shared.application import DeadLetter
 from shared.bus import connect, ensure_streams
 from shared.consumer import ExactlyOnceConsumer
-from shared.contracts.intake import DisclosureRoute, IncidentReportedV1
+from shared.contracts.intake import IncidentReportedV1
 from shared.contracts.streams import (
     DEAD_LETTER_ERROR_HEADER,
     POSITION_HEADER,
@@ -23,26 +20,15 @@ from shared.contracts.streams import (
 from shared.embedded_nats import EmbeddedNats
 from shared.runtime import ServiceRuntime
 from tests.conftest import StoreChoice
-from tests.helpers import eventually
+from tests.helpers import eventually, incident_reported
 
 pytestmark = pytest.mark.nats
 
 
-def incident(**changes: object) -> IncidentReportedV1:
-    now = datetime.now(UTC)
-    values: dict[str, object] = {
-        "case_id": uuid4(),
-        "school": "OAK",
-        "reference": "OAK-2026-0001",
-        "disclosure_route": DisclosureRoute.PEER,
-        "summary": "Invented summary",
-        "recorded_by": "staff.test",
-        "recorded_by_role": "staff",
-        "occurred_at": now,
-        "recorded_at": now,
-    }
-    values.update(changes)
-    return IncidentReportedV1.model_validate(values)
+def incident() -> IncidentReportedV1:
+    contract = incident_reported()
+    assert isinstance(contract, IncidentReportedV1)
+    return contract
 
 
 async def publish_as_relay(

@@ -98,12 +98,17 @@ async def test_relay_killed_after_publishing_before_recording_publishes_nothing_
     await nc.close()
 
 
-async def test_broker_refuses_a_message_whose_predecessor_is_missing(
-    store: StoreChoice, nats_server: EmbeddedNats
-) -> None:
+@pytest.fixture
+async def js(store: StoreChoice, nats_server: EmbeddedNats):  # type: ignore[no-untyped-def]
+    """A JetStream context with the product's streams declared."""
     nc = await connect(nats_server.url, "test")
     js = nc.jetstream()
     await ensure_streams(js, store.settings())
+    yield js
+    await nc.close()
+
+
+async def test_broker_refuses_a_message_whose_predecessor_is_missing(js) -> None:  # type: ignore[no-untyped-def]
     await js.publish("intake.x", b"{}", headers={"Nats-Msg-Id": "intake:1"})
     with pytest.raises(BadRequestError):
         await js.publish(
@@ -111,15 +116,9 @@ async def test_broker_refuses_a_message_whose_predecessor_is_missing(
             b"{}",
             headers={"Nats-Msg-Id": "intake:3", "Nats-Expected-Last-Msg-Id": "intake:2"},
         )
-    await nc.close()
 
 
-async def test_stream_refuses_delete_and_purge(
-    store: StoreChoice, nats_server: EmbeddedNats
-) -> None:
-    nc = await connect(nats_server.url, "test")
-    js = nc.jetstream()
-    await ensure_streams(js, store.settings())
+async def test_stream_refuses_delete_and_purge(js) -> None:  # type: ignore[no-untyped-def]
     await js.publish("intake.x", b"{}", headers={"Nats-Msg-Id": "intake:1"})
     with pytest.raises(ServerError):
         await js.delete_msg("INTAKE", 1)
@@ -131,4 +130,3 @@ async def test_stream_refuses_delete_and_purge(
     assert info.config.deny_purge
     assert info.config.max_age == 0
     assert str(info.config.storage) in ("file", "StorageType.FILE")
-    await nc.close()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import Tracking
@@ -13,9 +11,10 @@ from fastapi.testclient import TestClient
 from services.intake.entrypoint import create_app as intake_app
 from services.referral.entrypoint import create_app as referral_app
 from services.review.entrypoint import create_app as review_app
-from shared.contracts.intake import DisclosureRoute, IncidentReportedV1
+from shared.contracts.intake import IncidentReportedV1
 from shared.identity import Role, TokenService
 from tests.conftest import StoreChoice
+from tests.helpers import incident_reported
 
 
 def bearer(client: TestClient, user: str, role: Role, schools: list[str]) -> dict[str, str]:
@@ -72,18 +71,8 @@ def test_downstream_case_views_are_scoped_to_the_school(
 ) -> None:
     app = make_app(store.settings())
     with TestClient(app) as client:
-        now = datetime.now(UTC)
-        contract = IncidentReportedV1(
-            case_id=uuid4(),
-            school="OAK",
-            reference="OAK-2026-0001",
-            disclosure_route=DisclosureRoute.PEER,
-            summary="Invented",
-            recorded_by="staff.a",
-            recorded_by_role="staff",
-            occurred_at=now,
-            recorded_at=now,
-        )
+        contract = incident_reported()
+        assert isinstance(contract, IncidentReportedV1)
         app.state.runtime.app.process_event(contract, Tracking("intake", 1))
         url = path.format(contract.case_id)
         assert client.get(url, headers=bearer(client, "d", Role.DSL, ["OAK"])).status_code == 200
