@@ -15,10 +15,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
-from eventsourcing.persistence import InterfaceError, OperationalError
 from nats.aio.client import Client
 
 from shared.application import ServiceApplication
