@@ -52,6 +52,12 @@ class RelayStatus:
     published_position: int = 0
     last_error: str = ""
     connected: bool = False
+    mismatched: bool = False
+
+
+class StoreStreamMismatchError(RuntimeError):
+    """The stream holds positions the store's log does not reach: they are not the same
+    history (a store restored from an old backup, or pointed at another deployment's NATS)."""
 
 
 class OutboxRelay:
@@ -108,9 +114,11 @@ class OutboxRelay:
             try:
                 if position is None:
                     position = await self.stream_position()
+                    await asyncio.to_thread(self._check_store_reaches, position)
                     self._scanned = max(self._scanned, position)
                     self.status.published_position = position
                     self.status.connected = True
+                self.status.mismatched = False
                 published = await self.publish_once(position)
                 self.status.last_error = ""
                 backoff = 0.2
@@ -119,6 +127,15 @@ class OutboxRelay:
                     continue
             except asyncio.CancelledError:
                 raise
+            except StoreStreamMismatchError as e:
+                # Publishing would pass over the store's own events as if already sent: refuse,
+                # say so, and check again later (an operator may restore the right store).
+                self.status.last_error = str(e)
+                self.status.mismatched = True
+                log.error("%s relay: %s", self.producer, e)
+                position = None
+                await asyncio.sleep(30)
+                continue
             except (NatsError, TimeoutError, OSError) as e:
                 self.status.last_error = f"{type(e).__name__}: {e}"
                 self.status.connected = False
@@ -177,6 +194,15 @@ class OutboxRelay:
             await asyncio.to_thread(self._record_position, previous)
         self.status.published_position = previous
         return previous
+
+    def _check_store_reaches(self, stream_position: int) -> None:
+        head = self.app.recorder.max_notification_id() or 0
+        if stream_position > head:
+            msg = (
+                f"stream {self.stream.name} holds position {stream_position} but this store's "
+                f"log ends at {head}: they are not the same history; publishing nothing"
+            )
+            raise StoreStreamMismatchError(msg)
 
     def _record_position(self, position: int) -> None:
         recorded = self.app.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0

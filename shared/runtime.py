@@ -10,16 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 
 from shared.application import ServiceApplication
 from shared.bus import connect, ensure_streams, nats_servers
@@ -31,6 +32,8 @@ from shared.store import store_env
 from shared.trust import Trust, load_trust
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,21 +86,8 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self._connect_and_run()))
 
     async def _connect_and_run(self) -> None:
-        backoff = 0.2
-        while True:
-            try:
-                self.nc = await connect(self.settings.nats_url, f"{self.spec.name}-relay")
-                js = self.nc.jetstream()
-                await ensure_streams(js, self.settings)
-                break
-            except Exception as e:
-                if self.nc is not None:
-                    with contextlib.suppress(Exception):
-                        await self.nc.close()
-                    self.nc = None
-                log.warning("%s: NATS not ready (%s); retrying", self.spec.name, e)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        """Keep trying until NATS answers; then run the relay and the consumers."""
+        js = await self._retry("NATS not ready", self._connect)
         self.relay = OutboxRelay(
             self.app,
             self.spec.name,
@@ -108,19 +98,47 @@ class ServiceRuntime:
         )
         self._tasks.append(asyncio.create_task(self.relay.run()))
         if self.consumers:
-            broker = NatsBroker(
-                nats_servers(self.settings.nats_url),
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=1,
-                name=f"{self.spec.name}-consumers",
-                logger=None,
-            )
-            for consumer in self.consumers:
-                consumer.js = js
-                consumer.subscribe(broker, ack_wait_seconds=self.settings.consumer_ack_wait_seconds)
-            await broker.start()
-            self.broker = broker
+            self.broker = await self._retry("consumers not started", self._start_consumers)
         log.info("%s: connected to NATS", self.spec.name)
+
+    async def _connect(self) -> JetStreamContext:
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+        self.nc = await connect(self.settings.nats_url, f"{self.spec.name}-relay")
+        js = self.nc.jetstream()
+        await ensure_streams(js, self.settings)
+        return js
+
+    async def _start_consumers(self) -> NatsBroker:
+        assert self.nc is not None
+        broker = NatsBroker(
+            nats_servers(self.settings.nats_url),
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+            name=f"{self.spec.name}-consumers",
+            log_level=logging.DEBUG,  # one line per message is too many at INFO
+        )
+        for consumer in self.consumers:
+            consumer.js = self.nc.jetstream()
+            consumer.subscribe(broker, ack_wait_seconds=self.settings.consumer_ack_wait_seconds)
+        try:
+            await broker.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            raise
+        return broker
+
+    async def _retry(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
+        backoff = 0.2
+        while True:
+            try:
+                return await step()
+            except Exception as e:
+                log.warning("%s: %s (%s); retrying in %.1fs", self.spec.name, what, e, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     async def stop(self) -> None:
         if self.broker is not None:
@@ -148,8 +166,11 @@ class ServiceRuntime:
             report["store"] = {"ok": False, "error": type(e).__name__}
         nats_ok = bool(self.nc is not None and self.nc.is_connected)
         report["nats"] = {"ok": nats_ok, "configured": bool(self.settings.nats_url)}
+        relay_ok = True
         if self.relay is not None:
+            relay_ok = not self.relay.status.mismatched
             report["relay"] = {
+                "ok": relay_ok,
                 "published_position": self.relay.status.published_position,
                 "last_error": self.relay.status.last_error,
             }
@@ -165,7 +186,7 @@ class ServiceRuntime:
             }
             for c in self.consumers
         }
-        return bool(report["store"]["ok"] and nats_ok), report
+        return bool(report["store"]["ok"] and nats_ok and relay_ok), report
 
 
 def create_http_app(

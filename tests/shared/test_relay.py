@@ -130,3 +130,33 @@ async def test_stream_refuses_delete_and_purge(js) -> None:  # type: ignore[no-u
     assert info.config.deny_purge
     assert info.config.max_age == 0
     assert str(info.config.storage) in ("file", "StorageType.FILE")
+
+
+async def test_a_store_behind_its_stream_publishes_nothing_and_says_why(
+    store: StoreChoice,
+    js,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    first = Intake(store.env("intake"))
+    report(first, 3)
+    relay = OutboxRelay(first, "intake", js, to_contract)
+    task = asyncio.create_task(relay.run())
+    await eventually(
+        lambda: relay.status.published_position == first.recorder.max_notification_id()
+    )
+    task.cancel()
+    before = await stream_positions(js, "INTAKE")
+
+    # Another, empty store against the same stream: its events would hide behind the stream's.
+    other = StoreChoice(store.kind, tmp_path / "other")
+    try:
+        stranger = Intake(other.env("intake"))
+        report(stranger, 1)
+        wrong = OutboxRelay(stranger, "intake", js, to_contract)
+        task = asyncio.create_task(wrong.run())
+        await eventually(lambda: wrong.status.mismatched)
+        task.cancel()
+        assert "not the same history" in wrong.status.last_error
+        assert await stream_positions(js, "INTAKE") == before
+    finally:
+        other.cleanup()
