@@ -3,12 +3,7 @@
 # docker-compose.yml runs intake, referral and review from this image.
 FROM python:3.11-slim
 
-# psycopg (from eventsourcing[postgres]) reaches PostgreSQL through the system libpq,
-# which the slim image does not ship.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq5 \
-    && rm -rf /var/lib/apt/lists/*
-
+# No system libpq needed: pyproject.toml asks for psycopg[binary], which ships its own.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1

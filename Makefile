@@ -13,6 +13,7 @@ run: $(BIN)/safeguard
 
 test: $(BIN)/safeguard
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(BIN)/safeguard
