@@ -88,6 +88,12 @@ class Services:
                 process.kill()
                 process.wait()
 
+    def kill(self, name: str) -> None:
+        """SIGKILL: no shutdown, no drain, no last ack, as a crash or power cut would."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
+
     def bearer(self, role: Role, schools: list[str], user: str = "user.e2e") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens.issue(user, role, schools)}"}
 

@@ -122,3 +122,34 @@ async def test_the_demo_runs_against_the_services(services: Services) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "assessment_recorded" in result.stdout
     assert "done" in result.stdout
+
+
+async def test_a_consumer_killed_mid_stream_applies_everything_once_after_restart(
+    services: Services,
+) -> None:
+    staff = services.bearer(Role.STAFF, ["OAK"])
+    dsl = services.bearer(Role.DSL, ["OAK"])
+    case_ids = []
+    for i in range(30):
+        if i == 10:
+            services.kill("referral")
+        if i == 20:
+            services.kill("review")
+        r = httpx.post(
+            f"{services.url('intake')}/cases",
+            json={**DISCLOSURE, "summary": f"Invented {i}"},
+            headers=staff,
+        )
+        assert r.status_code == 201
+        case_ids.append(r.json()["case_id"])
+    services.start("referral", "review")
+    for case_id in case_ids:
+        view = await eventually(lambda c=case_id: complete(services, c), timeout=30)
+        assert [e["kind"] for e in view["entries"]] == [  # type: ignore[index]
+            "disclosure_recorded",
+            "assessment_recorded",
+        ]
+        assessments = httpx.get(
+            f"{services.url('referral')}/cases/{case_id}/assessments", headers=dsl
+        ).json()["assessments"]
+        assert len(assessments) == 1
