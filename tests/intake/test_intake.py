@@ -92,3 +92,14 @@ def test_unknown_case() -> None:
 
     with pytest.raises(IncidentNotFoundError):
         Intake().get_incident(uuid4())
+
+
+def test_the_reference_sequence_is_snapshotted_so_loading_it_stays_cheap() -> None:
+    from services.intake.domain import ReferenceSequence
+
+    app = Intake(clock=lambda: datetime(2026, 11, 24, tzinfo=UTC))
+    incidents = [report(app)[0] for _ in range(120)]
+    assert incidents[-1].reference == "OAK-2026-0120"
+    assert app.snapshots is not None
+    snapshots = list(app.snapshots.get(ReferenceSequence.create_id("OAK", 2026)))
+    assert [s.originator_version for s in snapshots] == [50, 100]
