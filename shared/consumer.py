@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from faststream import Context
@@ -50,6 +52,8 @@ from shared.contracts.streams import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Message = Annotated[NatsMessage, Context("message")]
 
@@ -89,6 +93,7 @@ class ExactlyOnceConsumer:
         max_attempts: int = 8,
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
+        executor: Executor | None = None,
     ) -> None:
         self.app = app
         self.service = service
@@ -96,6 +101,7 @@ class ExactlyOnceConsumer:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        self.executor = executor  # see OutboxRelay.executor
         self.status = ConsumerStatus()
         self.js: JetStreamContext | None = None
 
@@ -137,7 +143,7 @@ class ExactlyOnceConsumer:
         """Apply one message and settle it with the broker."""
         try:
             position, previous = _positions(msg)
-            outcome = await asyncio.to_thread(self.apply, msg.subject, msg.data, position, previous)
+            outcome = await self._in_thread(self.apply, msg.subject, msg.data, position, previous)
         except Exception as e:
             await self._failed(msg, e)
             return
@@ -158,6 +164,9 @@ class ExactlyOnceConsumer:
         else:
             self.status.duplicates += 1
         self.status.position = max(self.status.position, position)
+
+    async def _in_thread(self, func: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
 
     def apply(self, subject: str, data: bytes, position: int, previous: int) -> Outcome:
         """The exactly-once step: runs in a worker thread, one message at a time."""
@@ -225,7 +234,7 @@ class ExactlyOnceConsumer:
                 attempts=attempts,
                 at=datetime.now(UTC),
             )
-            await asyncio.to_thread(self._record_dead_letter, notice)
+            await self._in_thread(self._record_dead_letter, notice)
             self.status.position = max(self.status.position, position)
         await msg.ack()
         self.status.dead_letters += 1

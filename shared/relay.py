@@ -20,7 +20,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import Notification, Tracking
 from nats.errors import Error as NatsError
@@ -40,6 +43,8 @@ from shared.contracts.streams import (
 log = logging.getLogger(__name__)
 
 RELAY_TRACKING_NAME = "outbox-relay"
+
+T = TypeVar("T")
 
 ToContract = Callable[[object], Contract | None]
 """Maps a stored domain event to the contract it is published as (None: private to the service)."""
@@ -73,6 +78,7 @@ class OutboxRelay:
         batch_size: int = 256,
         poll_seconds: float = 1.0,
         ack_timeout: float = 5.0,
+        executor: Executor | None = None,
     ) -> None:
         self.app = app
         self.producer = producer
@@ -82,6 +88,9 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.ack_timeout = ack_timeout
+        # Store calls run here, so that whoever stops the relay can wait for the last one to
+        # finish before closing the store under it.
+        self.executor = executor
         self.status = RelayStatus()
         self._wakeup = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -114,7 +123,7 @@ class OutboxRelay:
             try:
                 if position is None:
                     position = await self.stream_position()
-                    await asyncio.to_thread(self._check_store_reaches, position)
+                    await self._in_thread(self._check_store_reaches, position)
                     self._scanned = max(self._scanned, position)
                     self.status.published_position = position
                     self.status.connected = True
@@ -152,7 +161,7 @@ class OutboxRelay:
     async def publish_once(self, position: int) -> int | None:
         """Publish the next batch after ``position``; the new position, or None if none."""
         notifications: list[Notification] = list(
-            await asyncio.to_thread(
+            await self._in_thread(
                 self.app.recorder.select_notifications,
                 start=max(position, self._scanned),
                 limit=self.batch_size,
@@ -191,9 +200,13 @@ class OutboxRelay:
                 for future in futures:
                     future.cancel()
                 raise
-            await asyncio.to_thread(self._record_position, previous)
+            await self._in_thread(self._record_position, previous)
         self.status.published_position = previous
         return previous
+
+    async def _in_thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(func, *args, **kwargs))
 
     def _check_store_reaches(self, stream_position: int) -> None:
         head = self.app.recorder.max_notification_id() or 0

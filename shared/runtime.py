@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -61,8 +62,11 @@ class ServiceRuntime:
     nc: Client | None = field(init=False, default=None)
     broker: NatsBroker | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    # The relay's and consumers' store calls: stop() waits for them before closing the store.
+    _executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
+        self._executor = ThreadPoolExecutor(4, thread_name_prefix=f"{self.spec.name}-store")
         env = store_env(self.settings, self.spec.name)
         self.app = self.spec.application(env)
         self.trust = load_trust(self.settings.trust_file)
@@ -74,6 +78,7 @@ class ServiceRuntime:
                 upstream,
                 max_attempts=self.settings.consumer_max_attempts,
                 backoff_seconds=self.settings.consumer_backoff_seconds,
+                executor=self._executor,
             )
             for upstream in self.spec.upstreams
         ]
@@ -95,6 +100,7 @@ class ServiceRuntime:
             self.spec.to_contract,
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
+            executor=self._executor,
         )
         self._tasks.append(asyncio.create_task(self.relay.run()))
         if self.consumers:
@@ -153,6 +159,8 @@ class ServiceRuntime:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.close()
+        # A cancelled await does not stop its thread: let the last store call finish first.
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
         self.app.close()
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
