@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import os
+import platform
 import shutil
 import statistics
-import string
+import subprocess
 import tempfile
 from collections.abc import Iterator
-from itertools import product
 from pathlib import Path
 
 from shared.embedded_nats import EmbeddedNats
 
-JWT_SECRET = "bench-signing-key-invented-for-benchmarks-only-0123456789"
+JWT_SECRET = "bench-signing-key-invented-for-benchmarks-only-0123456789"  # noqa: S105 - invented
 
 
 @contextlib.contextmanager
@@ -27,39 +29,70 @@ def temp_dir(prefix: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def private_nats(tmp: Path) -> Iterator[EmbeddedNats]:
-    """A nats-server of our own on a free port (never the system one on 4222)."""
+    """A nats-server of our own on a free port (never the system one on 4222).
+
+    A watcher process stops it and removes ``tmp`` should this process die without cleaning
+    up (a crash in a store driver, say).
+    """
     server = EmbeddedNats(tmp / "nats", log_file=tmp / "nats.log")
     server.start()
+    assert server.process is not None
+    watcher = subprocess.Popen(
+        [
+            "sh",
+            "-c",
+            'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill "$2"; sleep 1; rm -rf "$3"',
+            "watcher",
+            str(os.getpid()),
+            str(server.process.pid),
+            str(tmp),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         yield server
     finally:
+        watcher.kill()
+        watcher.wait()
         server.stop()
 
 
-def school_codes(count: int) -> list[str]:
-    """Invented school codes (AA, AB, ...), not in any real trust."""
-    letters = string.ascii_uppercase
-    return ["".join(p) for p in product(letters, repeat=2)][:count]
-
-
-def seed_intake(intake: object, n: int, per_school: int = 100) -> None:
-    """Record ``n`` invented disclosures, spread over invented schools.
-
-    Spread because intake's reference allocation replays the whole per-school sequence on every
-    disclosure (cost grows with the school's case count); seeding is not what is measured.
-    """
+def seed_intake(intake: object, n: int, school: str = "OAK") -> None:
+    """Record ``n`` invented disclosures for one school through the intake application."""
     from services.intake.application import Intake
 
     assert isinstance(intake, Intake)
-    codes = school_codes((n + per_school - 1) // per_school)
     for i in range(n):
         intake.report_incident(
-            school=codes[i // per_school],
+            school=school,
             disclosure_route="peer",
             summary=f"Invented disclosure number {i} for a benchmark",
             recorded_by="staff.bench",
             recorded_by_role="staff",
         )
+
+
+def _git(*args: str) -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    except OSError:
+        return ""
+    return done.stdout.strip()
+
+
+def print_header(name: str) -> None:
+    """What was measured where: date, commit (dirty: product files differ from it), Python."""
+    commit = _git("rev-parse", "--short", "HEAD") or "?"
+    if _git("status", "--porcelain", "--", ".", ":!bench", ":!docs/performance.md"):
+        commit += "-dirty"
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(
+        f"{name}: {today}, commit {commit}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores"
+    )
 
 
 def rate(count: int, seconds: float) -> float:
