@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
@@ -43,6 +44,9 @@ from shared.contracts.streams import (
 log = logging.getLogger(__name__)
 
 RELAY_TRACKING_NAME = "outbox-relay"
+RECORD_EVERY_SECONDS = 1.0
+"""The position is noted in the store at most this often: a commit per published event would
+double the store's writes under a trickle."""
 
 T = TypeVar("T")
 
@@ -79,6 +83,7 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         ack_timeout: float = 5.0,
         executor: Executor | None = None,
+        topics: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.producer = producer
@@ -91,6 +96,10 @@ class OutboxRelay:
         # Store calls run here, so that whoever stops the relay can wait for the last one to
         # finish before closing the store under it.
         self.executor = executor
+        # The topics of the events that are published: private ones are not even read.
+        self.topics = tuple(topics)
+        self._recorded = 0
+        self._recorded_at = 0.0
         self.status = RelayStatus()
         self._wakeup = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -154,9 +163,17 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
+            if (
+                position > self._recorded
+                and time.monotonic() - self._recorded_at >= RECORD_EVERY_SECONDS
+            ):
+                await self._in_thread(self._record_position, position)
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the wait completes, and then stopping the service hangs.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wakeup.wait()
 
     async def publish_once(self, position: int) -> int | None:
         """Publish the next batch after ``position``; the new position, or None if none."""
@@ -165,6 +182,7 @@ class OutboxRelay:
                 self.app.recorder.select_notifications,
                 start=max(position, self._scanned),
                 limit=self.batch_size,
+                topics=self.topics,
                 inclusive_of_start=False,
             )
         )
@@ -195,12 +213,14 @@ class OutboxRelay:
             previous = notification.id
         if futures:
             try:
-                await asyncio.wait_for(asyncio.gather(*futures), timeout=self.ack_timeout)
+                async with asyncio.timeout(self.ack_timeout):
+                    await asyncio.gather(*futures)
             except BaseException:
                 for future in futures:
                     future.cancel()
                 raise
-            await self._in_thread(self._record_position, previous)
+            if time.monotonic() - self._recorded_at >= RECORD_EVERY_SECONDS:
+                await self._in_thread(self._record_position, previous)
         self.status.published_position = previous
         return previous
 
@@ -218,6 +238,12 @@ class OutboxRelay:
             raise StoreStreamMismatchError(msg)
 
     def _record_position(self, position: int) -> None:
-        recorded = self.app.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
-        if position > recorded:
-            self.app.recorder.insert_tracking(Tracking(RELAY_TRACKING_NAME, position))
+        """Note the published position in the store, for health reports (the stream itself is
+        the relay's durable position)."""
+        self._recorded_at = time.monotonic()
+        if position > self._recorded:
+            self._recorded = max(
+                position, self.app.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
+            )
+            if self._recorded == position:
+                self.app.recorder.insert_tracking(Tracking(RELAY_TRACKING_NAME, position))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.utils import get_topic
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
@@ -44,6 +45,8 @@ class ServiceSpec:
     name: str
     application: Callable[[dict[str, str]], ServiceApplication]
     to_contract: ToContract
+    published: tuple[type, ...] = ()
+    """The stored event classes the relay publishes (through ``to_contract``)."""
     upstreams: tuple[str, ...] = ()
     description: str = ""
 
@@ -93,6 +96,13 @@ class ServiceRuntime:
     async def _connect_and_run(self) -> None:
         """Keep trying until NATS answers; then run the relay and the consumers."""
         js = await self._retry("NATS not ready", self._connect)
+        if self.spec.published:
+            self._start_relay(js)
+        if self.consumers:
+            self.broker = await self._retry("consumers not started", self._start_consumers)
+        log.info("%s: connected to NATS", self.spec.name)
+
+    def _start_relay(self, js: JetStreamContext) -> None:
         self.relay = OutboxRelay(
             self.app,
             self.spec.name,
@@ -101,11 +111,9 @@ class ServiceRuntime:
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
             executor=self._executor,
+            topics=[get_topic(cls) for cls in self.spec.published],
         )
         self._tasks.append(asyncio.create_task(self.relay.run()))
-        if self.consumers:
-            self.broker = await self._retry("consumers not started", self._start_consumers)
-        log.info("%s: connected to NATS", self.spec.name)
 
     async def _connect(self) -> JetStreamContext:
         if self.nc is not None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import ClassVar
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.domain import Incident, ReferenceSequence
@@ -14,9 +19,15 @@ from shared.application import NAMESPACE, ServiceApplication
 
 Clock = Callable[[], datetime]
 
+ALLOCATION_ATTEMPTS = 20
+
 
 class IncidentNotFoundError(LookupError):
     """No incident has that id."""
+
+
+class ReferenceBusyError(RuntimeError):
+    """Other disclosures kept taking the next reference; nothing was recorded, retry."""
 
 
 class Intake(ServiceApplication):
@@ -25,11 +36,18 @@ class Intake(ServiceApplication):
     name = "intake"
     # A school's reference sequence gains an event per disclosure; snapshots keep loading it
     # from costing a replay of the whole year.
-    snapshotting_intervals = {ReferenceSequence: 50}
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {
+        ReferenceSequence: 50
+    }
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         super().__init__(env)
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        # One allocation at a time per school in this process, so concurrent disclosures queue
+        # instead of colliding on the reference sequence; other processes are caught by the
+        # store's optimistic concurrency and retried below.
+        self._school_locks: dict[str, threading.Lock] = {}
+        self._school_locks_lock = threading.Lock()
 
     def report_incident(
         self,
@@ -52,7 +70,28 @@ class Intake(ServiceApplication):
             if idempotency_key
             else uuid4()
         )
-        for _ in range(10):
+        with self._school_lock(school):
+            return self._report(
+                case_id,
+                school,
+                disclosure_route,
+                summary,
+                recorded_by,
+                recorded_by_role,
+                occurred_at,
+            )
+
+    def _report(
+        self,
+        case_id: UUID,
+        school: str,
+        disclosure_route: str,
+        summary: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None,
+    ) -> tuple[Incident, bool]:
+        for attempt in range(ALLOCATION_ATTEMPTS):
             existing = self._find(case_id)
             if existing is not None:
                 return existing, False
@@ -74,10 +113,16 @@ class Intake(ServiceApplication):
                 # One transaction: the reference and the case are stored together or not at all.
                 self.save(sequence, incident)
             except IntegrityError:
-                continue  # another disclosure took this reference, or this key won elsewhere
+                # Another process took this reference, or recorded this key: look again.
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter
+                continue
             return incident, True
-        msg = "could not allocate a reference after 10 attempts"
-        raise RuntimeError(msg)
+        msg = f"{school}: the reference sequence stayed busy; nothing was recorded"
+        raise ReferenceBusyError(msg)
+
+    def _school_lock(self, school: str) -> threading.Lock:
+        with self._school_locks_lock:
+            return self._school_locks.setdefault(school, threading.Lock())
 
     def get_incident(self, case_id: UUID) -> Incident:
         incident = self._find(case_id)

@@ -12,8 +12,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.intake.adapters.contracts import to_contract
-from services.intake.application import IncidentNotFoundError, Intake
+from services.intake.adapters.contracts import PUBLISHED, to_contract
+from services.intake.application import IncidentNotFoundError, Intake, ReferenceBusyError
 from services.intake.domain import Incident, IntakeError
 from shared.contracts.intake import DisclosureRoute
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
@@ -24,6 +24,7 @@ SPEC = ServiceSpec(
     name="intake",
     application=Intake,
     to_contract=to_contract,
+    published=PUBLISHED,
     description="Policy steps 1-4: disclosures, triage, device search, the image, the DSL.",
 )
 
@@ -129,6 +130,12 @@ def record_disclosure(
         )
     except IntakeError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    except ReferenceBusyError as e:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"{e}; retry with the same Idempotency-Key",
+            headers={"Retry-After": "1"},
+        ) from None
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/cases/{incident.id}"

@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel
 
-from services.referral.adapters.contracts import to_contract
+from services.referral.adapters.contracts import PUBLISHED, to_contract
 from services.referral.application import ReferralNotFoundError, Referrals
 from services.referral.domain import Referral
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
@@ -23,6 +23,7 @@ SPEC = ServiceSpec(
     name="referral",
     application=Referrals,
     to_contract=to_contract,
+    published=PUBLISHED,
     upstreams=("intake",),
     description="Policy steps 5-6: assessment, required actions, notifications, decisions.",
 )

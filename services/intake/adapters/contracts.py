@@ -6,6 +6,9 @@ from services.intake.domain import Incident
 from shared.contracts import Contract
 from shared.contracts.intake import DisclosureRoute, IncidentReportedV1
 
+PUBLISHED = (Incident.Reported,)
+"""The stored events other services see; every other event is private to intake."""
+
 
 def to_contract(domain_event: object) -> Contract | None:
     """The contract a stored event is published as; None for events private to intake."""

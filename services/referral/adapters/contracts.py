@@ -6,6 +6,9 @@ from services.referral.domain import Referral
 from shared.contracts import Contract
 from shared.contracts.referral import AssessmentRecordedV1
 
+PUBLISHED = (Referral.AssessmentRecorded,)
+"""The stored events other services see; every other event is private to referral."""
+
 
 def to_contract(domain_event: object) -> Contract | None:
     """The contract a stored event is published as; None for events private to referral."""
