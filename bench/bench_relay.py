@@ -27,14 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from _common import JWT_SECRET, median, print_header, private_nats, rate, seed_intake, temp_dir
+from eventsourcing.utils import get_topic
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from services.intake.adapters.contracts import to_contract
+from services.intake.adapters.contracts import PUBLISHED, to_contract
 from services.intake.application import Intake
 from shared.bus import connect, stream_config
 from shared.contracts.streams import POSITION_HEADER, PREVIOUS_HEADER, PRODUCER_STREAMS
-from shared.relay import OutboxRelay
+from shared.relay import Batch, OutboxRelay
 from shared.settings import Settings
 from shared.store import store_env
 
@@ -78,14 +79,17 @@ class TimedRelay(OutboxRelay):
 
         self.app.recorder.select_notifications = timed_select  # type: ignore[method-assign]
 
-    async def publish_once(self, position: int) -> int | None:
+    async def _send_batch(self, position: int) -> Batch | None:
         if self.reached.is_set():
-            # Park without a worker thread: closing the app under a running select crashes.
+            # Park without a worker thread: the benchmark closes the app itself afterwards.
             await asyncio.get_running_loop().create_future()
-        published = await super().publish_once(position)
-        if self.status.published_position >= self.last:
+        return await super()._send_batch(position)
+
+    async def _settle(self, batch: Batch) -> int:
+        settled = await super()._settle(batch)
+        if settled >= self.last:
             self.reached.set()
-        return published
+        return settled
 
     def _record_position(self, position: int) -> None:
         t0 = time.perf_counter()
@@ -107,6 +111,7 @@ async def time_relay(
             to_contract,
             batch_size=settings.relay_batch_size,
             poll_seconds=settings.relay_poll_seconds,
+            topics=[get_topic(cls) for cls in PUBLISHED],  # as ServiceRuntime does
             last=last,
         )
         start = time.perf_counter()

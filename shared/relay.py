@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from shared.contracts.streams import (
 log = logging.getLogger(__name__)
 
 RELAY_TRACKING_NAME = "outbox-relay"
+MAX_BATCHES_IN_FLIGHT = 2
 RECORD_EVERY_SECONDS = 1.0
 """The position is noted in the store at most this often: a commit per published event would
 double the store's writes under a trickle."""
@@ -62,6 +64,19 @@ class RelayStatus:
     last_error: str = ""
     connected: bool = False
     mismatched: bool = False
+
+
+@dataclass
+class Batch:
+    """Messages sent to the broker whose acks are not yet in."""
+
+    futures: list[asyncio.Future[PubAck]]
+    last: int
+    """The position of the batch's last published event."""
+
+    def cancel(self) -> None:
+        for future in self.futures:
+            future.cancel()
 
 
 class StoreStreamMismatchError(RuntimeError):
@@ -125,25 +140,32 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish forever; every failure is logged, backed off and retried from the broker's
-        own record of what it holds."""
+        own record of what it holds.
+
+        Two batches may be in flight: the next is read and sent while the broker acknowledges
+        the one before. Order still holds, because each message names its predecessor: if a
+        batch fails, every message sent after it is refused too, and the relay starts again
+        from the stream's last message.
+        """
         backoff = 0.2
         position: int | None = None
+        in_flight: deque[Batch] = deque()
         while True:
             try:
                 if position is None:
-                    position = await self.stream_position()
-                    await self._in_thread(self._check_store_reaches, position)
-                    self._scanned = max(self._scanned, position)
-                    self.status.published_position = position
-                    self.status.connected = True
-                self.status.mismatched = False
-                published = await self.publish_once(position)
-                self.status.last_error = ""
-                backoff = 0.2
-                if published is not None:
-                    position = published
+                    position = await self._resume()
+                sent = in_flight[-1].last if in_flight else position
+                batch = await self._send_batch(sent)
+                if batch is not None:
+                    in_flight.append(batch)
+                if in_flight and (batch is None or len(in_flight) >= MAX_BATCHES_IN_FLIGHT):
+                    position = await self._settle(in_flight.popleft())
+                    backoff = 0.2
+                if batch is not None or in_flight:
                     continue
             except asyncio.CancelledError:
+                for pending in in_flight:
+                    pending.cancel()
                 raise
             except StoreStreamMismatchError as e:
                 # Publishing would pass over the store's own events as if already sent: refuse,
@@ -158,8 +180,10 @@ class OutboxRelay:
                 self.status.last_error = f"{type(e).__name__}: {e}"
                 self.status.connected = False
                 log.warning("%s relay: %s; retrying in %.1fs", self.producer, e, backoff)
+                for pending in in_flight:
+                    pending.cancel()
+                in_flight.clear()
                 position = None
-                self._scanned = 0
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -175,8 +199,27 @@ class OutboxRelay:
                 async with asyncio.timeout(self.poll_seconds):
                     await self._wakeup.wait()
 
+    async def _resume(self) -> int:
+        """Where to carry on from: the stream's last message, checked against the store."""
+        position = await self.stream_position()
+        await self._in_thread(self._check_store_reaches, position)
+        self._scanned = position
+        self.status.published_position = position
+        self.status.connected = True
+        self.status.mismatched = False
+        self.status.last_error = ""
+        return position
+
     async def publish_once(self, position: int) -> int | None:
-        """Publish the next batch after ``position``; the new position, or None if none."""
+        """Publish the next batch after ``position`` and wait for the broker to store it; the
+        new position, or None if there was nothing to publish."""
+        batch = await self._send_batch(position)
+        if batch is None:
+            return None
+        return await self._settle(batch)
+
+    async def _send_batch(self, position: int) -> Batch | None:
+        """Send the events after ``position`` without waiting for their acks."""
         notifications: list[Notification] = list(
             await self._in_thread(
                 self.app.recorder.select_notifications,
@@ -211,18 +254,22 @@ class OutboxRelay:
                 )
             )
             previous = notification.id
-        if futures:
+        return Batch(futures, previous)
+
+    async def _settle(self, batch: Batch) -> int:
+        """Wait until the broker has stored ``batch``; its last position."""
+        if batch.futures:
             try:
                 async with asyncio.timeout(self.ack_timeout):
-                    await asyncio.gather(*futures)
+                    await asyncio.gather(*batch.futures)
             except BaseException:
-                for future in futures:
-                    future.cancel()
+                batch.cancel()
                 raise
             if time.monotonic() - self._recorded_at >= RECORD_EVERY_SECONDS:
-                await self._in_thread(self._record_position, previous)
-        self.status.published_position = previous
-        return previous
+                await self._in_thread(self._record_position, batch.last)
+        self.status.published_position = batch.last
+        self.status.last_error = ""
+        return batch.last
 
     async def _in_thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

@@ -12,7 +12,7 @@ from services.intake.adapters.contracts import PUBLISHED, to_contract
 from services.intake.application import Intake
 from shared.bus import connect, ensure_streams
 from shared.embedded_nats import EmbeddedNats
-from shared.relay import RELAY_TRACKING_NAME, OutboxRelay
+from shared.relay import RELAY_TRACKING_NAME, Batch, OutboxRelay
 from tests.conftest import StoreChoice
 from tests.helpers import eventually, report, stream_positions
 
@@ -164,3 +164,41 @@ async def test_a_store_behind_its_stream_publishes_nothing_and_says_why(
         assert await stream_positions(js, "INTAKE") == before
     finally:
         other.cleanup()
+
+
+async def test_nats_killed_mid_backlog_leaves_no_hole_and_no_duplicate(
+    store: StoreChoice, nats_server: EmbeddedNats
+) -> None:
+    intake = Intake(store.env("intake"))
+    report(intake, 300)
+    nc = await connect(nats_server.url, "test")
+    await ensure_streams(nc.jetstream(), store.settings())
+    topics = [get_topic(cls) for cls in PUBLISHED]
+
+    class KilledMidway(OutboxRelay):
+        sent = 0
+
+        async def _send_batch(self, position: int) -> Batch | None:
+            batch = await super()._send_batch(position)
+            KilledMidway.sent += 1
+            if KilledMidway.sent == 5:
+                nats_server.kill()  # this batch and the one before are in flight, unacked
+            return batch
+
+    relay = KilledMidway(
+        intake, "intake", nc.jetstream(), to_contract, batch_size=10, topics=topics
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: KilledMidway.sent >= 5)
+        assert relay.status.published_position < intake.recorder.max_notification_id()
+        nats_server.start()
+        head = intake.recorder.max_notification_id()
+        await eventually(lambda: relay.status.published_position == head, timeout=30)
+    finally:
+        task.cancel()
+    reported = [
+        n.id for n in intake.recorder.select_notifications(start=None, limit=1000, topics=topics)
+    ]
+    assert await stream_positions(nc.jetstream(), "INTAKE") == reported
+    await nc.close()
