@@ -155,6 +155,8 @@ class OutboxRelay:
                 if position is None:
                     position = await self._resume()
                 sent = in_flight[-1].last if in_flight else position
+                # Cleared before looking, so a commit from now on wakes the wait below.
+                self._wakeup.clear()
                 batch = await self._send_batch(sent)
                 if batch is not None:
                     in_flight.append(batch)
@@ -192,7 +194,6 @@ class OutboxRelay:
                 and time.monotonic() - self._recorded_at >= RECORD_EVERY_SECONDS
             ):
                 await self._in_thread(self._record_position, position)
-            self._wakeup.clear()
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
             # arrives as the wait completes, and then stopping the service hangs.
             with contextlib.suppress(TimeoutError):
