@@ -125,7 +125,10 @@ class OutboxRelay:
 
     def wake(self) -> None:
         """Thread-safe: a commit happened; publish without waiting for the next poll."""
-        self._loop.call_soon_threadsafe(self._wakeup.set)
+        # After the service's loop has closed (a request finishing during shutdown), the next
+        # start's relay picks the event up: the commit must not fail for want of a wake-up.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._wakeup.set)
 
     async def stream_position(self) -> int:
         """The position of the last message in the stream: 0 when it is empty."""

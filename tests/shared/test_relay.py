@@ -202,3 +202,14 @@ async def test_nats_killed_mid_backlog_leaves_no_hole_and_no_duplicate(
     ]
     assert await stream_positions(nc.jetstream(), "INTAKE") == reported
     await nc.close()
+
+
+def test_a_commit_after_the_relays_loop_has_closed_still_succeeds(store: StoreChoice) -> None:
+    intake = Intake(store.env("intake"))
+
+    async def start_relay() -> None:
+        OutboxRelay(intake, "intake", None, to_contract)  # type: ignore[arg-type]
+
+    asyncio.run(start_relay())  # the loop is closed when this returns
+    assert report(intake, 1)
+    assert intake.recorder.max_notification_id()
