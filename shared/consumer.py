@@ -145,6 +145,7 @@ class ExactlyOnceConsumer:
             position, previous = _positions(msg)
             outcome = await self._in_thread(self.apply, msg.subject, msg.data, position, previous)
         except Exception as e:
+            # Every failure is nak'd for a retry or dead-lettered: none is dropped.
             await self._failed(msg, e)
             return
         if outcome is Outcome.EARLY:
@@ -207,6 +208,7 @@ class ExactlyOnceConsumer:
         try:
             await self._dead_letter(msg, reason, attempts)
         except Exception as e:
+            # Cannot set it aside now (store or NATS down): keep it and try again later.
             log.warning("%s: could not dead-letter %s: %s", self.durable_name, msg.subject, e)
             await msg.nak(delay=self.max_backoff_seconds)
 

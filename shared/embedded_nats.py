@@ -46,10 +46,23 @@ def free_port() -> int:
 class EmbeddedNats:
     """One nats-server process with its JetStream data in ``store_dir``."""
 
-    def __init__(self, store_dir: Path, port: int = 0, *, log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int = 0,
+        *,
+        log_file: Path | None = None,
+        cluster: str = "",
+        cluster_port: int = 0,
+        routes: tuple[int, ...] = (),
+    ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.log_file = log_file
+        # A node of a local cluster (for tests): its route port and its peers' route ports.
+        self.cluster = cluster
+        self.cluster_port = cluster_port or (free_port() if cluster else 0)
+        self.routes = routes
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,6 +83,15 @@ class EmbeddedNats:
             "--server_name",
             f"safeguard-{self.port}",
         ]
+        if self.cluster:
+            args += [
+                "--cluster_name",
+                self.cluster,
+                "--cluster",
+                f"nats://127.0.0.1:{self.cluster_port}",
+                "--routes",
+                ",".join(f"nats://127.0.0.1:{p}" for p in self.routes),
+            ]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

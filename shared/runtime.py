@@ -150,6 +150,7 @@ class ServiceRuntime:
             try:
                 return await step()
             except Exception as e:
+                # NATS not up yet, or gone again: keep trying while the HTTP API keeps serving.
                 log.warning("%s: %s (%s); retrying in %.1fs", self.spec.name, what, e, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -178,6 +179,7 @@ class ServiceRuntime:
             head = self.app.recorder.max_notification_id() or 0
             report["store"] = {"ok": True, "events": head}
         except Exception as e:
+            # Whatever the store raises is reported as not ready, never as a 500.
             head = 0
             report["store"] = {"ok": False, "error": type(e).__name__}
         nats_ok = bool(self.nc is not None and self.nc.is_connected)
