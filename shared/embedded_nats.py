@@ -15,6 +15,7 @@ import sys
 import sysconfig
 import time
 from pathlib import Path
+from typing import IO
 
 
 class NatsServerError(RuntimeError):
@@ -43,6 +44,17 @@ def free_port() -> int:
         return port
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        # As nats-server itself binds: connections left in TIME_WAIT do not make it busy.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 class EmbeddedNats:
     """One nats-server process with its JetStream data in ``store_dir``."""
 
@@ -64,12 +76,17 @@ class EmbeddedNats:
         self.cluster_port = cluster_port or (free_port() if cluster else 0)
         self.routes = routes
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> str:
+        # Checked first: otherwise whatever already listens there would pass for our server.
+        if not port_is_free(self.port):
+            msg = f"cannot start nats-server: port {self.port} taken by another process"
+            raise NatsServerError(msg)
         self.store_dir.mkdir(parents=True, exist_ok=True)
         args = [
             nats_server_binary(),
@@ -92,12 +109,17 @@ class EmbeddedNats:
                 "--routes",
                 ",".join(f"nats://127.0.0.1:{p}" for p in self.routes),
             ]
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        stdout: IO[bytes] | int = subprocess.DEVNULL
+        if self.log_file:
+            # Kept open for the server's life; closed by stop() or kill().
+            self._log = stdout = open(self.log_file, "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(args, stdout=stdout, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                msg = f"nats-server exited with {self.process.returncode} (port {self.port} taken?)"
+                self.process = None
+                self._close_log()
+                msg = f"nats-server exited at start (port {self.port} taken?)"
                 raise NatsServerError(msg)
             with (
                 contextlib.suppress(OSError),
@@ -119,6 +141,7 @@ class EmbeddedNats:
             self.process.kill()
             self.process.wait()
         self.process = None
+        self._close_log()
 
     def kill(self) -> None:
         """Stop without a clean shutdown, as a crash would."""
@@ -126,6 +149,12 @@ class EmbeddedNats:
             self.process.kill()
             self.process.wait()
             self.process = None
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> EmbeddedNats:
         self.start()
