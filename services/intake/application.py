@@ -26,6 +26,25 @@ class IncidentNotFoundError(LookupError):
     """No incident has that id."""
 
 
+class IdempotencyKeyReusedError(ValueError):
+    """A retry's key names a case recorded with other facts: refused, never silently merged."""
+
+
+def check_same_disclosure(
+    incident: Incident, disclosure_route: str, summary: str, occurred_at: datetime | None
+) -> None:
+    if (
+        incident.disclosure_route != disclosure_route
+        or incident.summary != summary
+        or (occurred_at is not None and occurred_at != incident.occurred_at)
+    ):
+        msg = (
+            f"this Idempotency-Key already recorded case {incident.reference} with other "
+            "details; send a new disclosure with a new key"
+        )
+        raise IdempotencyKeyReusedError(msg)
+
+
 class ReferenceBusyError(RuntimeError):
     """Other disclosures kept taking the next reference; nothing was recorded, retry."""
 
@@ -94,6 +113,7 @@ class Intake(ServiceApplication):
         for attempt in range(ALLOCATION_ATTEMPTS):
             existing = self._find(case_id)
             if existing is not None:
+                check_same_disclosure(existing, disclosure_route, summary, occurred_at)
                 return existing, False
             now = self.clock()
             sequence = self._reference_sequence(school, now.year)

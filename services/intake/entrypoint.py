@@ -13,7 +13,12 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request,
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.intake.adapters.contracts import PUBLISHED, to_contract
-from services.intake.application import IncidentNotFoundError, Intake, ReferenceBusyError
+from services.intake.application import (
+    IdempotencyKeyReusedError,
+    IncidentNotFoundError,
+    Intake,
+    ReferenceBusyError,
+)
 from services.intake.domain import Incident, IntakeError
 from shared.contracts.intake import DisclosureRoute
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
@@ -128,7 +133,7 @@ def record_disclosure(
             occurred_at=body.occurred_at,
             idempotency_key=idempotency_key,
         )
-    except IntakeError as e:
+    except (IntakeError, IdempotencyKeyReusedError) as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
     except ReferenceBusyError as e:
         raise HTTPException(

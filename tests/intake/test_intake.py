@@ -43,7 +43,7 @@ def test_references_are_numbered_per_school_and_year() -> None:
 def test_a_retry_with_the_same_idempotency_key_returns_the_first_case() -> None:
     app = Intake()
     first, created = report(app, idempotency_key="k-1")
-    again, created_again = report(app, idempotency_key="k-1", summary="changed on retry")
+    again, created_again = report(app, idempotency_key="k-1")
     other, _ = report(app, idempotency_key="k-2")
     assert created
     assert not created_again
@@ -103,3 +103,14 @@ def test_the_reference_sequence_is_snapshotted_so_loading_it_stays_cheap() -> No
     assert app.snapshots is not None
     snapshots = list(app.snapshots.get(ReferenceSequence.create_id("OAK", 2026)))
     assert [s.originator_version for s in snapshots] == [50, 100]
+
+
+def test_a_key_reused_for_another_disclosure_is_refused_not_merged() -> None:
+    from services.intake.application import IdempotencyKeyReusedError
+
+    app = Intake()
+    first, _ = report(app, idempotency_key="k-1")
+    with pytest.raises(IdempotencyKeyReusedError, match=first.reference):
+        report(app, idempotency_key="k-1", summary="A different disclosure")
+    with pytest.raises(IdempotencyKeyReusedError):
+        report(app, idempotency_key="k-1", disclosure_route="peer")
