@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.utils import get_topic
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
@@ -243,6 +244,12 @@ def create_http_app(
         ready, report = request.app.state.runtime.readiness()
         report["status"] = "ready" if ready else "not ready"
         return JSONResponse(report, status_code=200 if ready else 503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default answer repeats the input: it may be personal data or an image.
+        errors = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -22,6 +22,7 @@ from services.intake.application import (
 from services.intake.domain import Incident, IntakeError
 from shared.contracts.intake import DisclosureRoute
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
+from shared.imagery import FreeText
 from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
 from shared.settings import Settings
 
@@ -43,7 +44,12 @@ class DisclosureIn(BaseModel):
 
     school: str = Field(pattern=r"^[A-Z]{2,8}$", examples=["OAK"])
     disclosure_route: DisclosureRoute
-    summary: str = Field(min_length=1, max_length=5000, description="What was disclosed.")
+    summary: FreeText = Field(
+        min_length=1,
+        max_length=5000,
+        description="What was disclosed, in words. Text carrying an image, or a link to one, "
+        "is refused.",
+    )
     occurred_at: AwareDatetime | None = Field(
         default=None, description="When the disclosure was made; default: now."
     )
