@@ -27,6 +27,23 @@ DEMO_DISCLOSURE = {
 }
 
 
+DEMO_TRIAGE = {
+    "disclosing_about": ["sending"],
+    "image_nature": "potentially_illegal",
+    "ai_generated_or_altered": "no",
+    "dsl_consulted": "yes",
+    "how_widely_shared": "small_group",
+    "device_in_possession": "no",
+    "device_ownership": "personal",
+    "immediate_support_needed": "yes",
+    "other_young_people_involved": "yes",
+    "image_locations": [{"kind": "site_or_app", "name": "an invented group chat"}],
+    "adult_involvement": "no",
+    "pictured_under_13": "no",
+}
+_UNKNOWN = ("unknown", ["unknown"])
+
+
 class DemoError(RuntimeError):
     """A step of the demo did not happen in time."""
 
@@ -56,21 +73,38 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
             console.print(f"   {created.status_code}: case {case['reference']} ({case_id})")
             auth = {"Authorization": f"Bearer {dsl}"}
 
-            console.print("2. Referral assesses it (referral)")
+            console.print("2. The DSL records the step 1 triage (intake)")
+            triaged = http.post(
+                f"{base['intake']}/cases/{case_id}/triage",
+                json=DEMO_TRIAGE,
+                headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
+            )
+            triaged.raise_for_status()
+            answered = {k: v for k, v in triaged.json()["answers"].items() if v not in _UNKNOWN}
+            console.print(f"   {triaged.status_code}: triage 1, answered: {answered}")
+
+            console.print("3. Referral assesses the disclosure, then the triage (referral)")
             assessments = _wait(
-                partial(_json_if_ok, http, f"{base['referral']}/cases/{case_id}/assessments", auth),
+                partial(
+                    _with_assessments,
+                    http,
+                    f"{base['referral']}/cases/{case_id}/assessments",
+                    auth,
+                    2,
+                ),
                 timeout,
-                "referral's assessment",
+                "referral's assessments",
             )
             for a in assessments["assessments"]:
                 console.print(
                     f"   assessment {a['number']}: {a['classification']} "
-                    f"(policy {a['policy_version']}), missing: {', '.join(a['missing_facts'])}"
+                    f"(policy {a['policy_version']}), still missing: "
+                    f"{', '.join(a['missing_facts']) or 'nothing'}"
                 )
 
-            console.print("3. Review shows the chronology (review)")
+            console.print("4. Review shows the chronology (review)")
             view = _wait(
-                partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 2),
+                partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 4),
                 timeout,
                 "review's case view",
             )
@@ -81,7 +115,9 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
     except (DemoError, httpx.HTTPError) as e:
         console.print(f"[red]demo failed:[/red] {e}. Is `safeguard up` running?")
         return 1
-    console.print("[green]done[/green]: the case is stored, assessed and in the chronology.")
+    console.print(
+        "[green]done[/green]: the case is stored, triaged, assessed and in the chronology."
+    )
     return 0
 
 
@@ -95,6 +131,11 @@ def _ready(http: httpx.Client, base: str) -> bool | None:
 def _json_if_ok(http: httpx.Client, url: str, headers: dict[str, str]) -> Any:
     r = http.get(url, headers=headers)
     return r.json() if r.status_code == 200 else None
+
+
+def _with_assessments(http: httpx.Client, url: str, headers: dict[str, str], count: int) -> Any:
+    found = _json_if_ok(http, url, headers)
+    return found if found and len(found["assessments"]) >= count else None
 
 
 def _view_with_entries(http: httpx.Client, url: str, headers: dict[str, str], count: int) -> Any:

@@ -7,14 +7,14 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
-from services.intake.domain import Incident, ReferenceSequence
+from services.intake.domain import Incident, ReferenceSequence, Triage, complete_answers
 from shared.application import NAMESPACE, ServiceApplication
 
 Clock = Callable[[], datetime]
@@ -43,6 +43,10 @@ def check_same_disclosure(
             "details; send a new disclosure with a new key"
         )
         raise IdempotencyKeyReusedError(msg)
+
+
+class CaseChangedError(RuntimeError):
+    """The case changed since the caller last read it: reload, check, and send again."""
 
 
 class ReferenceBusyError(RuntimeError):
@@ -143,6 +147,57 @@ class Intake(ServiceApplication):
     def _school_lock(self, school: str) -> threading.Lock:
         with self._school_locks_lock:
             return self._school_locks.setdefault(school, threading.Lock())
+
+    def record_triage(
+        self,
+        case_id: UUID,
+        *,
+        answers: dict[str, Any],
+        image_locations: list[dict[str, str]],
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[Triage, bool]:
+        """Step 1: record the triage answers (a later entry corrects, with its reason).
+
+        The entry and whether this call recorded it; a retry with the same key returns the
+        entry its first attempt recorded. ``expected_version`` is the version the caller read:
+        if the case has moved on since, nothing is recorded (:class:`CaseChangedError`).
+        """
+        incident = self.get_incident(case_id)
+        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
+        if key in incident.triage_keys:
+            entry = incident.triage[incident.triage_keys[key] - 1]
+            if entry.answers != complete_answers(answers) or entry.reason != reason:
+                msg = (
+                    f"this Idempotency-Key already recorded triage {entry.number} with other "
+                    "answers; send new answers with a new key"
+                )
+                raise IdempotencyKeyReusedError(msg)
+            return entry, False
+        if expected_version is not None and incident.version != expected_version:
+            msg = f"the case is at version {incident.version}, not {expected_version}"
+            raise CaseChangedError(msg)
+        now = self.clock()
+        incident.record_triage(
+            answers=answers,
+            image_locations=image_locations,
+            reason=reason,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at or now,
+            recorded_at=now,
+            idempotency_key=key,
+        )
+        try:
+            self.save(incident)
+        except IntegrityError:
+            msg = "the case changed while this entry was being recorded"
+            raise CaseChangedError(msg) from None
+        return incident.triage[-1], True
 
     def get_incident(self, case_id: UUID) -> Incident:
         incident = self._find(case_id)

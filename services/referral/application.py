@@ -11,9 +11,9 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 
 from services.referral.domain import Referral
-from services.referral.policy import CaseFacts, assess
+from services.referral.policy import DECIDING_FACTS, CaseFacts, assess
 from shared.application import ServiceApplication
-from shared.contracts.intake import IncidentReportedV1
+from shared.contracts.intake import IncidentReportedV1, TriageRecordedV1
 from shared.contracts.streams import message_id
 
 SYSTEM_ACTOR = "referral-service"
@@ -55,6 +55,31 @@ class Referrals(ServiceApplication):
             school=contract.school,
             reference=contract.reference,
             number=1,
+            classification=result.classification,
+            missing_facts=result.missing_facts,
+            policy_version=result.policy_version,
+            caused_by=message_id("intake", processing_event.tracking.notification_id),
+            recorded_by=SYSTEM_ACTOR,
+            occurred_at=now,
+            recorded_at=now,
+        )
+        processing_event.collect_events(referral)
+
+    @on_upstream.register
+    def _(self, contract: TriageRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        referral = self.get_referral(contract.case_id)
+        known = tuple(
+            (fact, str(getattr(contract, fact)))
+            for fact in DECIDING_FACTS
+            if fact in TriageRecordedV1.model_fields
+        )
+        result = assess(CaseFacts(known=known), self.policy_version)
+        assert processing_event.tracking is not None
+        now = self.clock()
+        referral.record_assessment(
+            school=contract.school,
+            reference=contract.reference,
+            number=len(referral.assessments) + 1,
             classification=result.classification,
             missing_facts=result.missing_facts,
             policy_version=result.policy_version,

@@ -10,7 +10,7 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 
 from services.review.domain import CaseRecord
 from shared.application import ServiceApplication
-from shared.contracts.intake import IncidentReportedV1
+from shared.contracts.intake import TRIAGE_QUESTION_FIELDS, IncidentReportedV1, TriageRecordedV1
 from shared.contracts.referral import AssessmentRecordedV1
 from shared.contracts.streams import message_id
 
@@ -57,6 +57,34 @@ class Reviews(ServiceApplication):
             occurred_at=contract.occurred_at,
             recorded_at=contract.recorded_at,
             source=_source("referral", processing_event),
+        )
+        processing_event.collect_events(record)
+
+    @on_upstream.register
+    def _(self, contract: TriageRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        record = self._record_for(contract.case_id, contract.school, contract.reference)
+        answered = sum(
+            1
+            for q in TriageRecordedV1.model_fields
+            if getattr(contract, q) not in ("unknown", ("unknown",)) and q in TRIAGE_QUESTION_FIELDS
+        )
+        corrected = contract.entry_number > 1
+        summary = (
+            f"Triage {contract.entry_number}: {answered} of {len(TRIAGE_QUESTION_FIELDS)} "
+            f"answered; adult involvement {contract.adult_involvement}"
+        )
+        if corrected:
+            summary += (
+                f"; corrects triage {contract.entry_number - 1}: {contract.correction_reason}"
+            )
+        record.record_entry(
+            kind="triage_corrected" if corrected else "triage_recorded",
+            summary=summary,
+            actor=contract.recorded_by,
+            actor_role=contract.recorded_by_role,
+            occurred_at=contract.occurred_at,
+            recorded_at=contract.recorded_at,
+            source=_source("intake", processing_event),
         )
         processing_event.collect_events(record)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.contracts import Contract, Personal, register
+from shared.contracts import PERSONAL_DATA_KEY, Contract, Personal, register
 
 SchoolCode = str
 
@@ -40,3 +40,78 @@ class IncidentReportedV1(Contract):
     recorded_by_role: str
     occurred_at: AwareDatetime = Field(description="When the disclosure was made.")
     recorded_at: AwareDatetime = Field(description="When it was stored.")
+
+
+YesNo = Literal["yes", "no", "unknown"]
+
+
+class ImageLocation(BaseModel):
+    """Where the image is known to be: a named device, the school network, a site or app."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: Literal["device", "school_network", "site_or_app", "unknown"]
+    name: str = ""
+
+
+@register
+class TriageRecordedV1(Contract):
+    """Step 1's questions answered (each answered or "unknown"), and the facts that decide a
+    referral. A later entry with a higher ``entry_number`` corrects the earlier ones, which
+    stay in the record."""
+
+    subject: ClassVar[str] = "intake.triage.recorded.v1"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    school: str = Field(pattern=r"^[A-Z]{2,8}$")
+    reference: str
+    entry_number: int = Field(ge=1)
+    # Step 1
+    disclosing_about: tuple[Literal["receiving", "sending", "sharing", "unknown"], ...]
+    image_nature: Literal["potentially_illegal", "inappropriate", "unknown"]
+    ai_generated_or_altered: YesNo
+    dsl_consulted: YesNo
+    how_widely_shared: Literal[
+        "not_shared", "one_recipient", "small_group", "widely", "public_online", "unknown"
+    ]
+    device_in_possession: YesNo
+    device_ownership: Literal["school", "personal", "unknown"]
+    immediate_support_needed: YesNo
+    other_young_people_involved: YesNo
+    image_locations: tuple[ImageLocation, ...] = Field(
+        default=(), json_schema_extra={PERSONAL_DATA_KEY: True}
+    )
+    # The facts that decide a referral
+    adult_involvement: Literal["no", "suspected", "yes", "unknown"]
+    coercion_blackmail_or_grooming: YesNo
+    capacity_to_consent_concerns: YesNo
+    acts_unusual_or_violent: YesNo
+    pictured_under_13: YesNo
+    immediate_risk_of_harm: YesNo
+    financially_motivated_extortion: YesNo
+    correction_reason: Personal = Field(default="", description="Why an earlier entry changed.")
+    recorded_by: str
+    recorded_by_role: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
+TRIAGE_QUESTION_FIELDS = tuple(
+    name
+    for name in TriageRecordedV1.model_fields
+    if name
+    not in {
+        "case_id",
+        "school",
+        "reference",
+        "entry_number",
+        "image_locations",
+        "correction_reason",
+        "recorded_by",
+        "recorded_by_role",
+        "occurred_at",
+        "recorded_at",
+    }
+)
+"""The answer fields of a triage entry: step 1's questions and the referral facts."""

@@ -64,3 +64,21 @@ def test_personal_data_is_marked() -> None:
     schema = IncidentReportedV1.model_json_schema()
     assert schema["properties"]["summary"]["x-personal-data"] is True
     assert all(issubclass(c, Contract) for c in CONTRACTS.values())
+
+
+def test_the_triage_contract_offers_exactly_the_domains_questions_and_answers() -> None:
+    from typing import get_args
+
+    from services.intake.domain import MULTI_ANSWER, TRIAGE_ANSWERS
+    from shared.contracts.intake import TRIAGE_QUESTION_FIELDS, TriageRecordedV1
+
+    assert set(TRIAGE_QUESTION_FIELDS) == set(TRIAGE_ANSWERS)
+    for question, allowed in TRIAGE_ANSWERS.items():
+        annotation = TriageRecordedV1.model_fields[question].annotation
+        if question in MULTI_ANSWER:
+            annotation = get_args(annotation)[0]  # tuple[Literal[...], ...]
+        literal = get_args(annotation)
+        if literal and not isinstance(literal[0], str):  # a Literal behind an alias
+            literal = get_args(literal[0])
+        assert set(literal) == set(allowed), question
+    assert TriageRecordedV1.personal_fields() == ("image_locations", "correction_reason")

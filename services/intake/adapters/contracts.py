@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from services.intake.domain import Incident
 from shared.contracts import Contract
-from shared.contracts.intake import DisclosureRoute, IncidentReportedV1
+from shared.contracts.intake import DisclosureRoute, IncidentReportedV1, TriageRecordedV1
 
-PUBLISHED = (Incident.Reported,)
+PUBLISHED = (Incident.Reported, Incident.TriageRecorded)
 """The stored events other services see; every other event is private to intake."""
 
 
@@ -23,5 +23,21 @@ def to_contract(domain_event: object) -> Contract | None:
             recorded_by_role=domain_event.recorded_by_role,
             occurred_at=domain_event.occurred_at,
             recorded_at=domain_event.recorded_at,
+        )
+    if isinstance(domain_event, Incident.TriageRecorded):
+        return TriageRecordedV1.model_validate(
+            {
+                **domain_event.answers,
+                "case_id": domain_event.originator_id,
+                "school": domain_event.school,
+                "reference": domain_event.reference,
+                "entry_number": domain_event.number,
+                "image_locations": domain_event.image_locations,
+                "correction_reason": domain_event.reason,
+                "recorded_by": domain_event.recorded_by,
+                "recorded_by_role": domain_event.recorded_by_role,
+                "occurred_at": domain_event.occurred_at,
+                "recorded_at": domain_event.recorded_at,
+            }
         )
     return None

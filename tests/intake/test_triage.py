@@ -1,0 +1,176 @@
+"""Step 1 triage: every question answered or unknown, corrections that keep the history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.intake.application import CaseChangedError, IdempotencyKeyReusedError, Intake
+from services.intake.domain import TRIAGE_ANSWERS, IntakeError, NeedsReasonError
+from services.intake.entrypoint import create_app
+from shared.identity import Role
+from tests.conftest import StoreChoice
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def new_case(app: Intake):  # type: ignore[no-untyped-def]
+    incident, _ = app.report_incident(
+        school="OAK",
+        disclosure_route="young_person",
+        summary="Invented",
+        recorded_by="staff.a",
+        recorded_by_role="staff",
+    )
+    return incident
+
+
+def triage(app: Intake, case_id, **kw):  # type: ignore[no-untyped-def]
+    values = {
+        "answers": {},
+        "image_locations": [],
+        "reason": "",
+        "recorded_by": "dsl.a",
+        "recorded_by_role": "dsl",
+    }
+    values.update(kw)
+    return app.record_triage(case_id, **values)
+
+
+def test_questions_not_answered_are_recorded_as_unknown() -> None:
+    app = Intake(clock=lambda: NOW)
+    case = new_case(app)
+    entry, created = triage(app, case.id, answers={"adult_involvement": "suspected"})
+    assert created
+    assert entry.number == 1
+    assert entry.answers["adult_involvement"] == "suspected"
+    assert set(entry.answers) == set(TRIAGE_ANSWERS)
+    assert entry.answers["disclosing_about"] == ["unknown"]
+    assert sum(v != "unknown" and v != ["unknown"] for v in entry.answers.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"adult_involvement": "maybe"}, "adult_involvement"),
+        ({"colour_of_phone": "red"}, "no triage question colour_of_phone"),
+        ({"disclosing_about": ["sending", "unknown"]}, "unknown cannot stand"),
+        ({"disclosing_about": []}, "disclosing_about"),
+    ],
+)
+def test_answers_outside_the_questions_are_refused(
+    answers: dict[str, object], message: str
+) -> None:
+    app = Intake()
+    case = new_case(app)
+    with pytest.raises(IntakeError, match=message):
+        triage(app, case.id, answers=answers)
+    assert app.get_incident(case.id).triage == []
+
+
+def test_a_correction_needs_its_reason_and_keeps_the_first_entry() -> None:
+    app = Intake(clock=lambda: NOW)
+    case = new_case(app)
+    triage(app, case.id, answers={"how_widely_shared": "one_recipient"})
+    with pytest.raises(NeedsReasonError):
+        triage(app, case.id, answers={"how_widely_shared": "widely"})
+    second, _ = triage(
+        app, case.id, answers={"how_widely_shared": "widely"}, reason="Invented: more found out"
+    )
+    history = app.get_incident(case.id).triage
+    assert [e.answers["how_widely_shared"] for e in history] == ["one_recipient", "widely"]
+    assert second.number == 2
+    assert history[1].reason == "Invented: more found out"
+
+
+def test_written_up_later_keeps_both_times() -> None:
+    app = Intake(clock=lambda: NOW)
+    case = new_case(app)
+    entry, _ = triage(app, case.id, occurred_at=NOW - timedelta(hours=3))
+    assert entry.occurred_at == NOW - timedelta(hours=3)
+    assert entry.recorded_at == NOW
+
+
+def test_a_retry_with_its_key_records_nothing_twice() -> None:
+    app = Intake()
+    case = new_case(app)
+    first, created = triage(app, case.id, answers={"pictured_under_13": "no"}, idempotency_key="t1")
+    again, created_again = triage(
+        app, case.id, answers={"pictured_under_13": "no"}, idempotency_key="t1"
+    )
+    assert (created, created_again) == (True, False)
+    assert again == first
+    assert len(app.get_incident(case.id).triage) == 1
+    with pytest.raises(IdempotencyKeyReusedError):
+        triage(app, case.id, answers={"pictured_under_13": "yes"}, idempotency_key="t1")
+
+
+def test_a_change_based_on_an_old_read_is_refused() -> None:
+    app = Intake()
+    case = new_case(app)
+    read_version = app.get_incident(case.id).version
+    triage(app, case.id, expected_version=read_version)
+    with pytest.raises(CaseChangedError):
+        triage(app, case.id, reason="Invented", expected_version=read_version)
+    assert len(app.get_incident(case.id).triage) == 1
+
+
+@pytest.fixture
+def client(store: StoreChoice) -> Iterator[TestClient]:
+    app = create_app(store.settings())
+    with TestClient(app) as c:
+        yield c
+
+
+def bearer(client: TestClient, user: str, role: Role) -> dict[str, str]:
+    token = client.app.state.tokens.issue(user, role, ["OAK"])  # type: ignore[attr-defined]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_triage_over_http(client: TestClient) -> None:
+    staff = bearer(client, "staff.a", Role.STAFF)
+    dsl = bearer(client, "dsl.a", Role.DSL)
+    case_id = client.post(
+        "/cases",
+        json={"school": "OAK", "disclosure_route": "peer", "summary": "Invented"},
+        headers=staff,
+    ).json()["case_id"]
+    etag = client.get(f"/cases/{case_id}", headers=dsl).headers["ETag"]
+    body = {
+        "adult_involvement": "no",
+        "disclosing_about": ["receiving"],
+        "image_locations": [{"kind": "site_or_app", "name": "an invented app"}],
+    }
+    first = client.post(f"/cases/{case_id}/triage", json=body, headers={**staff, "If-Match": etag})
+    assert first.status_code == 201
+    stale = client.post(
+        f"/cases/{case_id}/triage", json={**body, "reason": "x"}, headers={**dsl, "If-Match": etag}
+    )
+    assert stale.status_code == 409
+    assert "read the case again" in stale.json()["detail"]
+    no_reason = client.post(f"/cases/{case_id}/triage", json=body, headers=dsl)
+    assert no_reason.status_code == 422
+    assert no_reason.json()["detail"][0]["loc"] == ["body", "reason"]
+    corrected = client.post(
+        f"/cases/{case_id}/triage",
+        json={**body, "adult_involvement": "suspected", "reason": "Invented: new message seen"},
+        headers=dsl,
+    )
+    assert corrected.status_code == 201
+    history = client.get(f"/cases/{case_id}/triage", headers=dsl).json()
+    assert [e["answers"]["adult_involvement"] for e in history] == ["no", "suspected"]
+    assert [e["recorded_by"] for e in history] == ["staff.a", "dsl.a"]
+    other_staff = bearer(client, "staff.b", Role.STAFF)
+    assert client.get(f"/cases/{case_id}/triage", headers=other_staff).status_code == 404
+    link = client.post(
+        f"/cases/{case_id}/triage",
+        json={
+            "image_locations": [{"kind": "site_or_app", "name": "https://x.invalid/a.png"}],
+            "reason": "Invented",
+        },
+        headers=dsl,
+    )
+    assert link.status_code == 422
