@@ -7,7 +7,7 @@ Every entry records who did it, when it happened (``occurred_at``) and when it w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
@@ -60,6 +60,11 @@ REFERRAL_FACTS: dict[str, tuple[str, ...]] = {
 TRIAGE_ANSWERS = {**STEP_1_QUESTIONS, **REFERRAL_FACTS}
 MULTI_ANSWER = frozenset({"disclosing_about"})
 IMAGE_LOCATION_KINDS = ("device", "school_network", "site_or_app", UNKNOWN)
+
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the server a school computer's clock may run: its "now" is not refused as
+the future. Beyond that, an occurred_at later than its recording is a mistake."""
 
 
 class IntakeError(ValueError):
@@ -267,6 +272,6 @@ def check_occurred_before_recorded(occurred_at: datetime, recorded_at: datetime)
     if occurred_at.tzinfo is None:
         msg = "occurred_at needs a time zone"
         raise IntakeError(msg)
-    if occurred_at > recorded_at:
+    if occurred_at > recorded_at + CLOCK_SKEW:
         msg = "occurred_at is later than the time it was recorded"
         raise IntakeError(msg)

@@ -21,6 +21,7 @@ from services.intake.application import (
     ReferenceBusyError,
 )
 from services.intake.domain import (
+    CLOCK_SKEW,
     MULTI_ANSWER,
     TRIAGE_ANSWERS,
     Incident,
@@ -126,7 +127,7 @@ def record_disclosure(
             status.HTTP_403_FORBIDDEN, f"this token does not act for school {body.school}"
         )
     now = datetime.now(UTC)
-    if body.occurred_at is not None and body.occurred_at > now:
+    if body.occurred_at is not None and body.occurred_at > now + CLOCK_SKEW:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
@@ -266,7 +267,7 @@ def record_triage(
     both stay in the record."""
     incident = _visible_incident(request, principal, case_id)
     values = body.model_dump()
-    if values["occurred_at"] is not None and values["occurred_at"] > datetime.now(UTC):
+    if values["occurred_at"] is not None and values["occurred_at"] > datetime.now(UTC) + CLOCK_SKEW:
         raise _field_error("occurred_at", "occurred_at is in the future")
     expected = None
     if if_match is not None:

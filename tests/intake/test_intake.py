@@ -114,3 +114,12 @@ def test_a_key_reused_for_another_disclosure_is_refused_not_merged() -> None:
         report(app, idempotency_key="k-1", summary="A different disclosure")
     with pytest.raises(IdempotencyKeyReusedError):
         report(app, idempotency_key="k-1", disclosure_route="peer")
+
+
+def test_a_school_clock_a_little_ahead_is_not_refused() -> None:
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    app = Intake(clock=lambda: now)
+    incident, _ = report(app, occurred_at=now + timedelta(minutes=2))
+    assert incident.occurred_at == now + timedelta(minutes=2)
+    with pytest.raises(IntakeError):
+        report(app, occurred_at=now + timedelta(minutes=6))
