@@ -15,12 +15,14 @@ from typing import Annotated
 
 import typer
 
+from services.intake.client_cli import intake_app
 from shared.identity import Role, TokenError, TokenService
 from shared.settings import Settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="Bearer tokens for the embedded default.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(intake_app, name="intake")
 
 
 class ServiceName(StrEnum):
