@@ -48,37 +48,28 @@ class Referrals(ServiceApplication):
         referral = Referral(
             id=contract.case_id, school=contract.school, reference=contract.reference
         )
-        result = assess(CaseFacts(), self.policy_version)
-        now = self.clock()
-        assert processing_event.tracking is not None
-        referral.record_assessment(
-            school=contract.school,
-            reference=contract.reference,
-            number=1,
-            classification=result.classification,
-            missing_facts=result.missing_facts,
-            policy_version=result.policy_version,
-            caused_by=message_id("intake", processing_event.tracking.notification_id),
-            recorded_by=SYSTEM_ACTOR,
-            occurred_at=now,
-            recorded_at=now,
-        )
-        processing_event.collect_events(referral)
+        self._assess(referral, CaseFacts(), processing_event)
 
     @on_upstream.register
     def _(self, contract: TriageRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
-        referral = self.get_referral(contract.case_id)
         known = tuple(
             (fact, str(getattr(contract, fact)))
             for fact in DECIDING_FACTS
             if fact in TriageRecordedV1.model_fields
         )
-        result = assess(CaseFacts(known=known), self.policy_version)
+        referral = self.get_referral(contract.case_id)
+        self._assess(referral, CaseFacts(known=known), processing_event)
+
+    def _assess(
+        self, referral: Referral, facts: CaseFacts, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        """Record the next assessment, caused by the upstream event being processed."""
+        result = assess(facts, self.policy_version)
         assert processing_event.tracking is not None
         now = self.clock()
         referral.record_assessment(
-            school=contract.school,
-            reference=contract.reference,
+            school=referral.school,
+            reference=referral.reference,
             number=len(referral.assessments) + 1,
             classification=result.classification,
             missing_facts=result.missing_facts,
