@@ -178,7 +178,14 @@ class ServiceRuntime:
         report: dict[str, Any] = {"service": self.spec.name}
         try:
             head = self.app.recorder.max_notification_id() or 0
-            report["store"] = {"ok": True, "events": head}
+            report["store"] = {
+                "ok": True,
+                "events": head,
+                # From the store, so a restart does not forget them.
+                "dead_letters": [
+                    f"{d.upstream}:{d.position} {d.subject}" for d in self.app.dead_letters()
+                ][-20:],
+            }
         except Exception as e:
             # Whatever the store raises is reported as not ready, never as a 500.
             head = 0

@@ -72,10 +72,6 @@ def decode(subject: str, data: bytes) -> Contract:
     return contract_for(subject).model_validate_json(data)
 
 
-def all_contracts() -> dict[str, type[Contract]]:
-    return dict(_REGISTRY)
-
-
 def loaded() -> dict[str, Any]:
     """Import every producer's module so the registry is complete."""
     from shared.contracts import intake, referral  # noqa: F401

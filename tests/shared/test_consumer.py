@@ -113,7 +113,8 @@ async def test_killed_after_commit_before_ack_the_redelivery_changes_nothing(
 
 
 async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_stream_goes_on(
-    referral,  # type: ignore[no-untyped-def]
+    referral,
+    store: StoreChoice,  # type: ignore[no-untyped-def]
 ) -> None:
     runtime, js = referral
     consumer: ExactlyOnceConsumer = runtime.consumers[0]
@@ -133,6 +134,9 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_stream_goes
     assert "ValidationError" in (dead.headers or {})[DEAD_LETTER_ERROR_HEADER]
     _ready, report = runtime.readiness()
     assert report["upstreams"]["intake"]["dead_letters"] == 1
+    assert report["store"]["dead_letters"] == [f"intake:1 {IncidentReportedV1.subject}"]
+    restarted = Referrals(store.env("referral"))  # what a restart would read back
+    assert [(d.upstream, d.position) for d in restarted.dead_letters()] == [("intake", 1)]
 
 
 async def test_a_message_whose_predecessor_is_missing_is_held_and_reported(

@@ -61,3 +61,20 @@ def test_a_disclosure_for_a_school_outside_the_trust_is_422(tmp_path: Path) -> N
         created = client.post("/cases", json={"school": "PINE", **body}, headers=headers)
         assert created.status_code == 201
         assert created.json()["reference"].startswith("PINE-")
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("mysql://u@h/db", "must start with postgresql://"),
+        ("postgresql://u@h/", "names no database"),
+    ],
+)
+def test_a_database_url_that_cannot_be_used_is_refused_clearly(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    from shared.store import StoreConfigError, store_env
+
+    settings = StoreChoice("sqlite", tmp_path).settings(database_url=url)
+    with pytest.raises(StoreConfigError, match=problem):
+        store_env(settings, "intake")
