@@ -18,6 +18,8 @@ import typer
 from services.intake.client_cli import intake_app
 from shared.identity import Role, TokenError, TokenService
 from shared.settings import Settings
+from shared.store import StoreConfigError, store_env
+from shared.trust import TrustFileError, load_trust
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="Bearer tokens for the embedded default.", no_args_is_help=True)
@@ -60,6 +62,12 @@ def serve(name: ServiceName) -> None:
 
     settings = Settings()
     configure_logging(name.value, settings.log_level)
+    try:  # a mistake in the settings is one line, not a traceback from inside the server
+        store_env(settings, name.value)
+        load_trust(settings.trust_file)
+    except (StoreConfigError, TrustFileError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
     with nats_for(settings) as url:
         settings = settings.model_copy(update={"nats_url": url})
         entrypoint = importlib.import_module(f"services.{name.value}.entrypoint")

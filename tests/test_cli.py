@@ -100,3 +100,18 @@ def test_up_starts_nats_and_three_services_and_stops_cleanly(tmp_path: Path) -> 
         assert "Traceback" not in line, output
     assert not any(_listening(p) for p in [*ports.values(), nats_port])
     assert (tmp_path / "var" / "intake.sqlite").exists()
+
+
+def test_serve_with_an_unusable_setting_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", "mysql://u@h/db")
+    result = CliRunner().invoke(app, ["serve", "intake"])
+    assert result.exit_code == 2
+    assert "must start with postgresql://" in result.output
+    monkeypatch.delenv("SAFEGUARD_DATABASE_URL")
+    monkeypatch.setenv("SAFEGUARD_TRUST_FILE", str(tmp_path / "missing.toml"))
+    result = CliRunner().invoke(app, ["serve", "intake"])
+    assert result.exit_code == 2
+    assert "missing.toml" in result.output
