@@ -1,0 +1,151 @@
+"""Step 1 triage: the nine questions and the facts that decide a referral."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import Depends, Header, HTTPException, Request, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+
+from services.intake.application import CaseChangedError, IdempotencyKeyReusedError
+from services.intake.domain import (
+    MULTI_ANSWER,
+    TRIAGE_ANSWERS,
+    IntakeError,
+    NeedsReasonError,
+    Triage,
+)
+from services.intake.entrypoint.common import (
+    RECORDERS,
+    field_error,
+    intake_of,
+    refuse_future,
+    router,
+    visible_incident,
+)
+from shared.contracts.intake import TriageRecordedV1
+from shared.identity import Principal
+from shared.imagery import FreeText
+
+
+class ImageLocationIn(BaseModel):
+    """Where the image is: a named device, the school network, a site or app. Never a link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["device", "school_network", "site_or_app", "unknown"]
+    name: FreeText = Field(default="", max_length=200, examples=["Snapchat"])
+
+
+def _answer_field(question: str) -> tuple[Any, Any]:
+    annotation = TriageRecordedV1.model_fields[question].annotation
+    default: Any = ("unknown",) if question in MULTI_ANSWER else "unknown"
+    return annotation, Field(default=default)
+
+
+# The answers' types are the published contract's, so the two cannot drift; a test ties both
+# to the domain's table of questions.
+_TRIAGE_FIELDS: dict[str, Any] = {
+    **{question: _answer_field(question) for question in TRIAGE_ANSWERS},
+    "image_locations": (list[ImageLocationIn], Field(default_factory=list, max_length=50)),
+    "reason": (
+        FreeText,
+        Field(default="", max_length=2000, description="Required when correcting an entry."),
+    ),
+    "occurred_at": (AwareDatetime | None, Field(default=None, description="Default: now.")),
+}
+TriageIn = create_model(
+    "TriageIn",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="Step 1 triage: each question answered, or left out to record it as unknown.",
+    **_TRIAGE_FIELDS,
+)
+
+
+class TriageOut(BaseModel):
+    """One triage entry."""
+
+    entry_number: int
+    answers: dict[str, Any]
+    image_locations: list[dict[str, str]]
+    reason: str
+    recorded_by: str
+    recorded_by_role: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, entry: Triage) -> TriageOut:
+        return cls(
+            entry_number=entry.number,
+            answers=entry.answers,
+            image_locations=entry.image_locations,
+            reason=entry.reason,
+            recorded_by=entry.recorded_by,
+            recorded_by_role=entry.recorded_by_role,
+            occurred_at=entry.occurred_at,
+            recorded_at=entry.recorded_at,
+        )
+
+
+@router.post(
+    "/cases/{case_id}/triage", status_code=status.HTTP_201_CREATED, response_model=TriageOut
+)
+def record_triage(
+    case_id: UUID,
+    body: TriageIn,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(RECORDERS)],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    if_match: Annotated[
+        str | None, Header(description="The ETag of the case as you read it.")
+    ] = None,
+) -> TriageOut:
+    """Step 1: record the triage answers. A second entry corrects the first, with its reason;
+    both stay in the record."""
+    incident = visible_incident(request, principal, case_id)
+    values = body.model_dump()
+    refuse_future(values["occurred_at"])
+    expected = None
+    if if_match is not None:
+        try:
+            expected = int(if_match.strip().strip('"'))
+        except ValueError:
+            raise field_error("if-match", "If-Match must be an ETag from GET /cases/{id}") from None
+    try:
+        entry, created = intake_of(request).record_triage(
+            incident.id,
+            answers={q: values[q] for q in TRIAGE_ANSWERS},
+            image_locations=values["image_locations"],
+            reason=values["reason"],
+            recorded_by=principal.user,
+            recorded_by_role=str(principal.role),
+            occurred_at=values["occurred_at"],
+            idempotency_key=idempotency_key,
+            expected_version=expected,
+        )
+    except NeedsReasonError as e:
+        raise field_error("reason", str(e)) from None
+    except (IntakeError, IdempotencyKeyReusedError) as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    except CaseChangedError as e:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"{e}: read the case again (GET /cases/{case_id}), check the answers still stand, "
+            "and send them with the new ETag as If-Match",
+        ) from None
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return TriageOut.of(entry)
+
+
+@router.get("/cases/{case_id}/triage", response_model=list[TriageOut])
+def get_triage(
+    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
+) -> list[TriageOut]:
+    """Every triage entry of the case, oldest first: corrections never hide what came before."""
+    incident = visible_incident(request, principal, case_id)
+    return [TriageOut.of(entry) for entry in incident.triage]
