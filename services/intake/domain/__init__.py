@@ -1,19 +1,57 @@
 """Intake's aggregates: the incident (the case) and the per-school reference sequence.
 
+The aggregates live in this module itself, so that the topics of stored events stay
+``services.intake.domain:Incident.…``; vocabulary and checks live in its submodules.
+
 Every entry records who did it, when it happened (``occurred_at``) and when it was recorded
 (``recorded_at``), so that a record written up later from paper is honest about both.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.intake.domain.errors import (
+    CLOCK_SKEW,
+    IntakeError,
+    NeedsReasonError,
+    check_occurred_before_recorded,
+)
+from services.intake.domain.triage import (
+    IMAGE_LOCATION_KINDS,
+    MULTI_ANSWER,
+    REFERRAL_FACTS,
+    STEP_1_QUESTIONS,
+    TRIAGE_ANSWERS,
+    UNKNOWN,
+    Triage,
+    check_image_locations,
+    complete_answers,
+)
 from shared.application import NAMESPACE
+
+__all__ = [
+    "CLOCK_SKEW",
+    "DISCLOSURE_ROUTES",
+    "IMAGE_LOCATION_KINDS",
+    "MULTI_ANSWER",
+    "REFERRAL_FACTS",
+    "STEP_1_QUESTIONS",
+    "TRIAGE_ANSWERS",
+    "UNKNOWN",
+    "Incident",
+    "IntakeError",
+    "NeedsReasonError",
+    "ReferenceSequence",
+    "Triage",
+    "check_disclosure_route",
+    "check_occurred_before_recorded",
+    "complete_answers",
+]
 
 DISCLOSURE_ROUTES = (
     "young_person",
@@ -23,56 +61,6 @@ DISCLOSURE_ROUTES = (
     "other_agency",
     "anonymous",
 )
-
-
-UNKNOWN = "unknown"
-YES_NO = ("yes", "no", UNKNOWN)
-
-# Step 1 of the policy: the nine triage questions, each answered or "unknown".
-STEP_1_QUESTIONS: dict[str, tuple[str, ...]] = {
-    "disclosing_about": ("receiving", "sending", "sharing", UNKNOWN),  # one or more
-    "image_nature": ("potentially_illegal", "inappropriate", UNKNOWN),
-    "ai_generated_or_altered": YES_NO,
-    "dsl_consulted": YES_NO,
-    "how_widely_shared": (
-        "not_shared",
-        "one_recipient",
-        "small_group",
-        "widely",
-        "public_online",
-        UNKNOWN,
-    ),
-    "device_in_possession": YES_NO,
-    "device_ownership": ("school", "personal", UNKNOWN),
-    "immediate_support_needed": YES_NO,
-    "other_young_people_involved": YES_NO,
-}
-# The facts that decide a referral (UKCIS immediate-referral criteria, and sextortion).
-REFERRAL_FACTS: dict[str, tuple[str, ...]] = {
-    "adult_involvement": ("no", "suspected", "yes", UNKNOWN),
-    "coercion_blackmail_or_grooming": YES_NO,
-    "capacity_to_consent_concerns": YES_NO,
-    "acts_unusual_or_violent": YES_NO,
-    "pictured_under_13": YES_NO,
-    "immediate_risk_of_harm": YES_NO,
-    "financially_motivated_extortion": YES_NO,
-}
-TRIAGE_ANSWERS = {**STEP_1_QUESTIONS, **REFERRAL_FACTS}
-MULTI_ANSWER = frozenset({"disclosing_about"})
-IMAGE_LOCATION_KINDS = ("device", "school_network", "site_or_app", UNKNOWN)
-
-
-CLOCK_SKEW = timedelta(minutes=5)
-"""How far ahead of the server a school computer's clock may run: its "now" is not refused as
-the future. Beyond that, an occurred_at later than its recording is a mistake."""
-
-
-class IntakeError(ValueError):
-    """A request that breaks an intake rule; the message says which."""
-
-
-class NeedsReasonError(IntakeError):
-    """A correction of an earlier entry without the reason for it."""
 
 
 class Incident(Aggregate):
@@ -198,48 +186,6 @@ class Incident(Aggregate):
             self.triage_keys[idempotency_key] = number
 
 
-@dataclass(frozen=True)
-class Triage:
-    """One triage entry: the answers as known when it was recorded."""
-
-    number: int
-    answers: dict[str, Any]
-    image_locations: list[dict[str, str]]
-    reason: str
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: datetime
-    recorded_at: datetime
-
-
-def complete_answers(answers: dict[str, Any]) -> dict[str, Any]:
-    """Every question with an allowed answer; the ones not given are unknown."""
-    unknown_questions = set(answers) - set(TRIAGE_ANSWERS)
-    if unknown_questions:
-        msg = f"no triage question {', '.join(sorted(unknown_questions))}"
-        raise IntakeError(msg)
-    complete: dict[str, Any] = {}
-    for question, allowed in TRIAGE_ANSWERS.items():
-        given = answers.get(question, [UNKNOWN] if question in MULTI_ANSWER else UNKNOWN)
-        values = list(given) if question in MULTI_ANSWER else [given]
-        wrong = [v for v in values if v not in allowed]
-        if wrong or not values:
-            msg = f"{question}: {wrong or 'no answer'} is not one of {', '.join(allowed)}"
-            raise IntakeError(msg)
-        if question in MULTI_ANSWER and UNKNOWN in values and len(values) > 1:
-            msg = f"{question}: unknown cannot stand with other answers"
-            raise IntakeError(msg)
-        complete[question] = sorted(set(values)) if question in MULTI_ANSWER else given
-    return complete
-
-
-def check_image_locations(locations: list[dict[str, str]]) -> None:
-    for location in locations:
-        if location.get("kind") not in IMAGE_LOCATION_KINDS:
-            msg = f"image location kind must be one of {', '.join(IMAGE_LOCATION_KINDS)}"
-            raise IntakeError(msg)
-
-
 class ReferenceSequence(Aggregate):
     """Hands out each school's human references, one year at a time: ``OAK-2026-0007``."""
 
@@ -265,13 +211,4 @@ class ReferenceSequence(Aggregate):
 def check_disclosure_route(route: str) -> None:
     if route not in DISCLOSURE_ROUTES:
         msg = f"unknown disclosure route {route!r}; one of {', '.join(DISCLOSURE_ROUTES)}"
-        raise IntakeError(msg)
-
-
-def check_occurred_before_recorded(occurred_at: datetime, recorded_at: datetime) -> None:
-    if occurred_at.tzinfo is None:
-        msg = "occurred_at needs a time zone"
-        raise IntakeError(msg)
-    if occurred_at > recorded_at + CLOCK_SKEW:
-        msg = "occurred_at is later than the time it was recorded"
         raise IntakeError(msg)

@@ -1,0 +1,19 @@
+"""Stored events name their class by topic: moving a class would orphan every stored event."""
+
+from __future__ import annotations
+
+from eventsourcing.utils import get_topic
+
+from services.intake.domain import Incident, ReferenceSequence
+
+
+def test_stored_event_topics_do_not_move() -> None:
+    assert [
+        get_topic(Incident.Reported),
+        get_topic(Incident.TriageRecorded),
+        get_topic(ReferenceSequence),
+    ] == [
+        "services.intake.domain:Incident.Reported",
+        "services.intake.domain:Incident.TriageRecorded",
+        "services.intake.domain:ReferenceSequence",
+    ]
