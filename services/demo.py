@@ -24,6 +24,20 @@ DEMO_DISCLOSURE = {
         "Student YP-DEMO-1 (Year 9) says an image of them, sent to a boyfriend, "
         "has been forwarded to a group chat. Invented for the demo."
     ),
+    "young_people": [
+        {
+            "pseudonym": "YP-DEMO-1",
+            "year_group": 9,
+            "sex": "female",
+            "roles": ["pictured", "sender", "discloser"],
+        },
+        {
+            "pseudonym": "YP-DEMO-2",
+            "year_group": 10,
+            "sex": "male",
+            "roles": ["recipient", "forwarder"],
+        },
+    ],
 }
 
 
@@ -61,7 +75,9 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
             console.print(f"[bold]{trust.name}[/bold], {school.name} ({school.code})")
             for name in SERVICE_NAMES:
                 _wait(partial(_ready, http, base[name]), timeout, f"{name} to be ready")
-            console.print("1. A member of staff records the disclosure (intake)")
+            console.print(
+                "1. A member of staff records the disclosure and who is involved (intake)"
+            )
             created = http.post(
                 f"{base['intake']}/cases",
                 json={"school": school.code, **DEMO_DISCLOSURE},
@@ -104,7 +120,7 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
 
             console.print("4. Review shows the chronology (review)")
             view = _wait(
-                partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 4),
+                partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 6),
                 timeout,
                 "review's case view",
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4, uuid5
@@ -14,7 +14,15 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
-from services.intake.domain import Incident, ReferenceSequence, Triage, complete_answers
+from services.intake.domain import (
+    Incident,
+    IntakeError,
+    ReferenceSequence,
+    Triage,
+    YoungPerson,
+    checked_young_person,
+    complete_answers,
+)
 from shared.application import NAMESPACE, ServiceApplication
 
 Clock = Callable[[], datetime]
@@ -43,6 +51,17 @@ def check_same_disclosure(
             "details; send a new disclosure with a new key"
         )
         raise IdempotencyKeyReusedError(msg)
+
+
+def _key_reused(what: str) -> IdempotencyKeyReusedError:
+    return IdempotencyKeyReusedError(
+        f"this Idempotency-Key already recorded {what} with other details; "
+        "send the new details with a new key"
+    )
+
+
+def _same_person(person: YoungPerson, details: dict[str, Any]) -> bool:
+    return all(getattr(person, field) == value for field, value in details.items())
 
 
 class CaseChangedError(RuntimeError):
@@ -82,8 +101,10 @@ class Intake(ServiceApplication):
         recorded_by_role: str,
         occurred_at: datetime | None = None,
         idempotency_key: str | None = None,
+        young_people: Sequence[dict[str, Any]] = (),
     ) -> tuple[Incident, bool]:
-        """Record a disclosure; the incident and whether this call created it.
+        """Record a disclosure, with the young people it involves; the incident and whether
+        this call created it.
 
         With an ``idempotency_key`` the case id is derived from it, so a client's retry finds the
         case its first attempt recorded instead of recording a second one.
@@ -102,6 +123,7 @@ class Intake(ServiceApplication):
                 recorded_by,
                 recorded_by_role,
                 occurred_at,
+                [checked_young_person(details) for details in young_people],
             )
 
     def _report(
@@ -113,11 +135,25 @@ class Intake(ServiceApplication):
         recorded_by: str,
         recorded_by_role: str,
         occurred_at: datetime | None,
+        young_people: list[dict[str, Any]],
     ) -> tuple[Incident, bool]:
+        pseudonyms = [p["pseudonym"] for p in young_people]
+        if len(set(pseudonyms)) != len(pseudonyms):
+            msg = "a young person is listed twice: one entry per pseudonym"
+            raise IntakeError(msg)
         for attempt in range(ALLOCATION_ATTEMPTS):
             existing = self._find(case_id)
             if existing is not None:
                 check_same_disclosure(existing, disclosure_route, summary, occurred_at)
+                first_recorded = [
+                    p
+                    for p in existing.young_people_history
+                    if p.recorded_at == existing.recorded_at
+                ]
+                if len(first_recorded) != len(young_people) or not all(
+                    _same_person(p, d) for p, d in zip(first_recorded, young_people, strict=True)
+                ):
+                    raise _key_reused(f"case {existing.reference}")
                 return existing, False
             now = self.clock()
             sequence = self._reference_sequence(school, now.year)
@@ -133,6 +169,10 @@ class Intake(ServiceApplication):
                 occurred_at=occurred_at or now,
                 recorded_at=now,
             )
+            for details in young_people:
+                incident.record_young_person(
+                    details, "", recorded_by, recorded_by_role, occurred_at or now, now
+                )
             try:
                 # One transaction: the reference and the case are stored together or not at all.
                 self.save(sequence, incident)
@@ -172,15 +212,8 @@ class Intake(ServiceApplication):
         if key in incident.triage_keys:
             entry = incident.triage[incident.triage_keys[key] - 1]
             if entry.answers != complete_answers(answers) or entry.reason != reason:
-                msg = (
-                    f"this Idempotency-Key already recorded triage {entry.number} with other "
-                    "answers; send new answers with a new key"
-                )
-                raise IdempotencyKeyReusedError(msg)
+                raise _key_reused(f"triage {entry.number}")
             return entry, False
-        if expected_version is not None and incident.version != expected_version:
-            msg = f"the case is at version {incident.version}, not {expected_version}"
-            raise CaseChangedError(msg)
         now = self.clock()
         incident.record_triage(
             answers=answers,
@@ -192,12 +225,54 @@ class Intake(ServiceApplication):
             recorded_at=now,
             idempotency_key=key,
         )
+        self._save_change(incident, expected_version)
+        return incident.triage[-1], True
+
+    def record_young_person(
+        self,
+        case_id: UUID,
+        *,
+        details: dict[str, Any],
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[YoungPerson, bool]:
+        """Add a young person to the case, or correct one (with the reason); as
+        :meth:`record_triage` for retries and concurrent changes."""
+        incident = self.get_incident(case_id)
+        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
+        if key in incident.young_person_keys:
+            person = incident.young_people_history[incident.young_person_keys[key] - 1]
+            if not _same_person(person, checked_young_person(details)) or person.reason != reason:
+                raise _key_reused(person.pseudonym)
+            return person, False
+        now = self.clock()
+        incident.record_young_person(
+            details=details,
+            reason=reason,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at or now,
+            recorded_at=now,
+            idempotency_key=key,
+        )
+        self._save_change(incident, expected_version)
+        return incident.young_people_history[-1], True
+
+    def _save_change(self, incident: Incident, expected_version: int | None) -> None:
+        """Save one new entry of a case that the caller read at ``expected_version``."""
+        read_at = incident.version - 1
+        if expected_version is not None and read_at != expected_version:
+            msg = f"the case is at version {read_at}, not {expected_version}"
+            raise CaseChangedError(msg)
         try:
             self.save(incident)
         except IntegrityError:
             msg = "the case changed while this entry was being recorded"
             raise CaseChangedError(msg) from None
-        return incident.triage[-1], True
 
     def get_incident(self, case_id: UUID) -> Incident:
         incident = self._find(case_id)

@@ -10,7 +10,12 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 
 from services.review.domain import CaseRecord
 from shared.application import ServiceApplication
-from shared.contracts.intake import TRIAGE_QUESTION_FIELDS, IncidentReportedV1, TriageRecordedV1
+from shared.contracts.intake import (
+    TRIAGE_QUESTION_FIELDS,
+    IncidentReportedV1,
+    TriageRecordedV1,
+    YoungPersonRecordedV1,
+)
 from shared.contracts.referral import AssessmentRecordedV1
 from shared.contracts.streams import message_id
 
@@ -79,6 +84,32 @@ class Reviews(ServiceApplication):
             )
         record.record_entry(
             kind="triage_corrected" if corrected else "triage_recorded",
+            summary=summary,
+            actor=contract.recorded_by,
+            actor_role=contract.recorded_by_role,
+            occurred_at=contract.occurred_at,
+            recorded_at=contract.recorded_at,
+            source=_source("intake", processing_event),
+        )
+        processing_event.collect_events(record)
+
+    @on_upstream.register
+    def _(self, contract: YoungPersonRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        record = self._record_for(contract.case_id, contract.school, contract.reference)
+        school_year = f"Year {contract.year_group}" if contract.year_group is not None else ""
+        age = f"age {contract.age}" if contract.age is not None else ""
+        summary = (
+            f"{contract.pseudonym} ({', '.join(filter(None, (school_year, age, contract.sex)))}):"
+            f" {', '.join(contract.roles)}"
+        )
+        if contract.vulnerabilities:
+            summary += f"; vulnerabilities: {', '.join(contract.vulnerabilities)}"
+        if contract.correction_reason:
+            summary += f"; corrected: {contract.correction_reason}"
+        record.record_entry(
+            kind="young_person_corrected"
+            if contract.correction_reason
+            else "young_person_recorded",
             summary=summary,
             actor=contract.recorded_by,
             actor_role=contract.recorded_by_role,

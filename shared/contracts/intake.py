@@ -97,6 +97,40 @@ class TriageRecordedV1(Contract):
     recorded_at: AwareDatetime
 
 
+@register
+class YoungPersonRecordedV1(Contract):
+    """A young person the incident involves, by pseudonymous reference. A later record of the
+    same pseudonym corrects the earlier one (``correction_reason`` says why)."""
+
+    subject: ClassVar[str] = "intake.young_person.recorded.v1"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    school: str = Field(pattern=r"^[A-Z]{2,8}$")
+    reference: str
+    pseudonym: Personal = Field(description="A reference such as YP-3, never a name.")
+    year_group: int | None = Field(default=None, ge=0, le=14)
+    age: int | None = Field(default=None, ge=3, le=25)
+    sex: Literal["female", "male", "not_recorded"]
+    vulnerabilities: tuple[
+        Literal[
+            "special_educational_needs",
+            "looked_after",
+            "child_protection_plan",
+            "child_in_need",
+            "young_carer",
+            "other",
+        ],
+        ...,
+    ] = ()
+    roles: tuple[Literal["pictured", "sender", "recipient", "forwarder", "discloser"], ...]
+    correction_reason: Personal = ""
+    recorded_by: str
+    recorded_by_role: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
 TRIAGE_QUESTION_FIELDS = tuple(
     name
     for name in TriageRecordedV1.model_fields

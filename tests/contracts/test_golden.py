@@ -82,3 +82,16 @@ def test_the_triage_contract_offers_exactly_the_domains_questions_and_answers() 
             literal = get_args(literal[0])
         assert set(literal) == set(allowed), question
     assert TriageRecordedV1.personal_fields() == ("image_locations", "correction_reason")
+
+
+def test_the_young_person_contract_offers_exactly_the_domains_values() -> None:
+    from typing import get_args
+
+    from services.intake.domain.young_people import ROLES, SEXES, VULNERABILITIES
+    from shared.contracts.intake import YoungPersonRecordedV1
+
+    fields = YoungPersonRecordedV1.model_fields
+    assert set(get_args(fields["sex"].annotation)) == set(SEXES)
+    assert set(get_args(get_args(fields["roles"].annotation)[0])) == set(ROLES)
+    assert set(get_args(get_args(fields["vulnerabilities"].annotation)[0])) == set(VULNERABILITIES)
+    assert YoungPersonRecordedV1.personal_fields() == ("pseudonym", "correction_reason")

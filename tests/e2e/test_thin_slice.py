@@ -120,7 +120,12 @@ async def test_the_demo_runs_against_the_services(services: Services) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for kind in ("disclosure_recorded", "triage_recorded", "assessment_recorded"):
+    for kind in (
+        "disclosure_recorded",
+        "young_person_recorded",
+        "triage_recorded",
+        "assessment_recorded",
+    ):
         assert kind in result.stdout
     assert "assessment 2" in result.stdout
     assert "done" in result.stdout

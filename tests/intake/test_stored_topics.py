@@ -11,9 +11,11 @@ def test_stored_event_topics_do_not_move() -> None:
     assert [
         get_topic(Incident.Reported),
         get_topic(Incident.TriageRecorded),
+        get_topic(Incident.YoungPersonRecorded),
         get_topic(ReferenceSequence),
     ] == [
         "services.intake.domain:Incident.Reported",
         "services.intake.domain:Incident.TriageRecorded",
+        "services.intake.domain:Incident.YoungPersonRecorded",
         "services.intake.domain:ReferenceSequence",
     ]

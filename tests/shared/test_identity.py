@@ -20,7 +20,12 @@ from tests.conftest import StoreChoice
 
 SERVICES = {"intake": intake, "referral": referral, "review": review}
 PUBLIC = {"/healthz", "/readyz"}
-VALID_BODIES = {"/cases": {"school": "OAK", "disclosure_route": "peer", "summary": "Invented"}}
+VALID_BODIES = {
+    "/cases": {"school": "OAK", "disclosure_route": "peer", "summary": "Invented"},
+    "/cases/{case_id}/young-people": {
+        "young_person": {"pseudonym": "YP-1", "year_group": 9, "roles": ["pictured"]}
+    },
+}
 
 
 def guarded_routes(app: FastAPI) -> list[tuple[APIRoute, frozenset[Role]]]:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from services.intake.domain import Incident
 from shared.contracts import Contract
-from shared.contracts.intake import DisclosureRoute, IncidentReportedV1, TriageRecordedV1
+from shared.contracts.intake import (
+    DisclosureRoute,
+    IncidentReportedV1,
+    TriageRecordedV1,
+    YoungPersonRecordedV1,
+)
 
-PUBLISHED = (Incident.Reported, Incident.TriageRecorded)
+PUBLISHED = (Incident.Reported, Incident.YoungPersonRecorded, Incident.TriageRecorded)
 """The stored events other services see; every other event is private to intake."""
 
 
@@ -19,6 +24,23 @@ def to_contract(domain_event: object) -> Contract | None:
             reference=domain_event.reference,
             disclosure_route=DisclosureRoute(domain_event.disclosure_route),
             summary=domain_event.summary,
+            recorded_by=domain_event.recorded_by,
+            recorded_by_role=domain_event.recorded_by_role,
+            occurred_at=domain_event.occurred_at,
+            recorded_at=domain_event.recorded_at,
+        )
+    if isinstance(domain_event, Incident.YoungPersonRecorded):
+        return YoungPersonRecordedV1(
+            case_id=domain_event.originator_id,
+            school=domain_event.school,
+            reference=domain_event.reference,
+            pseudonym=domain_event.pseudonym,
+            year_group=domain_event.year_group,
+            age=domain_event.age,
+            sex=domain_event.sex,
+            vulnerabilities=tuple(domain_event.vulnerabilities),
+            roles=tuple(domain_event.roles),
+            correction_reason=domain_event.reason,
             recorded_by=domain_event.recorded_by,
             recorded_by_role=domain_event.recorded_by_role,
             occurred_at=domain_event.occurred_at,

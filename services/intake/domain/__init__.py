@@ -32,6 +32,7 @@ from services.intake.domain.triage import (
     check_image_locations,
     complete_answers,
 )
+from services.intake.domain.young_people import YoungPerson, checked_young_person
 from shared.application import NAMESPACE
 
 __all__ = [
@@ -48,8 +49,10 @@ __all__ = [
     "NeedsReasonError",
     "ReferenceSequence",
     "Triage",
+    "YoungPerson",
     "check_disclosure_route",
     "check_occurred_before_recorded",
+    "checked_young_person",
     "complete_answers",
 ]
 
@@ -105,6 +108,94 @@ class Incident(Aggregate):
         self.recorded_at = recorded_at
         self.triage: list[Triage] = []
         self.triage_keys: dict[str, int] = {}
+        # Each young person as last recorded, and every record of them in order.
+        self.young_people: dict[str, YoungPerson] = {}
+        self.young_people_history: list[YoungPerson] = []
+        self.young_person_keys: dict[str, int] = {}
+
+    class YoungPersonRecorded(Aggregate.Event):
+        """A young person involved, by pseudonym; a later record of the same one corrects it."""
+
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("pseudonym", "reason")
+
+        school: str
+        reference: str
+        pseudonym: str
+        year_group: int | None
+        age: int | None
+        sex: str
+        vulnerabilities: list[str]
+        roles: list[str]
+        reason: str
+        recorded_by: str
+        recorded_by_role: str
+        occurred_at: datetime
+        recorded_at: datetime
+        idempotency_key: str
+
+    def record_young_person(
+        self,
+        details: dict[str, Any],
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        idempotency_key: str = "",
+    ) -> None:
+        """Add a young person, or correct one already recorded (with the reason)."""
+        checked = checked_young_person(details)
+        check_occurred_before_recorded(occurred_at, recorded_at)
+        if checked["pseudonym"] in self.young_people and not reason.strip():
+            msg = f"{checked['pseudonym']} is recorded already: a correction needs its reason"
+            raise NeedsReasonError(msg)
+        self._young_person_recorded(
+            school=self.school,
+            reference=self.reference,
+            **checked,
+            reason=reason,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+            idempotency_key=idempotency_key,
+        )
+
+    @event(YoungPersonRecorded)
+    def _young_person_recorded(
+        self,
+        school: str,
+        reference: str,
+        pseudonym: str,
+        year_group: int | None,
+        age: int | None,
+        sex: str,
+        vulnerabilities: list[str],
+        roles: list[str],
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        idempotency_key: str,
+    ) -> None:
+        person = YoungPerson(
+            pseudonym,
+            year_group,
+            age,
+            sex,
+            vulnerabilities,
+            roles,
+            reason,
+            recorded_by,
+            recorded_by_role,
+            occurred_at,
+            recorded_at,
+        )
+        self.young_people[pseudonym] = person
+        self.young_people_history.append(person)
+        if idempotency_key:
+            self.young_person_keys[idempotency_key] = len(self.young_people_history)
 
     class TriageRecorded(Aggregate.Event):
         """Step 1 answered (again: a correction keeps every earlier entry)."""

@@ -9,14 +9,24 @@ from fastapi import FastAPI
 
 from services.intake.adapters.contracts import PUBLISHED, to_contract
 from services.intake.application import Intake
-from services.intake.entrypoint import cases, triage
+from services.intake.entrypoint import cases, triage, young_people
 from services.intake.entrypoint.cases import CaseOut, DisclosureIn
 from services.intake.entrypoint.common import router
 from services.intake.entrypoint.triage import TriageIn
 from shared.runtime import ServiceSpec, create_http_app
 from shared.settings import Settings
 
-__all__ = ["SPEC", "CaseOut", "DisclosureIn", "TriageIn", "cases", "create_app", "router", "triage"]
+__all__ = [
+    "SPEC",
+    "CaseOut",
+    "DisclosureIn",
+    "TriageIn",
+    "cases",
+    "create_app",
+    "router",
+    "triage",
+    "young_people",
+]
 
 SPEC = ServiceSpec(
     name="intake",

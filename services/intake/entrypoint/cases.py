@@ -19,6 +19,7 @@ from services.intake.entrypoint.common import (
     router,
     visible_incident,
 )
+from services.intake.entrypoint.young_people import YoungPersonIn, YoungPersonOut
 from shared.contracts.intake import DisclosureRoute
 from shared.identity import Principal
 from shared.imagery import FreeText
@@ -41,6 +42,11 @@ class DisclosureIn(BaseModel):
     occurred_at: AwareDatetime | None = Field(
         default=None, description="When the disclosure was made; default: now."
     )
+    young_people: list[YoungPersonIn] = Field(
+        default_factory=list,
+        max_length=100,
+        description="The young people involved, each by a pseudonymous reference.",
+    )
 
 
 class CaseOut(BaseModel):
@@ -54,6 +60,7 @@ class CaseOut(BaseModel):
     recorded_by: str
     occurred_at: datetime
     recorded_at: datetime
+    young_people: list[YoungPersonOut] = Field(description="Each as last recorded.")
 
     @classmethod
     def of(cls, incident: Incident) -> CaseOut:
@@ -66,6 +73,7 @@ class CaseOut(BaseModel):
             recorded_by=incident.recorded_by,
             occurred_at=incident.occurred_at,
             recorded_at=incident.recorded_at,
+            young_people=[YoungPersonOut.of(p) for p in incident.young_people.values()],
         )
 
 
@@ -97,6 +105,7 @@ def record_disclosure(
             recorded_by_role=str(principal.role),
             occurred_at=body.occurred_at,
             idempotency_key=idempotency_key,
+            young_people=[p.model_dump() for p in body.young_people],
         )
     except (IntakeError, IdempotencyKeyReusedError) as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None

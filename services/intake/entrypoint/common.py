@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Header, HTTPException, Request, status
 
-from services.intake.application import IncidentNotFoundError, Intake
-from services.intake.domain import CLOCK_SKEW, Incident
+from services.intake.application import (
+    CaseChangedError,
+    IdempotencyKeyReusedError,
+    IncidentNotFoundError,
+    Intake,
+)
+from services.intake.domain import CLOCK_SKEW, Incident, IntakeError, NeedsReasonError
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
 from shared.runtime import ServiceRuntime
 
@@ -48,3 +56,36 @@ def field_error(field: str, message: str) -> HTTPException:
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         [{"loc": ["body", field], "msg": message, "type": "value_error"}],
     )
+
+
+IdempotencyKey = Annotated[
+    str | None, Header(max_length=200, description="Same key, same entry: retries are safe.")
+]
+IfMatch = Annotated[str | None, Header(description="The ETag of the case as you read it.")]
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The case version an ``If-Match`` header names (an ETag from GET /cases/{id})."""
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().strip('"'))
+    except ValueError:
+        raise field_error("if-match", "If-Match must be an ETag from GET /cases/{id}") from None
+
+
+@contextmanager
+def entry_errors(case_id: UUID) -> Iterator[None]:
+    """How a refused entry of a case is answered: 422 naming the rule, or 409 with what to do."""
+    try:
+        yield
+    except NeedsReasonError as e:
+        raise field_error("reason", str(e)) from None
+    except (IntakeError, IdempotencyKeyReusedError) as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    except CaseChangedError as e:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"{e}: read the case again (GET /cases/{case_id}), check your entry still stands, "
+            "and send it with the new ETag as If-Match",
+        ) from None

@@ -6,20 +6,20 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import Depends, Header, HTTPException, Request, Response, status
+from fastapi import Depends, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
-from services.intake.application import CaseChangedError, IdempotencyKeyReusedError
 from services.intake.domain import (
     MULTI_ANSWER,
     TRIAGE_ANSWERS,
-    IntakeError,
-    NeedsReasonError,
     Triage,
 )
 from services.intake.entrypoint.common import (
     RECORDERS,
-    field_error,
+    IdempotencyKey,
+    IfMatch,
+    entry_errors,
+    expected_version,
     intake_of,
     refuse_future,
     router,
@@ -99,23 +99,15 @@ def record_triage(
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(RECORDERS)],
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-    if_match: Annotated[
-        str | None, Header(description="The ETag of the case as you read it.")
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
 ) -> TriageOut:
     """Step 1: record the triage answers. A second entry corrects the first, with its reason;
     both stay in the record."""
     incident = visible_incident(request, principal, case_id)
     values = body.model_dump()
     refuse_future(values["occurred_at"])
-    expected = None
-    if if_match is not None:
-        try:
-            expected = int(if_match.strip().strip('"'))
-        except ValueError:
-            raise field_error("if-match", "If-Match must be an ETag from GET /cases/{id}") from None
-    try:
+    with entry_errors(case_id):
         entry, created = intake_of(request).record_triage(
             incident.id,
             answers={q: values[q] for q in TRIAGE_ANSWERS},
@@ -125,18 +117,8 @@ def record_triage(
             recorded_by_role=str(principal.role),
             occurred_at=values["occurred_at"],
             idempotency_key=idempotency_key,
-            expected_version=expected,
+            expected_version=expected_version(if_match),
         )
-    except NeedsReasonError as e:
-        raise field_error("reason", str(e)) from None
-    except (IntakeError, IdempotencyKeyReusedError) as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
-    except CaseChangedError as e:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"{e}: read the case again (GET /cases/{case_id}), check the answers still stand, "
-            "and send them with the new ETag as If-Match",
-        ) from None
     if not created:
         response.status_code = status.HTTP_200_OK
     return TriageOut.of(entry)
