@@ -110,7 +110,9 @@ class Intake(ServiceApplication):
         case its first attempt recorded instead of recording a second one.
         """
         case_id = (
-            uuid5(NAMESPACE, f"incident:{school}:{recorded_by}:{idempotency_key}")
+            # The key names the disclosure, not who sends it: a school's queued disclosure
+            # retried from another account is still one case.
+            uuid5(NAMESPACE, f"incident:{school}:{idempotency_key}")
             if idempotency_key
             else uuid4()
         )
