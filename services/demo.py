@@ -99,7 +99,22 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
             answered = {k: v for k, v in triaged.json()["answers"].items() if v not in _UNKNOWN}
             console.print(f"   {triaged.status_code}: triage 1, answered: {answered}")
 
-            console.print("3. Referral assesses the disclosure, then the triage (referral)")
+            console.print("3. The DSL is told in person and takes the case (intake, step 4)")
+            staff_auth = {"Authorization": f"Bearer {staff}"}
+            told = http.post(
+                f"{base['intake']}/cases/{case_id}/informed",
+                json={"audience": "dsl", "person": "dsl.demo", "how": "in_person"},
+                headers={**staff_auth, "Idempotency-Key": str(uuid.uuid4())},
+            )
+            told.raise_for_status()
+            http.post(
+                f"{base['intake']}/cases/{case_id}/dsl", json={"dsl": "dsl.demo"}, headers=auth
+            ).raise_for_status()
+            console.print(
+                f"   DSL told {told.json()['minutes_after_disclosure']} min after the disclosure"
+            )
+
+            console.print("4. Referral assesses the disclosure, then the triage (referral)")
             assessments = _wait(
                 partial(
                     _with_assessments,
@@ -118,9 +133,9 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
                     f"{', '.join(a['missing_facts']) or 'nothing'}"
                 )
 
-            console.print("4. Review shows the chronology (review)")
+            console.print("5. Review shows the chronology (review)")
             view = _wait(
-                partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 6),
+                partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 8),
                 timeout,
                 "review's case view",
             )

@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.intake.domain import (
     Incident,
+    Informed,
     IntakeError,
     ReferenceSequence,
     Triage,
@@ -112,9 +113,7 @@ class Intake(ServiceApplication):
         case_id = (
             # The key names the disclosure, not who sends it: a school's queued disclosure
             # retried from another account is still one case.
-            uuid5(NAMESPACE, f"incident:{school}:{idempotency_key}")
-            if idempotency_key
-            else uuid4()
+            uuid5(NAMESPACE, f"incident:{school}:{idempotency_key}") if idempotency_key else uuid4()
         )
         with self._school_lock(school):
             return self._report(
@@ -263,6 +262,65 @@ class Intake(ServiceApplication):
         )
         self._save_change(incident, expected_version)
         return incident.young_people_history[-1], True
+
+    def record_informed(
+        self,
+        case_id: UUID,
+        *,
+        audience: str,
+        person: str,
+        how: str,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[Informed, bool]:
+        """Step 4: the DSL, or senior management, told of the incident; as
+        :meth:`record_triage` for retries and concurrent changes."""
+        incident = self.get_incident(case_id)
+        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
+        if key in incident.informed_keys:
+            entry = incident.informed[incident.informed_keys[key] - 1]
+            if (entry.audience, entry.person, entry.how) != (audience, person, how):
+                raise _key_reused(f"that the {entry.audience} was told")
+            return entry, False
+        now = self.clock()
+        incident.record_informed(
+            audience=audience,
+            person=person,
+            how=how,
+            reason=reason,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at or now,
+            recorded_at=now,
+            idempotency_key=key,
+        )
+        self._save_change(incident, expected_version)
+        return incident.informed[-1], True
+
+    def assign_dsl(
+        self,
+        case_id: UUID,
+        *,
+        dsl: str,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Incident:
+        """Step 4: the DSL who takes the case. Assigning the same DSL again changes nothing, so
+        a retry is safe without a key."""
+        incident = self.get_incident(case_id)
+        now = self.clock()
+        before = incident.version
+        incident.assign_dsl(dsl, reason, recorded_by, recorded_by_role, occurred_at or now, now)
+        if incident.version != before:
+            self._save_change(incident, expected_version)
+        return incident
 
     def _save_change(self, incident: Incident, expected_version: int | None) -> None:
         """Save one new entry of a case that the caller read at ``expected_version``."""

@@ -12,7 +12,9 @@ from services.review.domain import CaseRecord
 from shared.application import ServiceApplication
 from shared.contracts.intake import (
     TRIAGE_QUESTION_FIELDS,
+    DslAssignedV1,
     IncidentReportedV1,
+    LeadershipInformedV1,
     TriageRecordedV1,
     YoungPersonRecordedV1,
 )
@@ -110,6 +112,41 @@ class Reviews(ServiceApplication):
             kind="young_person_corrected"
             if contract.correction_reason
             else "young_person_recorded",
+            summary=summary,
+            actor=contract.recorded_by,
+            actor_role=contract.recorded_by_role,
+            occurred_at=contract.occurred_at,
+            recorded_at=contract.recorded_at,
+            source=_source("intake", processing_event),
+        )
+        processing_event.collect_events(record)
+
+    @on_upstream.register
+    def _(self, contract: LeadershipInformedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        record = self._record_for(contract.case_id, contract.school, contract.reference)
+        who = "DSL" if contract.audience == "dsl" else "senior management"
+        record.record_entry(
+            kind=f"{contract.audience}_informed",
+            summary=(
+                f"{who} told ({contract.person}, {contract.how.replace('_', ' ')}), "
+                f"{contract.minutes_after_disclosure} min after the disclosure"
+            ),
+            actor=contract.recorded_by,
+            actor_role=contract.recorded_by_role,
+            occurred_at=contract.occurred_at,
+            recorded_at=contract.recorded_at,
+            source=_source("intake", processing_event),
+        )
+        processing_event.collect_events(record)
+
+    @on_upstream.register
+    def _(self, contract: DslAssignedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        record = self._record_for(contract.case_id, contract.school, contract.reference)
+        summary = f"{contract.dsl} takes the case"
+        if contract.handover_reason:
+            summary += f" (handed over: {contract.handover_reason})"
+        record.record_entry(
+            kind="dsl_assigned",
             summary=summary,
             actor=contract.recorded_by,
             actor_role=contract.recorded_by_role,

@@ -131,6 +131,46 @@ class YoungPersonRecordedV1(Contract):
     recorded_at: AwareDatetime
 
 
+@register
+class LeadershipInformedV1(Contract):
+    """Step 4: the DSL or senior management told of the incident, how, and how many minutes
+    after the disclosure."""
+
+    subject: ClassVar[str] = "intake.leadership.informed.v1"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    school: str = Field(pattern=r"^[A-Z]{2,8}$")
+    reference: str
+    audience: Literal["dsl", "senior_management"]
+    person: str = Field(description="Who was told (a member of staff).")
+    how: Literal["in_person", "phone", "written"]
+    minutes_after_disclosure: int = Field(ge=0)
+    correction_reason: Personal = ""
+    recorded_by: str
+    recorded_by_role: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
+@register
+class DslAssignedV1(Contract):
+    """Step 4: the DSL who takes the case (a later one hands it over, with the reason)."""
+
+    subject: ClassVar[str] = "intake.dsl.assigned.v1"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    school: str = Field(pattern=r"^[A-Z]{2,8}$")
+    reference: str
+    dsl: str
+    handover_reason: Personal = ""
+    recorded_by: str
+    recorded_by_role: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
 TRIAGE_QUESTION_FIELDS = tuple(
     name
     for name in TriageRecordedV1.model_fields

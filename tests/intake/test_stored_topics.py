@@ -12,10 +12,14 @@ def test_stored_event_topics_do_not_move() -> None:
         get_topic(Incident.Reported),
         get_topic(Incident.TriageRecorded),
         get_topic(Incident.YoungPersonRecorded),
+        get_topic(Incident.LeadershipInformed),
+        get_topic(Incident.DslAssigned),
         get_topic(ReferenceSequence),
     ] == [
         "services.intake.domain:Incident.Reported",
         "services.intake.domain:Incident.TriageRecorded",
         "services.intake.domain:Incident.YoungPersonRecorded",
+        "services.intake.domain:Incident.LeadershipInformed",
+        "services.intake.domain:Incident.DslAssigned",
         "services.intake.domain:ReferenceSequence",
     ]

@@ -22,6 +22,8 @@ SERVICES = {"intake": intake, "referral": referral, "review": review}
 PUBLIC = {"/healthz", "/readyz"}
 VALID_BODIES = {
     "/cases": {"school": "OAK", "disclosure_route": "peer", "summary": "Invented"},
+    "/cases/{case_id}/informed": {"audience": "dsl", "person": "dsl.oak", "how": "phone"},
+    "/cases/{case_id}/dsl": {"dsl": "dsl.oak"},
     "/cases/{case_id}/young-people": {
         "young_person": {"pseudonym": "YP-1", "year_group": 9, "roles": ["pictured"]}
     },

@@ -6,12 +6,20 @@ from services.intake.domain import Incident
 from shared.contracts import Contract
 from shared.contracts.intake import (
     DisclosureRoute,
+    DslAssignedV1,
     IncidentReportedV1,
+    LeadershipInformedV1,
     TriageRecordedV1,
     YoungPersonRecordedV1,
 )
 
-PUBLISHED = (Incident.Reported, Incident.YoungPersonRecorded, Incident.TriageRecorded)
+PUBLISHED = (
+    Incident.Reported,
+    Incident.YoungPersonRecorded,
+    Incident.TriageRecorded,
+    Incident.LeadershipInformed,
+    Incident.DslAssigned,
+)
 """The stored events other services see; every other event is private to intake."""
 
 
@@ -41,6 +49,33 @@ def to_contract(domain_event: object) -> Contract | None:
             vulnerabilities=tuple(domain_event.vulnerabilities),
             roles=tuple(domain_event.roles),
             correction_reason=domain_event.reason,
+            recorded_by=domain_event.recorded_by,
+            recorded_by_role=domain_event.recorded_by_role,
+            occurred_at=domain_event.occurred_at,
+            recorded_at=domain_event.recorded_at,
+        )
+    if isinstance(domain_event, Incident.LeadershipInformed):
+        return LeadershipInformedV1(
+            case_id=domain_event.originator_id,
+            school=domain_event.school,
+            reference=domain_event.reference,
+            audience=domain_event.audience,
+            person=domain_event.person,
+            how=domain_event.how,
+            minutes_after_disclosure=domain_event.minutes_after_disclosure,
+            correction_reason=domain_event.reason,
+            recorded_by=domain_event.recorded_by,
+            recorded_by_role=domain_event.recorded_by_role,
+            occurred_at=domain_event.occurred_at,
+            recorded_at=domain_event.recorded_at,
+        )
+    if isinstance(domain_event, Incident.DslAssigned):
+        return DslAssignedV1(
+            case_id=domain_event.originator_id,
+            school=domain_event.school,
+            reference=domain_event.reference,
+            dsl=domain_event.dsl,
+            handover_reason=domain_event.reason,
             recorded_by=domain_event.recorded_by,
             recorded_by_role=domain_event.recorded_by_role,
             occurred_at=domain_event.occurred_at,

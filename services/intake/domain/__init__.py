@@ -21,6 +21,7 @@ from services.intake.domain.errors import (
     NeedsReasonError,
     check_occurred_before_recorded,
 )
+from services.intake.domain.leadership import Informed, check_informed
 from services.intake.domain.triage import (
     IMAGE_LOCATION_KINDS,
     MULTI_ANSWER,
@@ -45,6 +46,7 @@ __all__ = [
     "TRIAGE_ANSWERS",
     "UNKNOWN",
     "Incident",
+    "Informed",
     "IntakeError",
     "NeedsReasonError",
     "ReferenceSequence",
@@ -112,6 +114,145 @@ class Incident(Aggregate):
         self.young_people: dict[str, YoungPerson] = {}
         self.young_people_history: list[YoungPerson] = []
         self.young_person_keys: dict[str, int] = {}
+        self.informed: list[Informed] = []
+        self.informed_keys: dict[str, int] = {}
+        self.dsl: str | None = None
+
+    class LeadershipInformed(Aggregate.Event):
+        """Step 4: the DSL or senior management told, how, and how long after the disclosure."""
+
+        school: str
+        reference: str
+        audience: str
+        person: str
+        how: str
+        minutes_after_disclosure: int
+        reason: str
+        recorded_by: str
+        recorded_by_role: str
+        occurred_at: datetime
+        recorded_at: datetime
+        idempotency_key: str
+
+    def record_informed(
+        self,
+        audience: str,
+        person: str,
+        how: str,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        idempotency_key: str = "",
+    ) -> None:
+        """Record that the DSL, or senior management, was told of the incident."""
+        check_occurred_before_recorded(occurred_at, recorded_at)
+        latest = self.triage[-1].answers if self.triage else None
+        check_informed(audience, how, person, occurred_at, self.occurred_at, latest)
+        minutes = int((occurred_at - self.occurred_at).total_seconds() // 60)
+        self._informed(
+            school=self.school,
+            reference=self.reference,
+            audience=audience,
+            person=person,
+            how=how,
+            minutes_after_disclosure=minutes,
+            reason=reason,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+            idempotency_key=idempotency_key,
+        )
+
+    @event(LeadershipInformed)
+    def _informed(
+        self,
+        school: str,
+        reference: str,
+        audience: str,
+        person: str,
+        how: str,
+        minutes_after_disclosure: int,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        idempotency_key: str,
+    ) -> None:
+        self.informed.append(
+            Informed(
+                audience,
+                person,
+                how,
+                minutes_after_disclosure,
+                reason,
+                recorded_by,
+                recorded_by_role,
+                occurred_at,
+                recorded_at,
+            )
+        )
+        if idempotency_key:
+            self.informed_keys[idempotency_key] = len(self.informed)
+
+    class DslAssigned(Aggregate.Event):
+        """Step 4: the DSL who takes the case (a later assignment hands it over)."""
+
+        school: str
+        reference: str
+        dsl: str
+        reason: str
+        recorded_by: str
+        recorded_by_role: str
+        occurred_at: datetime
+        recorded_at: datetime
+
+    def assign_dsl(
+        self,
+        dsl: str,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        """The DSL who takes the case; handing it to another DSL needs a reason."""
+        check_occurred_before_recorded(occurred_at, recorded_at)
+        if not dsl.strip():
+            msg = "dsl: the user who takes the case"
+            raise IntakeError(msg)
+        if self.dsl == dsl:
+            return
+        if self.dsl is not None and not reason.strip():
+            msg = f"{self.dsl} has the case: handing it over needs a reason"
+            raise NeedsReasonError(msg)
+        self._dsl_assigned(
+            school=self.school,
+            reference=self.reference,
+            dsl=dsl,
+            reason=reason,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+        )
+
+    @event(DslAssigned)
+    def _dsl_assigned(
+        self,
+        school: str,
+        reference: str,
+        dsl: str,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        self.dsl = dsl
 
     class YoungPersonRecorded(Aggregate.Event):
         """A young person involved, by pseudonym; a later record of the same one corrects it."""

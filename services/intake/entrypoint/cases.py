@@ -61,6 +61,7 @@ class CaseOut(BaseModel):
     occurred_at: datetime
     recorded_at: datetime
     young_people: list[YoungPersonOut] = Field(description="Each as last recorded.")
+    dsl: str | None = Field(description="The DSL who has taken the case, if one has.")
 
     @classmethod
     def of(cls, incident: Incident) -> CaseOut:
@@ -74,6 +75,7 @@ class CaseOut(BaseModel):
             occurred_at=incident.occurred_at,
             recorded_at=incident.recorded_at,
             young_people=[YoungPersonOut.of(p) for p in incident.young_people.values()],
+            dsl=incident.dsl,
         )
 
 
