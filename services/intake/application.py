@@ -15,10 +15,13 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.domain import (
+    DeclinedSearch,
     Incident,
     Informed,
     IntakeError,
     ReferenceSequence,
+    Search,
+    SearchAuthorisation,
     Triage,
     YoungPerson,
     checked_young_person,
@@ -321,6 +324,88 @@ class Intake(ServiceApplication):
         if incident.version != before:
             self._save_change(incident, expected_version)
         return incident
+
+    def authorise_search(
+        self,
+        case_id: UUID,
+        *,
+        searcher: str,
+        pseudonym: str,
+        authorised_by: str,
+        authorised_by_role: str,
+        occurred_at: datetime | None = None,
+    ) -> SearchAuthorisation:
+        """Step 2: the head authorises a named person to search a young person's device. The
+        same authorisation again changes nothing, so a retry is safe."""
+        incident = self.get_incident(case_id)
+        now = self.clock()
+        before = incident.version
+        incident.authorise_search(
+            searcher, pseudonym, authorised_by, authorised_by_role, occurred_at or now, now
+        )
+        if incident.version != before:
+            self._save_change(incident, None)
+        return next(
+            a
+            for a in incident.search_authorisations
+            if (a.searcher, a.pseudonym) == (searcher, pseudonym)
+        )
+
+    def record_search(
+        self,
+        case_id: UUID,
+        *,
+        details: dict[str, Any],
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[Search, bool]:
+        """Step 2: a device search, refused if it breaks a condition (naming it) unless the
+        emergency exception is justified; as :meth:`record_triage` for retries."""
+        incident = self.get_incident(case_id)
+        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
+        if key in incident.search_keys:
+            search = incident.searches[incident.search_keys[key] - 1]
+            if (search.pseudonym, search.device, search.outcome) != (
+                details["pseudonym"],
+                details["device"],
+                details["outcome"],
+            ):
+                raise _key_reused("a device search")
+            return search, False
+        now = self.clock()
+        incident.record_search(
+            **details,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at or now,
+            recorded_at=now,
+            idempotency_key=key,
+        )
+        self._save_change(incident, expected_version)
+        return incident.searches[-1], True
+
+    def decline_search(
+        self,
+        case_id: UUID,
+        *,
+        pseudonym: str,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> DeclinedSearch:
+        """Step 2: not searching, because it would add to the young person's distress."""
+        incident = self.get_incident(case_id)
+        now = self.clock()
+        incident.decline_search(
+            pseudonym, reason, recorded_by, recorded_by_role, occurred_at or now, now
+        )
+        self._save_change(incident, expected_version)
+        return incident.searches_declined[-1]
 
     def _save_change(self, incident: Incident, expected_version: int | None) -> None:
         """Save one new entry of a case that the caller read at ``expected_version``."""

@@ -12,6 +12,9 @@ from services.review.domain import CaseRecord
 from shared.application import ServiceApplication
 from shared.contracts.intake import (
     TRIAGE_QUESTION_FIELDS,
+    DeviceSearchAuthorisedV1,
+    DeviceSearchDeclinedV1,
+    DeviceSearchedV1,
     DslAssignedV1,
     IncidentReportedV1,
     LeadershipInformedV1,
@@ -150,6 +153,73 @@ class Reviews(ServiceApplication):
             summary=summary,
             actor=contract.recorded_by,
             actor_role=contract.recorded_by_role,
+            occurred_at=contract.occurred_at,
+            recorded_at=contract.recorded_at,
+            source=_source("intake", processing_event),
+        )
+        processing_event.collect_events(record)
+
+    @on_upstream.register
+    def _(
+        self, contract: DeviceSearchAuthorisedV1, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        self._entry(
+            contract,
+            processing_event,
+            "device_search_authorised",
+            f"{contract.authorised_by} authorised {contract.searcher} to search the device of "
+            f"{contract.pseudonym}",
+            actor=contract.authorised_by,
+            actor_role="head",
+        )
+
+    @on_upstream.register
+    def _(self, contract: DeviceSearchedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        summary = (
+            f"{contract.searcher} searched {contract.device} ({contract.pseudonym}), "
+            f"{contract.safeguarding_team_member} present: {contract.outcome.replace('_', ' ')}"
+        )
+        if contract.emergency:
+            summary += (
+                f"; EMERGENCY EXCEPTION, for review: {contract.emergency_justification}; "
+                f"not met: {'; '.join(contract.conditions_not_met) or 'none'}"
+            )
+        self._entry(
+            contract,
+            processing_event,
+            "device_searched_emergency" if contract.emergency else "device_searched",
+            summary,
+            actor=contract.recorded_by,
+            actor_role=contract.recorded_by_role,
+        )
+
+    @on_upstream.register
+    def _(self, contract: DeviceSearchDeclinedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        self._entry(
+            contract,
+            processing_event,
+            "device_search_declined",
+            f"Not searched ({contract.pseudonym}): {contract.reason}",
+            actor=contract.recorded_by,
+            actor_role=contract.recorded_by_role,
+        )
+
+    def _entry(
+        self,
+        contract: DeviceSearchAuthorisedV1 | DeviceSearchedV1 | DeviceSearchDeclinedV1,
+        processing_event: ProcessingEvent[UUID],
+        kind: str,
+        summary: str,
+        *,
+        actor: str,
+        actor_role: str,
+    ) -> None:
+        record = self._record_for(contract.case_id, contract.school, contract.reference)
+        record.record_entry(
+            kind=kind,
+            summary=summary,
+            actor=actor,
+            actor_role=actor_role,
             occurred_at=contract.occurred_at,
             recorded_at=contract.recorded_at,
             source=_source("intake", processing_event),

@@ -43,6 +43,9 @@ class IncidentReportedV1(Contract):
 
 
 YesNo = Literal["yes", "no", "unknown"]
+SearchOutcome = Literal[
+    "nothing_found", "inappropriate_content", "potentially_illegal_imagery_suspected"
+]
 
 
 class ImageLocation(BaseModel):
@@ -165,6 +168,66 @@ class DslAssignedV1(Contract):
     reference: str
     dsl: str
     handover_reason: Personal = ""
+    recorded_by: str
+    recorded_by_role: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
+@register
+class DeviceSearchAuthorisedV1(Contract):
+    """Step 2: the head authorised a named person to search a young person's device."""
+
+    subject: ClassVar[str] = "intake.device_search.authorised.v1"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    school: str = Field(pattern=r"^[A-Z]{2,8}$")
+    reference: str
+    searcher: str
+    pseudonym: Personal
+    authorised_by: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
+@register
+class DeviceSearchedV1(Contract):
+    """Step 2: a device searched, and what was found, in words. ``emergency`` marks a search
+    under the emergency exception, with the conditions it did not meet: review flags it."""
+
+    subject: ClassVar[str] = "intake.device_search.recorded.v1"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    school: str = Field(pattern=r"^[A-Z]{2,8}$")
+    reference: str
+    pseudonym: Personal
+    device: Personal
+    searcher: str
+    safeguarding_team_member: str
+    outcome: SearchOutcome
+    emergency: bool = False
+    emergency_justification: Personal = ""
+    conditions_not_met: tuple[str, ...] = ()
+    recorded_by: str
+    recorded_by_role: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+
+
+@register
+class DeviceSearchDeclinedV1(Contract):
+    """Step 2: a device not searched, because it would add to the young person's distress."""
+
+    subject: ClassVar[str] = "intake.device_search.declined.v1"
+    producer: ClassVar[str] = "intake"
+
+    case_id: UUID
+    school: str = Field(pattern=r"^[A-Z]{2,8}$")
+    reference: str
+    pseudonym: Personal
+    reason: Personal
     recorded_by: str
     recorded_by_role: str
     occurred_at: AwareDatetime

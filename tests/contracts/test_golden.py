@@ -95,3 +95,12 @@ def test_the_young_person_contract_offers_exactly_the_domains_values() -> None:
     assert set(get_args(get_args(fields["roles"].annotation)[0])) == set(ROLES)
     assert set(get_args(get_args(fields["vulnerabilities"].annotation)[0])) == set(VULNERABILITIES)
     assert YoungPersonRecordedV1.personal_fields() == ("pseudonym", "correction_reason")
+
+
+def test_the_search_outcomes_are_the_domains() -> None:
+    from typing import get_args
+
+    from services.intake.domain.search import OUTCOMES
+    from shared.contracts.intake import SearchOutcome
+
+    assert set(get_args(SearchOutcome)) == set(OUTCOMES)

@@ -14,6 +14,9 @@ def test_stored_event_topics_do_not_move() -> None:
         get_topic(Incident.YoungPersonRecorded),
         get_topic(Incident.LeadershipInformed),
         get_topic(Incident.DslAssigned),
+        get_topic(Incident.SearchAuthorised),
+        get_topic(Incident.DeviceSearched),
+        get_topic(Incident.SearchDeclined),
         get_topic(ReferenceSequence),
     ] == [
         "services.intake.domain:Incident.Reported",
@@ -21,5 +24,8 @@ def test_stored_event_topics_do_not_move() -> None:
         "services.intake.domain:Incident.YoungPersonRecorded",
         "services.intake.domain:Incident.LeadershipInformed",
         "services.intake.domain:Incident.DslAssigned",
+        "services.intake.domain:Incident.SearchAuthorised",
+        "services.intake.domain:Incident.DeviceSearched",
+        "services.intake.domain:Incident.SearchDeclined",
         "services.intake.domain:ReferenceSequence",
     ]

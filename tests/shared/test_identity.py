@@ -24,6 +24,17 @@ VALID_BODIES = {
     "/cases": {"school": "OAK", "disclosure_route": "peer", "summary": "Invented"},
     "/cases/{case_id}/informed": {"audience": "dsl", "person": "dsl.oak", "how": "phone"},
     "/cases/{case_id}/dsl": {"dsl": "dsl.oak"},
+    "/cases/{case_id}/search-authorisations": {"searcher": "staff.b", "pseudonym": "YP-1"},
+    "/cases/{case_id}/searches": {
+        "pseudonym": "YP-1",
+        "device": "phone",
+        "searcher": "staff.b",
+        "searcher_sex": "female",
+        "policy_followed": True,
+        "safeguarding_team_member": "dsl.oak",
+        "outcome": "nothing_found",
+    },
+    "/cases/{case_id}/searches/declined": {"pseudonym": "YP-1", "reason": "Invented"},
     "/cases/{case_id}/young-people": {
         "young_person": {"pseudonym": "YP-1", "year_group": 9, "roles": ["pictured"]}
     },

@@ -5,6 +5,9 @@ from __future__ import annotations
 from services.intake.domain import Incident
 from shared.contracts import Contract
 from shared.contracts.intake import (
+    DeviceSearchAuthorisedV1,
+    DeviceSearchDeclinedV1,
+    DeviceSearchedV1,
     DisclosureRoute,
     DslAssignedV1,
     IncidentReportedV1,
@@ -19,6 +22,9 @@ PUBLISHED = (
     Incident.TriageRecorded,
     Incident.LeadershipInformed,
     Incident.DslAssigned,
+    Incident.SearchAuthorised,
+    Incident.DeviceSearched,
+    Incident.SearchDeclined,
 )
 """The stored events other services see; every other event is private to intake."""
 
@@ -76,6 +82,47 @@ def to_contract(domain_event: object) -> Contract | None:
             reference=domain_event.reference,
             dsl=domain_event.dsl,
             handover_reason=domain_event.reason,
+            recorded_by=domain_event.recorded_by,
+            recorded_by_role=domain_event.recorded_by_role,
+            occurred_at=domain_event.occurred_at,
+            recorded_at=domain_event.recorded_at,
+        )
+    if isinstance(domain_event, Incident.SearchAuthorised):
+        return DeviceSearchAuthorisedV1(
+            case_id=domain_event.originator_id,
+            school=domain_event.school,
+            reference=domain_event.reference,
+            searcher=domain_event.searcher,
+            pseudonym=domain_event.pseudonym,
+            authorised_by=domain_event.authorised_by,
+            occurred_at=domain_event.occurred_at,
+            recorded_at=domain_event.recorded_at,
+        )
+    if isinstance(domain_event, Incident.DeviceSearched):
+        return DeviceSearchedV1(
+            case_id=domain_event.originator_id,
+            school=domain_event.school,
+            reference=domain_event.reference,
+            pseudonym=domain_event.pseudonym,
+            device=domain_event.device,
+            searcher=domain_event.searcher,
+            safeguarding_team_member=domain_event.safeguarding_team_member,
+            outcome=domain_event.outcome,
+            emergency=domain_event.emergency,
+            emergency_justification=domain_event.emergency_justification,
+            conditions_not_met=tuple(domain_event.conditions_not_met),
+            recorded_by=domain_event.recorded_by,
+            recorded_by_role=domain_event.recorded_by_role,
+            occurred_at=domain_event.occurred_at,
+            recorded_at=domain_event.recorded_at,
+        )
+    if isinstance(domain_event, Incident.SearchDeclined):
+        return DeviceSearchDeclinedV1(
+            case_id=domain_event.originator_id,
+            school=domain_event.school,
+            reference=domain_event.reference,
+            pseudonym=domain_event.pseudonym,
+            reason=domain_event.reason,
             recorded_by=domain_event.recorded_by,
             recorded_by_role=domain_event.recorded_by_role,
             occurred_at=domain_event.occurred_at,

@@ -22,6 +22,14 @@ from services.intake.domain.errors import (
     check_occurred_before_recorded,
 )
 from services.intake.domain.leadership import Informed, check_informed
+from services.intake.domain.search import (
+    DeclinedSearch,
+    Search,
+    SearchAuthorisation,
+    SearchConditionError,
+    check_search,
+    unmet_conditions,
+)
 from services.intake.domain.triage import (
     IMAGE_LOCATION_KINDS,
     MULTI_ANSWER,
@@ -45,11 +53,15 @@ __all__ = [
     "STEP_1_QUESTIONS",
     "TRIAGE_ANSWERS",
     "UNKNOWN",
+    "DeclinedSearch",
     "Incident",
     "Informed",
     "IntakeError",
     "NeedsReasonError",
     "ReferenceSequence",
+    "Search",
+    "SearchAuthorisation",
+    "SearchConditionError",
     "Triage",
     "YoungPerson",
     "check_disclosure_route",
@@ -117,6 +129,253 @@ class Incident(Aggregate):
         self.informed: list[Informed] = []
         self.informed_keys: dict[str, int] = {}
         self.dsl: str | None = None
+        self.search_authorisations: list[SearchAuthorisation] = []
+        self.searches: list[Search] = []
+        self.searches_declined: list[DeclinedSearch] = []
+        self.search_keys: dict[str, int] = {}
+        self.flagged_for_review: list[str] = []
+
+    class SearchAuthorised(Aggregate.Event):
+        """Step 2: the head authorised a named person to search a young person's device."""
+
+        school: str
+        reference: str
+        searcher: str
+        pseudonym: str
+        authorised_by: str
+        occurred_at: datetime
+        recorded_at: datetime
+
+    def authorise_search(
+        self,
+        searcher: str,
+        pseudonym: str,
+        authorised_by: str,
+        authorised_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        """Only the head authorises; the same authorisation again changes nothing."""
+        check_occurred_before_recorded(occurred_at, recorded_at)
+        if authorised_by_role != "head":
+            msg = "only the head authorises a device search"
+            raise SearchConditionError(msg)
+        self._young_person(pseudonym)
+        if any(
+            (a.searcher, a.pseudonym) == (searcher, pseudonym) for a in self.search_authorisations
+        ):
+            return
+        self._search_authorised(
+            school=self.school,
+            reference=self.reference,
+            searcher=searcher,
+            pseudonym=pseudonym,
+            authorised_by=authorised_by,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+        )
+
+    @event(SearchAuthorised)
+    def _search_authorised(
+        self,
+        school: str,
+        reference: str,
+        searcher: str,
+        pseudonym: str,
+        authorised_by: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        self.search_authorisations.append(
+            SearchAuthorisation(searcher, pseudonym, authorised_by, occurred_at, recorded_at)
+        )
+
+    class DeviceSearched(Aggregate.Event):
+        """Step 2: a device searched under the conditions, or under the emergency exception."""
+
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("pseudonym", "device")
+
+        school: str
+        reference: str
+        pseudonym: str
+        device: str
+        searcher: str
+        searcher_sex: str
+        safeguarding_team_member: str
+        outcome: str
+        emergency: bool
+        emergency_justification: str
+        conditions_not_met: list[str]
+        recorded_by: str
+        recorded_by_role: str
+        occurred_at: datetime
+        recorded_at: datetime
+        idempotency_key: str
+
+    def record_search(
+        self,
+        pseudonym: str,
+        device: str,
+        searcher: str,
+        searcher_sex: str,
+        policy_followed: bool,
+        safeguarding_team_member: str,
+        outcome: str,
+        emergency: bool,
+        emergency_justification: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        idempotency_key: str = "",
+    ) -> None:
+        """A search, checked against the four conditions as the record stands."""
+        check_occurred_before_recorded(occurred_at, recorded_at)
+        young_person = self._young_person(pseudonym)
+        unmet = unmet_conditions(
+            policy_followed=policy_followed,
+            searcher=searcher,
+            searcher_is_head=recorded_by_role == "head" and searcher == recorded_by,
+            authorised_searchers={
+                a.searcher for a in self.search_authorisations if a.pseudonym == pseudonym
+            },
+            safeguarding_team_member=safeguarding_team_member,
+            searcher_sex=searcher_sex,
+            young_person_sex=young_person.sex,
+        )
+        check_search(
+            unmet,
+            emergency=emergency,
+            emergency_justification=emergency_justification,
+            outcome=outcome,
+        )
+        self._searched(
+            school=self.school,
+            reference=self.reference,
+            pseudonym=pseudonym,
+            device=device,
+            searcher=searcher,
+            searcher_sex=searcher_sex,
+            safeguarding_team_member=safeguarding_team_member,
+            outcome=outcome,
+            emergency=emergency,
+            emergency_justification=emergency_justification,
+            conditions_not_met=unmet,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+            idempotency_key=idempotency_key,
+        )
+
+    @event(DeviceSearched)
+    def _searched(
+        self,
+        school: str,
+        reference: str,
+        pseudonym: str,
+        device: str,
+        searcher: str,
+        searcher_sex: str,
+        safeguarding_team_member: str,
+        outcome: str,
+        emergency: bool,
+        emergency_justification: str,
+        conditions_not_met: list[str],
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        idempotency_key: str,
+    ) -> None:
+        self.searches.append(
+            Search(
+                pseudonym,
+                device,
+                searcher,
+                searcher_sex,
+                safeguarding_team_member,
+                outcome,
+                emergency,
+                emergency_justification,
+                conditions_not_met,
+                recorded_by,
+                recorded_by_role,
+                occurred_at,
+                recorded_at,
+            )
+        )
+        if emergency:
+            self.flagged_for_review.append(
+                f"device search under the emergency exception: {'; '.join(conditions_not_met)}"
+            )
+        if idempotency_key:
+            self.search_keys[idempotency_key] = len(self.searches)
+
+    class SearchDeclined(Aggregate.Event):
+        """Step 2: not searched, because searching would add to the young person's distress."""
+
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("pseudonym", "reason")
+
+        school: str
+        reference: str
+        pseudonym: str
+        reason: str
+        recorded_by: str
+        recorded_by_role: str
+        occurred_at: datetime
+        recorded_at: datetime
+
+    def decline_search(
+        self,
+        pseudonym: str,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        """Record a decision not to search, with its reason."""
+        check_occurred_before_recorded(occurred_at, recorded_at)
+        self._young_person(pseudonym)
+        if not reason.strip():
+            msg = "a decision not to search needs its reason"
+            raise NeedsReasonError(msg)
+        self._search_declined(
+            school=self.school,
+            reference=self.reference,
+            pseudonym=pseudonym,
+            reason=reason,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+        )
+
+    @event(SearchDeclined)
+    def _search_declined(
+        self,
+        school: str,
+        reference: str,
+        pseudonym: str,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        self.searches_declined.append(
+            DeclinedSearch(
+                pseudonym, reason, recorded_by, recorded_by_role, occurred_at, recorded_at
+            )
+        )
+
+    def _young_person(self, pseudonym: str) -> YoungPerson:
+        try:
+            return self.young_people[pseudonym]
+        except KeyError:
+            msg = f"no young person {pseudonym} on this case: record them first"
+            raise IntakeError(msg) from None
 
     class LeadershipInformed(Aggregate.Event):
         """Step 4: the DSL or senior management told, how, and how long after the disclosure."""
