@@ -40,43 +40,31 @@ class Reviews(ServiceApplication):
 
     @on_upstream.register
     def _(self, contract: IncidentReportedV1, processing_event: ProcessingEvent[UUID]) -> None:
-        record = self._record_for(contract.case_id, contract.school, contract.reference)
-        record.record_entry(
-            kind="disclosure_recorded",
-            summary=f"Disclosure ({contract.disclosure_route}): {contract.summary}",
-            actor=contract.recorded_by,
-            actor_role=contract.recorded_by_role,
-            occurred_at=contract.occurred_at,
-            recorded_at=contract.recorded_at,
-            source=_source("intake", processing_event),
+        self._entry(
+            contract,
+            processing_event,
+            "disclosure_recorded",
+            f"Disclosure ({contract.disclosure_route}): {contract.summary}",
         )
-        processing_event.collect_events(record)
 
     @on_upstream.register
     def _(self, contract: AssessmentRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
-        record = self._record_for(contract.case_id, contract.school, contract.reference)
         missing = ", ".join(contract.missing_facts) or "none"
-        record.record_entry(
-            kind="assessment_recorded",
-            summary=(
-                f"Assessment {contract.assessment_number}: {contract.classification} "
-                f"under policy {contract.policy_version}; facts still missing: {missing}"
-            ),
-            actor=contract.recorded_by,
+        self._entry(
+            contract,
+            processing_event,
+            "assessment_recorded",
+            f"Assessment {contract.assessment_number}: {contract.classification} "
+            f"under policy {contract.policy_version}; facts still missing: {missing}",
             actor_role="system",
-            occurred_at=contract.occurred_at,
-            recorded_at=contract.recorded_at,
-            source=_source("referral", processing_event),
         )
-        processing_event.collect_events(record)
 
     @on_upstream.register
     def _(self, contract: TriageRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
-        record = self._record_for(contract.case_id, contract.school, contract.reference)
         answered = sum(
             1
-            for q in TriageRecordedV1.model_fields
-            if getattr(contract, q) not in ("unknown", ("unknown",)) and q in TRIAGE_QUESTION_FIELDS
+            for q in TRIAGE_QUESTION_FIELDS
+            if getattr(contract, q) not in ("unknown", ("unknown",))
         )
         corrected = contract.entry_number > 1
         summary = (
@@ -87,20 +75,11 @@ class Reviews(ServiceApplication):
             summary += (
                 f"; corrects triage {contract.entry_number - 1}: {contract.correction_reason}"
             )
-        record.record_entry(
-            kind="triage_corrected" if corrected else "triage_recorded",
-            summary=summary,
-            actor=contract.recorded_by,
-            actor_role=contract.recorded_by_role,
-            occurred_at=contract.occurred_at,
-            recorded_at=contract.recorded_at,
-            source=_source("intake", processing_event),
-        )
-        processing_event.collect_events(record)
+        kind = "triage_corrected" if corrected else "triage_recorded"
+        self._entry(contract, processing_event, kind, summary)
 
     @on_upstream.register
     def _(self, contract: YoungPersonRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
-        record = self._record_for(contract.case_id, contract.school, contract.reference)
         school_year = f"Year {contract.year_group}" if contract.year_group is not None else ""
         age = f"age {contract.age}" if contract.age is not None else ""
         summary = (
@@ -111,53 +90,27 @@ class Reviews(ServiceApplication):
             summary += f"; vulnerabilities: {', '.join(contract.vulnerabilities)}"
         if contract.correction_reason:
             summary += f"; corrected: {contract.correction_reason}"
-        record.record_entry(
-            kind="young_person_corrected"
-            if contract.correction_reason
-            else "young_person_recorded",
-            summary=summary,
-            actor=contract.recorded_by,
-            actor_role=contract.recorded_by_role,
-            occurred_at=contract.occurred_at,
-            recorded_at=contract.recorded_at,
-            source=_source("intake", processing_event),
-        )
-        processing_event.collect_events(record)
+        corrected = bool(contract.correction_reason)
+        kind = "young_person_corrected" if corrected else "young_person_recorded"
+        self._entry(contract, processing_event, kind, summary)
 
     @on_upstream.register
     def _(self, contract: LeadershipInformedV1, processing_event: ProcessingEvent[UUID]) -> None:
-        record = self._record_for(contract.case_id, contract.school, contract.reference)
         who = "DSL" if contract.audience == "dsl" else "senior management"
-        record.record_entry(
-            kind=f"{contract.audience}_informed",
-            summary=(
-                f"{who} told ({contract.person}, {contract.how.replace('_', ' ')}), "
-                f"{contract.minutes_after_disclosure} min after the disclosure"
-            ),
-            actor=contract.recorded_by,
-            actor_role=contract.recorded_by_role,
-            occurred_at=contract.occurred_at,
-            recorded_at=contract.recorded_at,
-            source=_source("intake", processing_event),
+        self._entry(
+            contract,
+            processing_event,
+            f"{contract.audience}_informed",
+            f"{who} told ({contract.person}, {contract.how.replace('_', ' ')}), "
+            f"{contract.minutes_after_disclosure} min after the disclosure",
         )
-        processing_event.collect_events(record)
 
     @on_upstream.register
     def _(self, contract: DslAssignedV1, processing_event: ProcessingEvent[UUID]) -> None:
-        record = self._record_for(contract.case_id, contract.school, contract.reference)
         summary = f"{contract.dsl} takes the case"
         if contract.handover_reason:
             summary += f" (handed over: {contract.handover_reason})"
-        record.record_entry(
-            kind="dsl_assigned",
-            summary=summary,
-            actor=contract.recorded_by,
-            actor_role=contract.recorded_by_role,
-            occurred_at=contract.occurred_at,
-            recorded_at=contract.recorded_at,
-            source=_source("intake", processing_event),
-        )
-        processing_event.collect_events(record)
+        self._entry(contract, processing_event, "dsl_assigned", summary)
 
     @on_upstream.register
     def _(
@@ -184,14 +137,8 @@ class Reviews(ServiceApplication):
                 f"; EMERGENCY EXCEPTION, for review: {contract.emergency_justification}; "
                 f"not met: {'; '.join(contract.conditions_not_met) or 'none'}"
             )
-        self._entry(
-            contract,
-            processing_event,
-            "device_searched_emergency" if contract.emergency else "device_searched",
-            summary,
-            actor=contract.recorded_by,
-            actor_role=contract.recorded_by_role,
-        )
+        kind = "device_searched_emergency" if contract.emergency else "device_searched"
+        self._entry(contract, processing_event, kind, summary)
 
     @on_upstream.register
     def _(self, contract: DeviceSearchDeclinedV1, processing_event: ProcessingEvent[UUID]) -> None:
@@ -200,29 +147,30 @@ class Reviews(ServiceApplication):
             processing_event,
             "device_search_declined",
             f"Not searched ({contract.pseudonym}): {contract.reason}",
-            actor=contract.recorded_by,
-            actor_role=contract.recorded_by_role,
         )
 
     def _entry(
         self,
-        contract: DeviceSearchAuthorisedV1 | DeviceSearchedV1 | DeviceSearchDeclinedV1,
+        contract: Any,
         processing_event: ProcessingEvent[UUID],
         kind: str,
         summary: str,
         *,
-        actor: str,
-        actor_role: str,
+        actor: str | None = None,
+        actor_role: str | None = None,
     ) -> None:
+        """One chronology entry from an upstream contract: by default its recorder is the actor,
+        and its producer and position are the source."""
         record = self._record_for(contract.case_id, contract.school, contract.reference)
+        assert processing_event.tracking is not None
         record.record_entry(
             kind=kind,
             summary=summary,
-            actor=actor,
-            actor_role=actor_role,
+            actor=actor or contract.recorded_by,
+            actor_role=actor_role or contract.recorded_by_role,
             occurred_at=contract.occurred_at,
             recorded_at=contract.recorded_at,
-            source=_source("intake", processing_event),
+            source=message_id(contract.producer, processing_event.tracking.notification_id),
         )
         processing_event.collect_events(record)
 
@@ -242,8 +190,3 @@ class Reviews(ServiceApplication):
         if not isinstance(record, CaseRecord):
             raise CaseNotFoundError(case_id)
         return record
-
-
-def _source(upstream: str, processing_event: ProcessingEvent[UUID]) -> str:
-    assert processing_event.tracking is not None
-    return message_id(upstream, processing_event.tracking.notification_id)
