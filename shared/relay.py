@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
@@ -298,3 +298,31 @@ class OutboxRelay:
             )
             if self._recorded == position:
                 self.app.recorder.insert_tracking(Tracking(RELAY_TRACKING_NAME, position))
+
+
+@dataclass(frozen=True)
+class Publishes:
+    """How one stored event class is published: as ``contract``, its fields copied by name
+    except those ``renamed`` (stored name -> contract name). The case id is the aggregate's id;
+    fields the contract does not have stay private."""
+
+    contract: type[Contract]
+    renamed: dict[str, str] = field(default_factory=dict)
+    spread: str = ""
+    """A stored dict field whose items are the contract's own fields (triage answers)."""
+
+
+def contract_mapper(table: dict[type, Publishes]) -> ToContract:
+    """A :data:`ToContract` from a table of published event classes."""
+
+    def to_contract(domain_event: object) -> Contract | None:
+        publishes = table.get(type(domain_event))
+        if publishes is None:
+            return None
+        fields = {publishes.renamed.get(k, k): v for k, v in vars(domain_event).items()}
+        if publishes.spread:
+            fields.update(fields.pop(publishes.spread))
+        fields["case_id"] = fields.pop("originator_id")
+        return publishes.contract.model_validate(fields)
+
+    return to_contract

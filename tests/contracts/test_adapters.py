@@ -1,0 +1,29 @@
+"""Each published event class maps onto its contract: a misspelt rename would lose a field."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+
+from services.intake.adapters import contracts as intake
+from services.referral.adapters import contracts as referral
+from shared.relay import Publishes
+
+TABLES = {**intake._PUBLISHES, **referral._PUBLISHES}
+
+
+@pytest.mark.parametrize("event_class", list(TABLES), ids=lambda c: c.__qualname__)
+def test_renames_and_spreads_name_real_fields(event_class: type) -> None:
+    publishes: Publishes = TABLES[event_class]
+    stored = set(typing.get_type_hints(event_class))
+    published = set(publishes.contract.model_fields)
+    for stored_name, contract_name in publishes.renamed.items():
+        assert stored_name in stored, stored_name
+        assert contract_name in published, contract_name
+    if publishes.spread:
+        assert publishes.spread in stored
+    # Every contract field but the case id comes from the stored event (or its spread dict).
+    direct = {publishes.renamed.get(name, name) for name in stored}
+    missing = published - direct - {"case_id"}
+    assert not missing or publishes.spread, missing
