@@ -62,7 +62,6 @@ class RelayStatus:
 
     published_position: int = 0
     last_error: str = ""
-    connected: bool = False
     mismatched: bool = False
 
 
@@ -183,7 +182,6 @@ class OutboxRelay:
                 continue
             except (NatsError, TimeoutError, OSError) as e:
                 self.status.last_error = f"{type(e).__name__}: {e}"
-                self.status.connected = False
                 log.warning("%s relay: %s; retrying in %.1fs", self.producer, e, backoff)
                 for pending in in_flight:
                     pending.cancel()
@@ -209,7 +207,6 @@ class OutboxRelay:
         await self._in_thread(self._check_store_reaches, position)
         self._scanned = position
         self.status.published_position = position
-        self.status.connected = True
         self.status.mismatched = False
         self.status.last_error = ""
         return position
