@@ -15,10 +15,12 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.domain import (
+    CaseEntry,
     DeclinedSearch,
     Incident,
     Informed,
     IntakeError,
+    Recording,
     ReferenceSequence,
     Search,
     SearchAuthorisation,
@@ -406,6 +408,41 @@ class Intake(ServiceApplication):
         )
         self._save_change(incident, expected_version)
         return incident.searches_declined[-1]
+
+    def record_entry(
+        self,
+        case_id: UUID,
+        command: Callable[..., None],
+        *,
+        details: dict[str, Any],
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[CaseEntry, bool]:
+        """Record one entry of a case by an :class:`Incident` command such as
+        ``Incident.record_custody``, called with a :class:`Recording` and ``details``.
+
+        The entry and whether this call recorded it: a retry with the same key returns the
+        entry its first attempt recorded, and the same key with other details is refused.
+        ``expected_version`` is the version the caller read: if the case has moved on since,
+        nothing is recorded (:class:`CaseChangedError`).
+        """
+        incident = self.get_incident(case_id)
+        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
+        if key in incident.entry_keys:
+            entry = incident.entry_keys[key]
+            if any(getattr(entry, name) != value for name, value in details.items()):
+                raise _key_reused(f"a {type(entry).__name__} entry")
+            return entry, False
+        now = self.clock()
+        by = Recording(recorded_by, recorded_by_role, occurred_at or now, now, key)
+        command(incident, by, **details)
+        (recorded,) = incident.pending_events
+        assert isinstance(recorded, CaseEntry)
+        self._save_change(incident, expected_version)
+        return recorded, True
 
     def _save_change(self, incident: Incident, expected_version: int | None) -> None:
         """Save one new entry of a case that the caller read at ``expected_version``."""

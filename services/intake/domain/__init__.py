@@ -15,11 +15,22 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.intake.domain.entries import CaseEntry, Recording
 from services.intake.domain.errors import (
     CLOCK_SKEW,
     IntakeError,
     NeedsReasonError,
     check_occurred_before_recorded,
+)
+from services.intake.domain.image import (
+    CONTAINMENT_ACTIONS,
+    AgencyInvolvedError,
+    CustodyError,
+    ViewingRefusedError,
+    check_custody,
+    check_deletion_request,
+    check_no_agency,
+    check_viewing,
 )
 from services.intake.domain.leadership import Informed, check_informed
 from services.intake.domain.search import (
@@ -53,16 +64,21 @@ __all__ = [
     "STEP_1_QUESTIONS",
     "TRIAGE_ANSWERS",
     "UNKNOWN",
+    "AgencyInvolvedError",
+    "CaseEntry",
+    "CustodyError",
     "DeclinedSearch",
     "Incident",
     "Informed",
     "IntakeError",
     "NeedsReasonError",
+    "Recording",
     "ReferenceSequence",
     "Search",
     "SearchAuthorisation",
     "SearchConditionError",
     "Triage",
+    "ViewingRefusedError",
     "YoungPerson",
     "check_disclosure_route",
     "check_occurred_before_recorded",
@@ -134,6 +150,225 @@ class Incident(Aggregate):
         self.searches_declined: list[DeclinedSearch] = []
         self.search_keys: dict[str, int] = {}
         self.flagged_for_review: list[str] = []
+        # Step 3, each entry kept as its event (see CaseEntry.KEPT_IN).
+        self.custody: list[Incident.DeviceCustodyRecorded] = []
+        self.not_viewed_attestations: list[Incident.ImageNotViewedAttested] = []
+        self.viewing_agreements: list[Incident.ImageViewingAgreed] = []
+        self.viewings: list[Incident.ImageViewed] = []
+        self.containment: list[Incident.ImageContained] = []
+        self.site_reports: list[Incident.ImageReportedToSite] = []
+        self.deletion_requests: list[Incident.DeletionRequested] = []
+        self.deletion_confirmations: list[Incident.DeletionConfirmed] = []
+        self.entry_keys: dict[str, CaseEntry] = {}
+
+    def _record(self, kind: type[CaseEntry], by: Recording, **fields: Any) -> None:
+        self.trigger_event(
+            kind, school=self.school, reference=self.reference, **by.fields(), **fields
+        )
+
+    class DeviceCustodyRecorded(CaseEntry):
+        """Step 3: a device confiscated, switched off and sealed; moved to another holder; or
+        handed to the police, with the officer's reference."""
+
+        KEPT_IN = "custody"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("device", "pseudonym", "note")
+
+        device: str
+        pseudonym: str
+        action: str
+        held_by: str
+        location: str
+        seal_number: str
+        switched_off: bool
+        officer_reference: str
+        note: str
+
+    def record_custody(self, by: Recording, *, pseudonym: str, **details: Any) -> None:
+        """Continue a device's custody chain (see :func:`check_custody`); ``pseudonym`` is the
+        young person whose device it is, if it is one's."""
+        if pseudonym:
+            self._young_person(pseudonym)
+        check_custody(**details, last=self.custody_of(details["device"]))
+        self._record(self.DeviceCustodyRecorded, by, pseudonym=pseudonym, **details)
+
+    def custody_of(self, device: str) -> DeviceCustodyRecorded | None:
+        """The device's last custody entry, if it has one."""
+        return next((c for c in reversed(self.custody) if c.device == device), None)
+
+    class ImageNotViewedAttested(CaseEntry):
+        """Step 3: a member of staff attests that they did not view the image."""
+
+        KEPT_IN = "not_viewed_attestations"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("context",)
+
+        context: str
+
+    def attest_not_viewed(self, by: Recording, context: str) -> None:
+        """A member of staff's own attestation; refused from one recorded as having viewed it."""
+        viewed = [v for v in self.viewings if v.recorded_by == by.recorded_by]
+        if viewed:
+            msg = (
+                f"{by.recorded_by} is recorded as viewing the image at "
+                f"{viewed[0].occurred_at:%Y-%m-%d %H:%M}"
+            )
+            raise IntakeError(msg)
+        self._record(self.ImageNotViewedAttested, by, context=context)
+
+    class ImageViewingAgreed(CaseEntry):
+        """Step 3: the head agreed that the DSL may view the image of a young person."""
+
+        KEPT_IN = "viewing_agreements"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("pseudonym", "reason")
+
+        dsl: str
+        pseudonym: str
+        reason: str
+
+    def agree_viewing(self, by: Recording, dsl: str, pseudonym: str, reason: str) -> None:
+        """Only the head agrees, and only to a viewing with a reason."""
+        if by.recorded_by_role != "head":
+            msg = "only the head agrees to the image being viewed"
+            raise ViewingRefusedError(msg)
+        if not reason.strip():
+            msg = "the head's agreement to a viewing says why it is unavoidable"
+            raise NeedsReasonError(msg)
+        self._young_person(pseudonym)
+        self._record(self.ImageViewingAgreed, by, dsl=dsl, pseudonym=pseudonym, reason=reason)
+
+    class ImageViewed(CaseEntry):
+        """Step 3: the DSL viewed the image under the protocol; what was seen, in words."""
+
+        KEPT_IN = "viewings"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = (
+            "pseudonym",
+            "same_sex_not_possible_reason",
+            "reason",
+            "what_was_seen",
+            "what_was_done",
+        )
+
+        pseudonym: str
+        viewer_sex: str
+        agreed_by: str
+        senior_present: str
+        on_school_premises: bool
+        same_sex_not_possible_reason: str
+        reason: str
+        what_was_seen: str
+        what_was_done: str
+
+    def record_viewing(self, by: Recording, *, pseudonym: str, **details: Any) -> None:
+        """Refused (naming each rule broken) unless the protocol was followed; ``pseudonym``
+        is the young person pictured, whose sex the same-sex rule compares."""
+        pictured = self._young_person(pseudonym)
+        agreement = next(
+            (
+                a
+                for a in reversed(self.viewing_agreements)
+                if (a.dsl, a.pseudonym) == (by.recorded_by, pseudonym)
+            ),
+            None,
+        )
+        check_viewing(
+            viewer=by.recorded_by,
+            viewer_role=by.recorded_by_role,
+            agreed_by_head=agreement is not None,
+            young_person_sex=pictured.sex,
+            **details,
+        )
+        assert agreement is not None
+        self._record(
+            self.ImageViewed, by, pseudonym=pseudonym, agreed_by=agreement.recorded_by, **details
+        )
+
+    class ImageContained(CaseEntry):
+        """Step 3: the school network blocked to all users, or the image isolated."""
+
+        KEPT_IN = "containment"
+
+        action: str
+        done_by: str
+        where: str
+
+    def record_containment(self, by: Recording, action: str, done_by: str, where: str) -> None:
+        if action not in CONTAINMENT_ACTIONS:
+            msg = f"action must be one of {', '.join(CONTAINMENT_ACTIONS)}"
+            raise IntakeError(msg)
+        self._record(self.ImageContained, by, action=action, done_by=done_by, where=where)
+
+    class ImageReportedToSite(CaseEntry):
+        """Step 6: the image reported to the site hosting it, with the site's reference."""
+
+        KEPT_IN = "site_reports"
+
+        site: str
+        report_reference: str
+
+    def record_site_report(self, by: Recording, site: str, report_reference: str) -> None:
+        self._record(self.ImageReportedToSite, by, site=site, report_reference=report_reference)
+
+    class DeletionRequested(CaseEntry):
+        """A young person asked to delete every copy by a deadline (no other agency involved)."""
+
+        KEPT_IN = "deletion_requests"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("pseudonym",)
+
+        pseudonym: str
+        deadline: datetime
+        places: list[str]
+
+    def request_deletion(
+        self, by: Recording, pseudonym: str, deadline: datetime, places: list[str]
+    ) -> None:
+        """Refused once another agency is involved: the copies may be evidence."""
+        self._young_person(pseudonym)
+        check_deletion_request(deadline, by.occurred_at, places)
+        check_no_agency(self.agencies_involved())
+        self._record(
+            self.DeletionRequested, by, pseudonym=pseudonym, deadline=deadline, places=places
+        )
+
+    class DeletionConfirmed(CaseEntry):
+        """The young person confirmed they deleted every copy. Confirmed after another agency
+        became involved, the case is flagged: that agency must be told."""
+
+        KEPT_IN = "deletion_confirmations"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("pseudonym", "how")
+
+        pseudonym: str
+        how: str
+        agencies_involved: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            if self.agencies_involved:
+                aggregate.flagged_for_review.append(
+                    f"{self.pseudonym} confirmed deleting copies after another agency became "
+                    f"involved ({'; '.join(self.agencies_involved)}): tell that agency"
+                )
+
+    def confirm_deletion(self, by: Recording, pseudonym: str, how: str) -> None:
+        """A confirmation answers a request; it is a fact, so it is recorded even once another
+        agency is involved, and flags the case."""
+        if not any(r.pseudonym == pseudonym for r in self.deletion_requests):
+            msg = f"{pseudonym} was not asked to delete copies: record the request first"
+            raise IntakeError(msg)
+        self._record(
+            self.DeletionConfirmed,
+            by,
+            pseudonym=pseudonym,
+            how=how,
+            agencies_involved=self.agencies_involved(),
+        )
+
+    def agencies_involved(self) -> list[str]:
+        """What intake knows of other agencies on the case."""
+        agencies = []
+        if self.disclosure_route == "other_agency":
+            agencies.append("the disclosure came from another agency")
+        if any(c.action == "handed_to_police" for c in self.custody):
+            agencies.append("a device was handed to the police")
+        return agencies
 
     class SearchAuthorised(Aggregate.Event):
         """Step 2: the head authorised a named person to search a young person's device."""
