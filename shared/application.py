@@ -10,17 +10,37 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import Recording, Tracking
+from eventsourcing.persistence import IntegrityError, Recording, Tracking
 from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
+from shared.entries import CaseEntry
+from shared.entries import Recording as EntryRecording
+
 NAMESPACE = uuid5(NAMESPACE_URL, "https://safeguard.invalid/")
+
+Clock = Callable[[], datetime]
+
+
+class CaseChangedError(RuntimeError):
+    """The case changed since the caller last read it: reload, check, and send again."""
+
+
+class IdempotencyKeyReusedError(ValueError):
+    """A retry's key names an entry recorded with other facts: refused, never silently merged."""
+
+
+def key_reused(what: str) -> IdempotencyKeyReusedError:
+    return IdempotencyKeyReusedError(
+        f"this Idempotency-Key already recorded {what} with other details; "
+        "send the new details with a new key"
+    )
 
 
 class DeadLetter(Aggregate):
@@ -74,8 +94,9 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     Subclasses handle upstream contracts in :meth:`on_upstream`.
     """
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         super().__init__(env)
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
 
@@ -120,6 +141,60 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         Subclasses override this with a ``singledispatchmethod`` of their own. Contracts a
         service does not act on still move its upstream position on.
         """
+
+    def record_on(
+        self,
+        aggregate: Aggregate,
+        command: Callable[..., None],
+        *,
+        details: dict[str, Any],
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        then: Callable[[Any], None] | None = None,
+    ) -> tuple[CaseEntry, bool]:
+        """Record one entry of a case by one of its commands (such as
+        ``Incident.record_custody``), called with a :class:`Recording` and ``details``;
+        ``then`` may add what follows from it (a new assessment), saved with it.
+
+        The entry and whether this call recorded it: a retry with the same key (scoped to the
+        user) returns the entry its first attempt recorded, and the same key with other details
+        is refused. ``expected_version`` is the version the caller read: if the case has moved
+        on since, nothing is recorded (:class:`CaseChangedError`).
+        """
+        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
+        kept: dict[str, CaseEntry] = getattr(aggregate, "entry_keys")  # noqa: B009
+        if key in kept:
+            entry = kept[key]
+            if any(getattr(entry, name) != value for name, value in details.items()):
+                raise key_reused(f"a {type(entry).__name__} entry")
+            return entry, False
+        now = self.clock()
+        command(
+            aggregate,
+            EntryRecording(recorded_by, recorded_by_role, occurred_at or now, now, key),
+            **details,
+        )
+        recorded = aggregate.pending_events[0]
+        assert isinstance(recorded, CaseEntry)
+        if then is not None:
+            then(aggregate)
+        self.save_change(aggregate, expected_version, len(aggregate.pending_events))
+        return recorded, True
+
+    def save_change(self, aggregate: Aggregate, expected_version: int | None, new: int = 1) -> None:
+        """Save ``new`` events of a case that the caller read at ``expected_version``."""
+        read_at = aggregate.version - new
+        if expected_version is not None and read_at != expected_version:
+            msg = f"the case is at version {read_at}, not {expected_version}"
+            raise CaseChangedError(msg)
+        try:
+            self.save(aggregate)
+        except IntegrityError:
+            msg = "the case changed while this entry was being recorded"
+            raise CaseChangedError(msg) from None
 
     def dead_letters(self) -> list[DeadLetter]:
         """Every dead letter this service has recorded, oldest first."""

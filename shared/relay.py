@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import deque
@@ -306,7 +307,8 @@ class Publishes:
     contract: type[Contract]
     renamed: dict[str, str] = field(default_factory=dict)
     spread: str = ""
-    """A stored dict field whose items are the contract's own fields (triage answers)."""
+    """A stored field, a dict or a JSON object as text, whose items are the contract's own
+    fields (triage answers; an assessment's outcome)."""
 
 
 def contract_mapper(table: dict[type, Publishes]) -> ToContract:
@@ -318,7 +320,8 @@ def contract_mapper(table: dict[type, Publishes]) -> ToContract:
             return None
         fields = {publishes.renamed.get(k, k): v for k, v in vars(domain_event).items()}
         if publishes.spread:
-            fields.update(fields.pop(publishes.spread))
+            spread = fields.pop(publishes.spread)
+            fields.update(json.loads(spread) if isinstance(spread, str) else spread)
         fields["case_id"] = fields.pop("originator_id")
         return publishes.contract.model_validate(fields)
 

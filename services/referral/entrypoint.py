@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from services.referral.adapters.contracts import PUBLISHED, to_contract
 from services.referral.application import ReferralNotFoundError, Referrals
-from services.referral.domain import Referral
+from services.referral.domain import Referral, outcome_of
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
 from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
 from shared.settings import Settings
@@ -34,12 +34,28 @@ CASE_READERS = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR)
 class AssessmentOut(BaseModel):
     number: int
     classification: str
+    subtype: str
     missing_facts: list[str]
     policy_version: str
     caused_by: str
     recorded_by: str
     occurred_at: datetime
     recorded_at: datetime
+
+    @classmethod
+    def of(cls, recorded: Referral.AssessmentRecorded) -> AssessmentOut:
+        outcome = outcome_of(recorded.outcome)
+        return cls(
+            number=recorded.number,
+            classification=outcome.classification,
+            subtype=outcome.subtype,
+            missing_facts=list(outcome.missing_facts),
+            policy_version=recorded.policy_version,
+            caused_by=recorded.caused_by,
+            recorded_by=recorded.recorded_by,
+            occurred_at=recorded.occurred_at,
+            recorded_at=recorded.recorded_at,
+        )
 
 
 class ReferralOut(BaseModel):
@@ -66,28 +82,11 @@ def get_assessments(
     except ReferralNotFoundError:
         raise case_not_found() from None
     hide_unless_visible(principal, referral.school)
-    events = [
-        e
-        for e in runtime.app.repository.event_store.get(case_id)
-        if isinstance(e, Referral.AssessmentRecorded)
-    ]
     return ReferralOut(
         case_id=case_id,
         school=referral.school,
         reference=referral.reference,
-        assessments=[
-            AssessmentOut(
-                number=e.number,
-                classification=e.classification,
-                missing_facts=list(e.missing_facts),
-                policy_version=e.policy_version,
-                caused_by=e.caused_by,
-                recorded_by=e.recorded_by,
-                occurred_at=e.occurred_at,
-                recorded_at=e.recorded_at,
-            )
-            for e in events
-        ],
+        assessments=[AssessmentOut.of(e) for e in referral.assessments],
     )
 
 

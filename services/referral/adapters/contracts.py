@@ -7,7 +7,9 @@ from shared.contracts.referral import AssessmentRecordedV1
 from shared.relay import Publishes, contract_mapper
 
 _PUBLISHES: dict[type, Publishes] = {
-    Referral.AssessmentRecorded: Publishes(AssessmentRecordedV1, {"number": "assessment_number"}),
+    Referral.AssessmentRecorded: Publishes(
+        AssessmentRecordedV1, {"number": "assessment_number"}, spread="outcome"
+    ),
 }
 
 PUBLISHED = tuple(_PUBLISHES)

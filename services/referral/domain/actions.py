@@ -1,0 +1,103 @@
+"""Step 5-6's required actions on a case: each opened by an assessment, with its deadline, and
+closed by the DSL's decision (done, or declined with a written reason)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.referral.policy import Assessment
+from shared.entries import EntryError, NeedsReasonError
+
+OPEN, DONE, DECLINED = "open", "done", "declined"
+NO_LONGER_REQUIRED = "no_longer_required"
+
+
+class ActionError(EntryError):
+    """A decision the action's state or the policy does not allow; the message says why."""
+
+
+@dataclass
+class Action:
+    """One action as it stands: what the latest assessment requires, by when, and what the DSL
+    decided."""
+
+    action: str
+    level: str
+    why: str
+    declinable: bool
+    required_since: datetime
+    due_at: datetime
+    policy_version: str
+    status: str = OPEN
+    decision: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def outstanding(self) -> bool:
+        """Open, and still asked for by the latest assessment."""
+        return self.status == OPEN and self.level != NO_LONGER_REQUIRED
+
+    def overdue(self, now: datetime) -> bool:
+        return self.outstanding and now > self.due_at
+
+
+def apply_assessment(actions: dict[str, Action], assessment: Assessment, at: datetime) -> None:
+    """Bring the case's actions in line with a new assessment made at ``at``.
+
+    A new action, or one whose level or deadline changed, is (re)opened from ``at``. A declined
+    action that the policy now requires and does not let be declined (a police referral once an
+    adult may be involved) is opened again: the earlier decision stays in its history.
+    """
+    asked = {a.action: a for a in assessment.actions}
+    for name, required in asked.items():
+        current = actions.get(name)
+        due = at + timedelta(minutes=required.due_within_minutes)
+        if current is None:
+            actions[name] = Action(
+                name,
+                required.level,
+                required.why,
+                required.declinable,
+                at,
+                due,
+                assessment.policy_version,
+            )
+            continue
+        changed = (current.level, current.why) != (required.level, required.why)
+        current.why = required.why
+        current.declinable = required.declinable
+        current.policy_version = assessment.policy_version
+        if changed and current.status == OPEN:
+            current.level, current.required_since, current.due_at = required.level, at, due
+        elif current.status == DECLINED and not required.declinable:
+            current.history.append(
+                f"declined ({current.decision.get('reason', '')}), reopened: {required.why}"
+            )
+            current.level, current.required_since, current.due_at = required.level, at, due
+            current.status, current.decision = OPEN, {}
+        else:
+            current.level = required.level
+    for name, current in actions.items():
+        if name not in asked and current.status == OPEN:
+            current.level = NO_LONGER_REQUIRED
+
+
+def check_decision(
+    actions: dict[str, Action], action: str, *, declining: bool, reason: str
+) -> None:
+    current = actions.get(action)
+    if current is None:
+        known = ", ".join(sorted(actions)) or "none yet"
+        msg = f"no action {action} on this case (actions: {known})"
+        raise ActionError(msg)
+    if current.status != OPEN:
+        msg = f"{action} is {current.status} already"
+        raise ActionError(msg)
+    if declining and not current.declinable:
+        msg = f"{action} cannot be declined: {current.why}"
+        raise ActionError(msg)
+    if declining and not reason.strip():
+        msg = f"declining {action} needs a written reason"
+        raise NeedsReasonError(msg)
