@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -56,6 +57,13 @@ DEMO_TRIAGE = {
     "pictured_under_13": "no",
 }
 _UNKNOWN = ("unknown", ["unknown"])
+
+DEMO_SITE_REPORT = {"site": "an invented group chat app", "report_reference": "INVENTED-REPORT-1"}
+
+
+def _deletion_request() -> dict[str, Any]:
+    deadline = datetime.now(UTC) + timedelta(days=2)
+    return {"pseudonym": "YP-DEMO-2", "deadline": deadline.isoformat(), "places": ["devices"]}
 
 
 class DemoError(RuntimeError):
@@ -114,7 +122,23 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
                 f"   DSL told {told.json()['minutes_after_disclosure']} min after the disclosure"
             )
 
-            console.print("4. Referral assesses the disclosure, then the triage (referral)")
+            console.print(
+                "4. Nobody views the image: it is reported to the site, and the forwarder asked "
+                "to delete it (intake, step 3)"
+            )
+            for path, body, token in (
+                ("not-viewed-attestations", {"context": "took the disclosure"}, staff),
+                ("site-reports", DEMO_SITE_REPORT, dsl),
+                ("deletion-requests", _deletion_request(), dsl),
+            ):
+                http.post(
+                    f"{base['intake']}/cases/{case_id}/{path}",
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": path},
+                ).raise_for_status()
+                console.print(f"   {path.replace('-', ' ')}: recorded")
+
+            console.print("5. Referral assesses the disclosure, then the triage (referral)")
             assessments = _wait(
                 partial(
                     _with_assessments,
@@ -133,9 +157,9 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
                     f"{', '.join(a['missing_facts']) or 'nothing'}"
                 )
 
-            console.print("5. Review shows the chronology (review)")
+            console.print("6. Review shows the chronology (review)")
             view = _wait(
-                partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 8),
+                partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 11),
                 timeout,
                 "review's case view",
             )

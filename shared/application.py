@@ -26,6 +26,7 @@ from shared.entries import Recording as EntryRecording
 NAMESPACE = uuid5(NAMESPACE_URL, "https://safeguard.invalid/")
 
 Clock = Callable[[], datetime]
+_ABSENT = object()
 
 
 class CaseChangedError(RuntimeError):
@@ -168,7 +169,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         kept: dict[str, CaseEntry] = getattr(aggregate, "entry_keys")  # noqa: B009
         if key in kept:
             entry = kept[key]
-            if any(getattr(entry, name) != value for name, value in details.items()):
+            if any(getattr(entry, name, _ABSENT) != value for name, value in details.items()):
                 raise key_reused(f"a {type(entry).__name__} entry")
             return entry, False
         now = self.clock()

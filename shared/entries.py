@@ -24,7 +24,12 @@ class EntryError(ValueError):
 
 
 class NeedsReasonError(EntryError):
-    """A change of an earlier entry, or a decision, without the reason for it."""
+    """A change of an earlier entry, or a decision, without the reason for it; ``field`` names
+    the field that should carry it."""
+
+    def __init__(self, message: str, field: str = "reason") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def check_occurred_before_recorded(occurred_at: datetime, recorded_at: datetime) -> None:

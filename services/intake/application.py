@@ -6,7 +6,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4, uuid5
 
@@ -20,7 +20,6 @@ from services.intake.domain import (
     Incident,
     Informed,
     IntakeError,
-    Recording,
     ReferenceSequence,
     Search,
     SearchAuthorisation,
@@ -29,19 +28,28 @@ from services.intake.domain import (
     checked_young_person,
     complete_answers,
 )
-from shared.application import NAMESPACE, ServiceApplication
+from shared.application import (
+    NAMESPACE,
+    CaseChangedError,
+    Clock,
+    IdempotencyKeyReusedError,
+    ServiceApplication,
+    key_reused,
+)
 
-Clock = Callable[[], datetime]
+__all__ = [
+    "CaseChangedError",
+    "IdempotencyKeyReusedError",
+    "IncidentNotFoundError",
+    "Intake",
+    "ReferenceBusyError",
+]
 
 ALLOCATION_ATTEMPTS = 20
 
 
 class IncidentNotFoundError(LookupError):
     """No incident has that id."""
-
-
-class IdempotencyKeyReusedError(ValueError):
-    """A retry's key names a case recorded with other facts: refused, never silently merged."""
 
 
 def check_same_disclosure(
@@ -59,19 +67,8 @@ def check_same_disclosure(
         raise IdempotencyKeyReusedError(msg)
 
 
-def _key_reused(what: str) -> IdempotencyKeyReusedError:
-    return IdempotencyKeyReusedError(
-        f"this Idempotency-Key already recorded {what} with other details; "
-        "send the new details with a new key"
-    )
-
-
 def _same_person(person: YoungPerson, details: dict[str, Any]) -> bool:
     return all(getattr(person, field) == value for field, value in details.items())
-
-
-class CaseChangedError(RuntimeError):
-    """The case changed since the caller last read it: reload, check, and send again."""
 
 
 class ReferenceBusyError(RuntimeError):
@@ -89,8 +86,7 @@ class Intake(ServiceApplication):
     }
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
-        super().__init__(env)
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        super().__init__(env, clock)
         # One allocation at a time per school in this process, so concurrent disclosures queue
         # instead of colliding on the reference sequence; other processes are caught by the
         # store's optimistic concurrency and retried below.
@@ -159,7 +155,7 @@ class Intake(ServiceApplication):
                 if len(first_recorded) != len(young_people) or not all(
                     _same_person(p, d) for p, d in zip(first_recorded, young_people, strict=True)
                 ):
-                    raise _key_reused(f"case {existing.reference}")
+                    raise key_reused(f"case {existing.reference}")
                 return existing, False
             now = self.clock()
             sequence = self._reference_sequence(school, now.year)
@@ -218,7 +214,7 @@ class Intake(ServiceApplication):
         if key in incident.triage_keys:
             entry = incident.triage[incident.triage_keys[key] - 1]
             if entry.answers != complete_answers(answers) or entry.reason != reason:
-                raise _key_reused(f"triage {entry.number}")
+                raise key_reused(f"triage {entry.number}")
             return entry, False
         now = self.clock()
         incident.record_triage(
@@ -231,7 +227,7 @@ class Intake(ServiceApplication):
             recorded_at=now,
             idempotency_key=key,
         )
-        self._save_change(incident, expected_version)
+        self.save_change(incident, expected_version)
         return incident.triage[-1], True
 
     def record_young_person(
@@ -253,7 +249,7 @@ class Intake(ServiceApplication):
         if key in incident.young_person_keys:
             person = incident.young_people_history[incident.young_person_keys[key] - 1]
             if not _same_person(person, checked_young_person(details)) or person.reason != reason:
-                raise _key_reused(person.pseudonym)
+                raise key_reused(person.pseudonym)
             return person, False
         now = self.clock()
         incident.record_young_person(
@@ -265,7 +261,7 @@ class Intake(ServiceApplication):
             recorded_at=now,
             idempotency_key=key,
         )
-        self._save_change(incident, expected_version)
+        self.save_change(incident, expected_version)
         return incident.young_people_history[-1], True
 
     def record_informed(
@@ -289,7 +285,7 @@ class Intake(ServiceApplication):
         if key in incident.informed_keys:
             entry = incident.informed[incident.informed_keys[key] - 1]
             if (entry.audience, entry.person, entry.how) != (audience, person, how):
-                raise _key_reused(f"that the {entry.audience} was told")
+                raise key_reused(f"that the {entry.audience} was told")
             return entry, False
         now = self.clock()
         incident.record_informed(
@@ -303,7 +299,7 @@ class Intake(ServiceApplication):
             recorded_at=now,
             idempotency_key=key,
         )
-        self._save_change(incident, expected_version)
+        self.save_change(incident, expected_version)
         return incident.informed[-1], True
 
     def assign_dsl(
@@ -324,7 +320,7 @@ class Intake(ServiceApplication):
         before = incident.version
         incident.assign_dsl(dsl, reason, recorded_by, recorded_by_role, occurred_at or now, now)
         if incident.version != before:
-            self._save_change(incident, expected_version)
+            self.save_change(incident, expected_version)
         return incident
 
     def authorise_search(
@@ -346,7 +342,7 @@ class Intake(ServiceApplication):
             searcher, pseudonym, authorised_by, authorised_by_role, occurred_at or now, now
         )
         if incident.version != before:
-            self._save_change(incident, None)
+            self.save_change(incident, None)
         return next(
             a
             for a in incident.search_authorisations
@@ -375,7 +371,7 @@ class Intake(ServiceApplication):
                 details["device"],
                 details["outcome"],
             ):
-                raise _key_reused("a device search")
+                raise key_reused("a device search")
             return search, False
         now = self.clock()
         incident.record_search(
@@ -386,7 +382,7 @@ class Intake(ServiceApplication):
             recorded_at=now,
             idempotency_key=key,
         )
-        self._save_change(incident, expected_version)
+        self.save_change(incident, expected_version)
         return incident.searches[-1], True
 
     def decline_search(
@@ -406,7 +402,7 @@ class Intake(ServiceApplication):
         incident.decline_search(
             pseudonym, reason, recorded_by, recorded_by_role, occurred_at or now, now
         )
-        self._save_change(incident, expected_version)
+        self.save_change(incident, expected_version)
         return incident.searches_declined[-1]
 
     def record_entry(
@@ -422,39 +418,17 @@ class Intake(ServiceApplication):
         expected_version: int | None = None,
     ) -> tuple[CaseEntry, bool]:
         """Record one entry of a case by an :class:`Incident` command such as
-        ``Incident.record_custody``, called with a :class:`Recording` and ``details``.
-
-        The entry and whether this call recorded it: a retry with the same key returns the
-        entry its first attempt recorded, and the same key with other details is refused.
-        ``expected_version`` is the version the caller read: if the case has moved on since,
-        nothing is recorded (:class:`CaseChangedError`).
-        """
-        incident = self.get_incident(case_id)
-        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
-        if key in incident.entry_keys:
-            entry = incident.entry_keys[key]
-            if any(getattr(entry, name) != value for name, value in details.items()):
-                raise _key_reused(f"a {type(entry).__name__} entry")
-            return entry, False
-        now = self.clock()
-        by = Recording(recorded_by, recorded_by_role, occurred_at or now, now, key)
-        command(incident, by, **details)
-        (recorded,) = incident.pending_events
-        assert isinstance(recorded, CaseEntry)
-        self._save_change(incident, expected_version)
-        return recorded, True
-
-    def _save_change(self, incident: Incident, expected_version: int | None) -> None:
-        """Save one new entry of a case that the caller read at ``expected_version``."""
-        read_at = incident.version - 1
-        if expected_version is not None and read_at != expected_version:
-            msg = f"the case is at version {read_at}, not {expected_version}"
-            raise CaseChangedError(msg)
-        try:
-            self.save(incident)
-        except IntegrityError:
-            msg = "the case changed while this entry was being recorded"
-            raise CaseChangedError(msg) from None
+        ``Incident.record_custody``: see :meth:`ServiceApplication.record_on`."""
+        return self.record_on(
+            self.get_incident(case_id),
+            command,
+            details=details,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+        )
 
     def get_incident(self, case_id: UUID) -> Incident:
         incident = self._find(case_id)

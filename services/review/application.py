@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -12,10 +13,18 @@ from services.review.domain import CaseRecord
 from shared.application import ServiceApplication
 from shared.contracts.intake import (
     TRIAGE_QUESTION_FIELDS,
+    DeletionConfirmedV1,
+    DeletionRequestedV1,
+    DeviceCustodyRecordedV1,
     DeviceSearchAuthorisedV1,
     DeviceSearchDeclinedV1,
     DeviceSearchedV1,
     DslAssignedV1,
+    ImageContainedV1,
+    ImageNotViewedAttestedV1,
+    ImageReportedToSiteV1,
+    ImageViewedV1,
+    ImageViewingAgreedV1,
     IncidentReportedV1,
     LeadershipInformedV1,
     TriageRecordedV1,
@@ -149,6 +158,106 @@ class Reviews(ServiceApplication):
             f"Not searched ({contract.pseudonym}): {contract.reason}",
         )
 
+    @on_upstream.register
+    def _(self, contract: DeviceCustodyRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        device = _whose(contract.device, contract.pseudonym)
+        seal = f"seal {contract.seal_number}"
+        if contract.action == "confiscated":
+            off = "switched off" if contract.switched_off else "NOT switched off"
+            summary = f"{device} confiscated, {off}, {seal}: held by {contract.held_by}"
+        elif contract.action == "transferred":
+            summary = f"{device} transferred, {seal}: held by {contract.held_by}"
+        else:
+            summary = (
+                f"{device} handed to the police ({contract.held_by}), officer reference "
+                f"{contract.officer_reference}, {seal}"
+            )
+        if contract.location:
+            summary += f", {contract.location}"
+        if contract.note:
+            summary += f"; note: {contract.note}"
+        self._entry(contract, processing_event, f"device_{contract.action}", summary)
+
+    @on_upstream.register
+    def _(
+        self, contract: ImageNotViewedAttestedV1, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        self._entry(
+            contract,
+            processing_event,
+            "image_not_viewed_attested",
+            f"{contract.recorded_by} attests they did not view the image: {contract.context}",
+        )
+
+    @on_upstream.register
+    def _(self, contract: ImageViewingAgreedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        self._entry(
+            contract,
+            processing_event,
+            "image_viewing_agreed",
+            f"{contract.recorded_by} agreed that {contract.dsl} may view the image of "
+            f"{contract.pseudonym}: {contract.reason}",
+        )
+
+    @on_upstream.register
+    def _(self, contract: ImageViewedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        # What was seen stays in intake's record: the chronology says who, why and what was
+        # done, and does not copy a description of the image into a second store.
+        where = "on school premises" if contract.on_school_premises else "OFF school premises"
+        summary = (
+            f"{contract.recorded_by} viewed the image of {contract.pseudonym}, agreed by "
+            f"{contract.agreed_by}, {contract.senior_present} present, {where}: "
+            f"{contract.reason}; done: {contract.what_was_done}"
+        )
+        if contract.same_sex_not_possible_reason:
+            summary += f"; not the same sex: {contract.same_sex_not_possible_reason}"
+        self._entry(contract, processing_event, "image_viewed", summary)
+
+    @on_upstream.register
+    def _(self, contract: ImageContainedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        what = (
+            "School network blocked to all users"
+            if contract.action == "network_blocked"
+            else "Image isolated"
+        )
+        self._entry(
+            contract,
+            processing_event,
+            contract.action,
+            f"{what} by {contract.done_by}: {contract.where}",
+        )
+
+    @on_upstream.register
+    def _(self, contract: ImageReportedToSiteV1, processing_event: ProcessingEvent[UUID]) -> None:
+        self._entry(
+            contract,
+            processing_event,
+            "image_reported_to_site",
+            f"Reported to {contract.site}, the site's reference {contract.report_reference}",
+        )
+
+    @on_upstream.register
+    def _(self, contract: DeletionRequestedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        places = ", ".join(p.replace("_", " ") for p in contract.places)
+        self._entry(
+            contract,
+            processing_event,
+            "deletion_requested",
+            f"{contract.pseudonym} asked to delete every copy ({places}) by "
+            f"{contract.deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        )
+
+    @on_upstream.register
+    def _(self, contract: DeletionConfirmedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        summary = f"{contract.pseudonym} confirmed deleting every copy: {contract.how}"
+        if contract.agencies_involved:
+            summary = (
+                f"FOR REVIEW: {summary}, after another agency became involved "
+                f"({', '.join(c.replace('_', ' ') for c in contract.agencies_involved)}): "
+                "tell that agency"
+            )
+        self._entry(contract, processing_event, "deletion_confirmed", summary)
+
     def _entry(
         self,
         contract: Any,
@@ -190,3 +299,8 @@ class Reviews(ServiceApplication):
         if not isinstance(record, CaseRecord):
             raise CaseNotFoundError(case_id)
         return record
+
+
+def _whose(device: str, pseudonym: str) -> str:
+    """A device in words, with the young person it belongs to if it is one's."""
+    return f"{device} ({pseudonym})" if pseudonym else device

@@ -7,6 +7,7 @@ import typing
 import pytest
 
 from services.intake.adapters import contracts as intake
+from services.intake.domain import CaseEntry, Incident
 from services.referral.adapters import contracts as referral
 from shared.relay import Publishes
 
@@ -27,3 +28,26 @@ def test_renames_and_spreads_name_real_fields(event_class: type) -> None:
     direct = {publishes.renamed.get(name, name) for name in stored}
     missing = published - direct - {"case_id"}
     assert not missing or publishes.spread, missing
+
+
+@pytest.mark.parametrize("event_class", list(TABLES), ids=lambda c: c.__qualname__)
+def test_what_the_store_marks_personal_is_personal_in_the_contract(event_class: type) -> None:
+    publishes: Publishes = TABLES[event_class]
+    stored_personal = getattr(event_class, "PERSONAL_FIELDS", ())
+    published = {publishes.renamed.get(name, name) for name in stored_personal}
+    published &= set(publishes.contract.model_fields)
+    assert published <= set(publishes.contract.personal_fields())
+
+
+def test_every_case_entry_is_published_without_its_idempotency_key() -> None:
+    # The relay reads only the topics of PUBLISHED: an entry missing here would never leave
+    # intake, and nothing else would say so.
+    entries = [
+        kind
+        for kind in vars(Incident).values()
+        if isinstance(kind, type) and issubclass(kind, CaseEntry)
+    ]
+    assert Incident.DeletionConfirmed in entries
+    assert set(entries) <= set(intake.PUBLISHED)
+    for kind in entries:
+        assert "idempotency_key" not in intake._PUBLISHES[kind].contract.model_fields

@@ -60,7 +60,7 @@ def test_a_sample_missing_a_required_field_is_refused() -> None:
 
 def test_personal_data_is_marked() -> None:
     assert IncidentReportedV1.personal_fields() == ("summary",)
-    assert AssessmentRecordedV1.personal_fields() == ()
+    assert AssessmentRecordedV1.personal_fields() == ("facts",)  # pseudonyms, ages
     schema = IncidentReportedV1.model_json_schema()
     assert schema["properties"]["summary"]["x-personal-data"] is True
     assert all(issubclass(c, Contract) for c in CONTRACTS.values())
@@ -104,3 +104,41 @@ def test_the_search_outcomes_are_the_domains() -> None:
     from shared.contracts.intake import SearchOutcome
 
     assert set(get_args(SearchOutcome)) == set(OUTCOMES)
+
+
+def test_the_step_3_codes_are_the_domains() -> None:
+    from typing import get_args
+
+    from services.intake.domain.image import CONTAINMENT_ACTIONS, CUSTODY_ACTIONS, DELETION_PLACES
+    from shared.contracts.intake import ContainmentAction, CustodyAction, DeletionPlace
+
+    assert set(get_args(CustodyAction)) == set(CUSTODY_ACTIONS)
+    assert set(get_args(ContainmentAction)) == set(CONTAINMENT_ACTIONS)
+    assert set(get_args(DeletionPlace)) == set(DELETION_PLACES)
+
+
+def test_a_viewing_publishes_its_words_as_personal_data() -> None:
+    from shared.contracts.intake import ImageViewedV1
+
+    assert set(ImageViewedV1.personal_fields()) == {
+        "pseudonym",
+        "same_sex_not_possible_reason",
+        "reason",
+        "what_was_seen",
+        "what_was_done",
+    }
+
+
+def test_an_assessment_published_before_its_optional_fields_still_decodes() -> None:
+    """The first build published assessments without subtype, criteria, actions or facts."""
+    sample = json.loads((GOLDEN / "referral.assessment.recorded.v1.json").read_text())
+    for added in ("subtype", "criteria", "actions", "facts"):
+        del sample[added]
+    contract = decode(AssessmentRecordedV1.subject, json.dumps(sample).encode())
+    assert isinstance(contract, AssessmentRecordedV1)
+    assert (contract.subtype, contract.criteria, contract.actions, contract.facts) == (
+        "",
+        (),
+        (),
+        "",
+    )

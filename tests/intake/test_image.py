@@ -19,6 +19,7 @@ from services.intake.domain import (
     NeedsReasonError,
     ViewingRefusedError,
 )
+from shared.entries import EntryError
 from tests.conftest import StoreChoice
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -124,7 +125,7 @@ def test_a_device_goes_from_confiscation_to_the_police_under_its_seal(app: CaseA
     assert [c.held_by for c in chain] == ["dsl.oak", "head.oak", "PC Invented 1234"]
     assert entry.officer_reference == "INV-2026-555"  # type: ignore[attr-defined]
     assert chain[0].recorded_by == "staff.a"
-    assert case(app).agencies_involved() == ["a device was handed to the police"]
+    assert case(app).agencies_involved() == ["device_with_police"]
 
 
 @pytest.mark.parametrize(
@@ -405,7 +406,7 @@ def test_a_confirmation_after_the_police_became_involved_is_kept_and_flagged(app
     record(app, Incident.record_custody, **CONFISCATED)
     record(app, Incident.record_custody, **TO_POLICE)
     entry, _ = record(app, Incident.confirm_deletion, pseudonym="YP-2", how="Invented")
-    assert entry.agencies_involved == ["a device was handed to the police"]  # type: ignore[attr-defined]
+    assert entry.agencies_involved == ["device_with_police"]  # type: ignore[attr-defined]
     (flag,) = case(app).flagged_for_review
     assert flag.startswith("YP-2 confirmed deleting copies after another agency became involved")
 
@@ -450,7 +451,7 @@ def test_occurred_and_recorded_times_are_both_kept(app: CaseApp) -> None:
     )
     blocked = case(app).containment[0]
     assert (blocked.occurred_at, blocked.recorded_at) == (earlier, NOW)
-    with pytest.raises(IntakeError, match="later than the time it was recorded"):
+    with pytest.raises(EntryError, match="later than the time it was recorded"):
         app.record_entry(
             app.case_id,
             Incident.record_containment,
@@ -481,3 +482,38 @@ def test_step_3_survives_a_restart_on_each_store(store: StoreChoice) -> None:
     assert after.flagged_for_review == before.flagged_for_review
     _, created = record(reopened, Incident.record_custody, key="k-1", **CONFISCATED)
     assert not created  # the key survived the restart too
+
+
+def test_each_agreement_of_the_head_is_for_one_viewing(app: CaseApp) -> None:
+    agree(app)
+    record(app, Incident.record_viewing, **VIEWING)
+    with pytest.raises(ViewingRefusedError, match="each agreement is for one viewing"):
+        record(app, Incident.record_viewing, **VIEWING)
+    agree(app)
+    record(app, Incident.record_viewing, **VIEWING)
+    assert len(case(app).viewings) == 2
+
+
+def test_a_viewer_of_no_recorded_sex_is_refused_before_anything_is_stored(app: CaseApp) -> None:
+    agree(app)
+    with pytest.raises(IntakeError, match="viewer_sex must be one of"):
+        record(app, Incident.record_viewing, **{**VIEWING, "viewer_sex": "F"})
+    assert case(app).viewings == []
+
+
+def test_staff_are_told_only_the_dsl_views_whatever_young_person_they_name(app: CaseApp) -> None:
+    with pytest.raises(ViewingRefusedError, match="only the DSL"):
+        record(
+            app,
+            Incident.record_viewing,
+            by="staff.a",
+            role="staff",
+            **{**VIEWING, "pseudonym": "YP-7"},
+        )
+    with pytest.raises(IntakeError, match="no young person YP-7"):
+        agree(app, pseudonym="YP-7")
+
+
+def test_a_place_named_twice_is_refused(app: CaseApp) -> None:
+    with pytest.raises(IntakeError, match="places"):
+        request(app, places=["devices", "devices"])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.intake.application import IncidentNotFoundError, Intake
-from services.intake.domain import IntakeError
+from shared.entries import EntryError
 
 
 def clock_at(*moments: datetime):  # type: ignore[no-untyped-def]
@@ -87,7 +87,7 @@ def test_bad_facts_are_refused_and_nothing_is_stored(
     changes: dict[str, object], message: str
 ) -> None:
     app = Intake()
-    with pytest.raises(IntakeError, match=message):
+    with pytest.raises(EntryError, match=message):
         report(app, **changes)
     assert app.recorder.max_notification_id() in (None, 0)
 
@@ -126,5 +126,5 @@ def test_a_school_clock_a_little_ahead_is_not_refused() -> None:
     app = Intake(clock=lambda: now)
     incident, _ = report(app, occurred_at=now + timedelta(minutes=2))
     assert incident.occurred_at == now + timedelta(minutes=2)
-    with pytest.raises(IntakeError):
+    with pytest.raises(EntryError, match="later than"):
         report(app, occurred_at=now + timedelta(minutes=6))

@@ -38,6 +38,41 @@ VALID_BODIES = {
     "/cases/{case_id}/young-people": {
         "young_person": {"pseudonym": "YP-1", "year_group": 9, "roles": ["pictured"]}
     },
+    "/cases/{case_id}/custody": {
+        "device": "phone",
+        "action": "confiscated",
+        "held_by": "dsl.oak",
+        "location": "safe",
+        "seal_number": "S-1",
+        "switched_off": True,
+    },
+    "/cases/{case_id}/not-viewed-attestations": {"context": "Invented"},
+    "/cases/{case_id}/viewing-agreements": {
+        "dsl": "dsl.oak",
+        "pseudonym": "YP-1",
+        "reason": "Invented",
+    },
+    "/cases/{case_id}/viewings": {
+        "pseudonym": "YP-1",
+        "viewer_sex": "female",
+        "senior_present": "head.oak",
+        "on_school_premises": True,
+        "reason": "Invented",
+        "what_was_seen": "Invented",
+        "what_was_done": "Invented",
+    },
+    "/cases/{case_id}/containment": {
+        "action": "network_blocked",
+        "done_by": "it.oak",
+        "where": "school network",
+    },
+    "/cases/{case_id}/site-reports": {"site": "Invented", "report_reference": "R-1"},
+    "/cases/{case_id}/deletion-requests": {
+        "pseudonym": "YP-1",
+        "deadline": "2030-01-01T10:00:00Z",
+        "places": ["devices"],
+    },
+    "/cases/{case_id}/deletion-confirmations": {"pseudonym": "YP-1", "how": "Invented"},
 }
 
 

@@ -15,7 +15,6 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.intake.domain.entries import CaseEntry, Recording
 from services.intake.domain.errors import (
     CLOCK_SKEW,
     IntakeError,
@@ -31,6 +30,7 @@ from services.intake.domain.image import (
     check_deletion_request,
     check_no_agency,
     check_viewing,
+    describe_agencies,
 )
 from services.intake.domain.leadership import Informed, check_informed
 from services.intake.domain.search import (
@@ -54,6 +54,7 @@ from services.intake.domain.triage import (
 )
 from services.intake.domain.young_people import YoungPerson, checked_young_person
 from shared.application import NAMESPACE
+from shared.entries import CaseEntry, Recording
 
 __all__ = [
     "CLOCK_SKEW",
@@ -259,32 +260,30 @@ class Incident(Aggregate):
 
     def record_viewing(self, by: Recording, *, pseudonym: str, **details: Any) -> None:
         """Refused (naming each rule broken) unless the protocol was followed; ``pseudonym``
-        is the young person pictured, whose sex the same-sex rule compares."""
-        pictured = self._young_person(pseudonym)
-        agreement = next(
-            (
-                a
-                for a in reversed(self.viewing_agreements)
-                if (a.dsl, a.pseudonym) == (by.recorded_by, pseudonym)
-            ),
-            None,
-        )
+        is the young person pictured, whose sex the same-sex rule compares. Each of the head's
+        agreements is for one viewing."""
+        pictured = self.young_people.get(pseudonym)
+        if pictured is None and by.recorded_by_role == "dsl":
+            self._young_person(pseudonym)  # refused: not on this case
+        key = (by.recorded_by, pseudonym)
+        agreed = [a for a in self.viewing_agreements if (a.dsl, a.pseudonym) == key]
+        used = sum(1 for v in self.viewings if (v.recorded_by, v.pseudonym) == key)
         check_viewing(
             viewer=by.recorded_by,
             viewer_role=by.recorded_by_role,
-            agreed_by_head=agreement is not None,
-            young_person_sex=pictured.sex,
+            agreed_by_head=len(agreed) > used,
+            young_person_sex=pictured.sex if pictured else "not_recorded",
             **details,
         )
-        assert agreement is not None
         self._record(
-            self.ImageViewed, by, pseudonym=pseudonym, agreed_by=agreement.recorded_by, **details
+            self.ImageViewed, by, pseudonym=pseudonym, agreed_by=agreed[used].recorded_by, **details
         )
 
     class ImageContained(CaseEntry):
         """Step 3: the school network blocked to all users, or the image isolated."""
 
         KEPT_IN = "containment"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("where",)
 
         action: str
         done_by: str
@@ -297,7 +296,8 @@ class Incident(Aggregate):
         self._record(self.ImageContained, by, action=action, done_by=done_by, where=where)
 
     class ImageReportedToSite(CaseEntry):
-        """Step 6: the image reported to the site hosting it, with the site's reference."""
+        """Step 3, and the policy's step 6: the image reported to the site hosting it, with
+        the site's reference."""
 
         KEPT_IN = "site_reports"
 
@@ -344,7 +344,7 @@ class Incident(Aggregate):
             if self.agencies_involved:
                 aggregate.flagged_for_review.append(
                     f"{self.pseudonym} confirmed deleting copies after another agency became "
-                    f"involved ({'; '.join(self.agencies_involved)}): tell that agency"
+                    f"involved ({describe_agencies(self.agencies_involved)}): tell that agency"
                 )
 
     def confirm_deletion(self, by: Recording, pseudonym: str, how: str) -> None:
@@ -365,9 +365,9 @@ class Incident(Aggregate):
         """What intake knows of other agencies on the case."""
         agencies = []
         if self.disclosure_route == "other_agency":
-            agencies.append("the disclosure came from another agency")
+            agencies.append("disclosed_by_another_agency")
         if any(c.action == "handed_to_police" for c in self.custody):
-            agencies.append("a device was handed to the police")
+            agencies.append("device_with_police")
         return agencies
 
     class SearchAuthorised(Aggregate.Event):

@@ -20,6 +20,12 @@ from typing import Protocol
 from services.intake.domain.errors import IntakeError, NeedsReasonError
 
 CUSTODY_ACTIONS = ("confiscated", "transferred", "handed_to_police")
+VIEWER_SEXES = ("female", "male")
+AGENCY_INVOLVEMENT = {
+    "disclosed_by_another_agency": "the disclosure came from another agency",
+    "device_with_police": "a device was handed to the police",
+}
+"""How intake knows another agency is involved, by code, and what each code means."""
 CONTAINMENT_ACTIONS = ("network_blocked", "image_isolated")
 DELETION_PLACES = ("devices", "cloud_storage", "social_media_accounts")
 
@@ -103,7 +109,7 @@ def check_custody(
             f"the seal was {last.seal_number}, now {seal_number}: the note says why it was "
             "opened or changed"
         )
-        raise NeedsReasonError(msg)
+        raise NeedsReasonError(msg, field="note")
 
 
 def check_viewing(
@@ -121,11 +127,16 @@ def check_viewing(
     what_was_done: str,
 ) -> None:
     """Refuse a record of viewing the image unless every part of the protocol is met."""
+    if viewer_sex not in VIEWER_SEXES:
+        msg = f"viewer_sex must be one of {', '.join(VIEWER_SEXES)}"
+        raise IntakeError(msg)
     refusals = []
     if viewer_role != "dsl":
         refusals.append("only the DSL views the image, never any other member of staff")
     if not agreed_by_head:
-        refusals.append(f"the head has not agreed to {viewer} viewing it")
+        refusals.append(
+            f"the head has not agreed to {viewer} viewing it (each agreement is for one viewing)"
+        )
     if not senior_present.strip() or senior_present.strip() == viewer:
         refusals.append("another senior member of staff must be present, named")
     if not on_school_premises:
@@ -153,16 +164,20 @@ def check_deletion_request(deadline: datetime, occurred_at: datetime, places: li
         msg = "deadline: the deadline comes after the request"
         raise IntakeError(msg)
     unknown = sorted(set(places) - set(DELETION_PLACES))
-    if not places or unknown:
+    if not places or unknown or len(set(places)) != len(places):
         msg = f"places: one or more of {', '.join(DELETION_PLACES)}"
         raise IntakeError(msg)
+
+
+def describe_agencies(codes: list[str]) -> str:
+    return "; ".join(AGENCY_INVOLVEMENT.get(code, code) for code in codes)
 
 
 def check_no_agency(agencies: list[str]) -> None:
     """Deletion is asked for only while the school deals with the incident alone."""
     if agencies:
         msg = (
-            f"another agency is involved ({'; '.join(agencies)}): young people are not asked "
-            "to delete copies, which may be evidence"
+            f"another agency is involved ({describe_agencies(agencies)}): young people are not "
+            "asked to delete copies, which may be evidence"
         )
         raise AgencyInvolvedError(msg)

@@ -62,6 +62,17 @@ class CaseOut(BaseModel):
     recorded_at: datetime
     young_people: list[YoungPersonOut] = Field(description="Each as last recorded.")
     dsl: str | None = Field(description="The DSL who has taken the case, if one has.")
+    # Defaults, so that a client reading a server from before step 3 still understands it.
+    flagged_for_review: list[str] = Field(
+        default_factory=list,
+        description="What the DSL must review: an emergency search, copies deleted after "
+        "another agency became involved.",
+    )
+    agencies_involved: list[str] = Field(
+        default_factory=list,
+        description="Other agencies on the case, as intake knows; while there are none, young "
+        "people may be asked to delete copies.",
+    )
 
     @classmethod
     def of(cls, incident: Incident) -> CaseOut:
@@ -76,6 +87,8 @@ class CaseOut(BaseModel):
             recorded_at=incident.recorded_at,
             young_people=[YoungPersonOut.of(p) for p in incident.young_people.values()],
             dsl=incident.dsl,
+            flagged_for_review=list(incident.flagged_for_review),
+            agencies_involved=incident.agencies_involved(),
         )
 
 

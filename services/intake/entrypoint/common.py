@@ -4,23 +4,47 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi import APIRouter, Request
+from pydantic import Field
 
-from services.intake.application import (
-    CaseChangedError,
-    IdempotencyKeyReusedError,
-    IncidentNotFoundError,
-    Intake,
+from services.intake.application import IncidentNotFoundError, Intake
+from services.intake.domain import Incident
+from shared.http import (
+    IdempotencyKey,
+    IfMatch,
+    expected_version,
+    field_error,
+    refuse_future,
 )
-from services.intake.domain import CLOCK_SKEW, Incident, IntakeError, NeedsReasonError
+from shared.http import entry_errors as shared_entry_errors
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
 from shared.runtime import ServiceRuntime
 
+__all__ = [
+    "DECIDERS",
+    "HEAD",
+    "RECORDERS",
+    "IdempotencyKey",
+    "IfMatch",
+    "Pseudonym",
+    "entry_errors",
+    "expected_version",
+    "field_error",
+    "intake_of",
+    "refuse_future",
+    "router",
+    "visible_incident",
+]
+
 RECORDERS = Authorize(Role.STAFF, Role.DSL, Role.HEAD)
+DECIDERS = Authorize(Role.DSL, Role.HEAD)
+HEAD = Authorize(Role.HEAD)
+
+Pseudonym = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$", examples=["YP-2"])]
+"""A young person's pseudonymous reference on the case, never a name."""
 
 # One router for every intake route, so that the routes stay listed in one place.
 router = APIRouter(tags=["cases"])
@@ -44,48 +68,8 @@ def visible_incident(request: Request, principal: Principal, case_id: UUID) -> I
     return incident
 
 
-def refuse_future(occurred_at: datetime | None) -> None:
-    """A time later than now (beyond a school clock running a little fast) is a mistake."""
-    if occurred_at is not None and occurred_at > datetime.now(UTC) + CLOCK_SKEW:
-        raise field_error("occurred_at", "occurred_at is in the future")
-
-
-def field_error(field: str, message: str) -> HTTPException:
-    """A 422 that names the field, as pydantic's own do."""
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        [{"loc": ["body", field], "msg": message, "type": "value_error"}],
-    )
-
-
-IdempotencyKey = Annotated[
-    str | None, Header(max_length=200, description="Same key, same entry: retries are safe.")
-]
-IfMatch = Annotated[str | None, Header(description="The ETag of the case as you read it.")]
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The case version an ``If-Match`` header names (an ETag from GET /cases/{id})."""
-    if if_match is None:
-        return None
-    try:
-        return int(if_match.strip().strip('"'))
-    except ValueError:
-        raise field_error("if-match", "If-Match must be an ETag from GET /cases/{id}") from None
-
-
 @contextmanager
 def entry_errors(case_id: UUID) -> Iterator[None]:
-    """How a refused entry of a case is answered: 422 naming the rule, or 409 with what to do."""
-    try:
+    """How a refused entry of a case is answered: see :func:`shared.http.entry_errors`."""
+    with shared_entry_errors(f"/cases/{case_id}"):
         yield
-    except NeedsReasonError as e:
-        raise field_error("reason", str(e)) from None
-    except (IntakeError, IdempotencyKeyReusedError) as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
-    except CaseChangedError as e:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"{e}: read the case again (GET /cases/{case_id}), check your entry still stands, "
-            "and send it with the new ETag as If-Match",
-        ) from None

@@ -11,9 +11,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.intake.domain import DeclinedSearch, Search
 from services.intake.entrypoint.common import (
+    DECIDERS,
+    HEAD,
     RECORDERS,
     IdempotencyKey,
     IfMatch,
+    Pseudonym,
     entry_errors,
     expected_version,
     intake_of,
@@ -21,12 +24,8 @@ from services.intake.entrypoint.common import (
     router,
     visible_incident,
 )
-from shared.identity import Authorize, Principal, Role
+from shared.identity import Principal
 from shared.imagery import FreeText
-
-HEAD = Authorize(Role.HEAD)
-DECIDERS = Authorize(Role.DSL, Role.HEAD)
-Pseudonym = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$", examples=["YP-2"])]
 
 
 class AuthorisationIn(BaseModel):

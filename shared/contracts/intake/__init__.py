@@ -1,4 +1,8 @@
-"""Events the intake service publishes (policy steps 1-4)."""
+"""Events the intake service publishes (policy steps 1-4).
+
+Step 3's live in :mod:`shared.contracts.intake.image`. They are imported here so that every
+consumer of the intake stream, which imports this module, can decode them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,47 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts import PERSONAL_DATA_KEY, Contract, Personal, register
+from shared.contracts.intake.image import (
+    ContainmentAction,
+    CustodyAction,
+    DeletionConfirmedV1,
+    DeletionPlace,
+    DeletionRequestedV1,
+    DeviceCustodyRecordedV1,
+    ImageContainedV1,
+    ImageNotViewedAttestedV1,
+    ImageReportedToSiteV1,
+    ImageViewedV1,
+    ImageViewingAgreedV1,
+)
+
+__all__ = [
+    "TRIAGE_QUESTION_FIELDS",
+    "ContainmentAction",
+    "CustodyAction",
+    "DeletionConfirmedV1",
+    "DeletionPlace",
+    "DeletionRequestedV1",
+    "DeviceCustodyRecordedV1",
+    "DeviceSearchAuthorisedV1",
+    "DeviceSearchDeclinedV1",
+    "DeviceSearchedV1",
+    "DisclosureRoute",
+    "DslAssignedV1",
+    "ImageContainedV1",
+    "ImageLocation",
+    "ImageNotViewedAttestedV1",
+    "ImageReportedToSiteV1",
+    "ImageViewedV1",
+    "ImageViewingAgreedV1",
+    "IncidentReportedV1",
+    "LeadershipInformedV1",
+    "SchoolCode",
+    "SearchOutcome",
+    "TriageRecordedV1",
+    "YesNo",
+    "YoungPersonRecordedV1",
+]
 
 SchoolCode = str
 

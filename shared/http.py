@@ -1,0 +1,166 @@
+"""The HTTP conventions every service's API keeps: a 422 that names the field, an
+``Idempotency-Key`` on every POST, ``If-Match`` against a concurrent change (409 with what to
+do), no time in the future, and routes that record one entry of a case."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, Protocol, Self
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.application import CaseChangedError, IdempotencyKeyReusedError
+from shared.entries import CLOCK_SKEW, CaseEntry, EntryError, NeedsReasonError
+from shared.identity import Authorize, Principal
+
+IdempotencyKey = Annotated[
+    str | None, Header(max_length=200, description="Same key, same entry: retries are safe.")
+]
+IfMatch = Annotated[str | None, Header(description="The ETag of the case as you read it.")]
+
+
+def field_error(field: str, message: str) -> HTTPException:
+    """A 422 that names the field, as pydantic's own do."""
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["body", field], "msg": message, "type": "value_error"}],
+    )
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The case version an ``If-Match`` header names (an ETag from reading the case)."""
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().strip('"'))
+    except ValueError:
+        raise field_error("if-match", "If-Match must be an ETag from reading the case") from None
+
+
+def refuse_future(occurred_at: datetime | None) -> None:
+    """A time later than now (beyond a school clock running a little fast) is a mistake."""
+    if occurred_at is not None and occurred_at > datetime.now(UTC) + CLOCK_SKEW:
+        raise field_error("occurred_at", "occurred_at is in the future")
+
+
+@contextmanager
+def entry_errors(case_url: str) -> Iterator[None]:
+    """How a refused entry of a case is answered: 422 naming the rule (and the field that
+    should carry a missing reason), or 409 with what to do."""
+    try:
+        yield
+    except NeedsReasonError as e:
+        raise field_error(e.field, str(e)) from None
+    except (EntryError, IdempotencyKeyReusedError) as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    except CaseChangedError as e:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"{e}: read the case again (GET {case_url}), check your entry still stands, "
+            "and send it with the new ETag as If-Match",
+        ) from None
+
+
+class EntryIn(BaseModel):
+    """What every entry sent carries besides its own facts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When it happened; default: now."
+    )
+
+
+class EntryOut(BaseModel):
+    """Who recorded an entry, and when it happened and was recorded."""
+
+    recorded_by: str
+    recorded_by_role: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, entry: CaseEntry) -> Self:
+        # The entry's own fields that the model shows: never its idempotency key.
+        return cls(**{name: getattr(entry, name) for name in cls.model_fields})
+
+
+class RecordEntry(Protocol):
+    """How a service records one entry of a case it has found visible to the principal."""
+
+    def __call__(
+        self,
+        request: Request,
+        principal: Principal,
+        case_id: UUID,
+        command: Callable[..., None],
+        *,
+        details: dict[str, Any],
+        occurred_at: datetime | None,
+        idempotency_key: str | None,
+        expected_version: int | None,
+    ) -> tuple[CaseEntry, bool]: ...
+
+
+def add_entry_route(
+    router: APIRouter,
+    path: str,
+    command: Callable[..., None],
+    *,
+    body: type[EntryIn],
+    out: type[EntryOut],
+    who: Authorize,
+    description: str,
+    record: RecordEntry,
+    case_url: str = "/cases/{case_id}",
+) -> None:
+    """Add ``POST path``: one entry of a case by a domain ``command``; 201 with the entry, or
+    200 with the entry a retry's first attempt recorded."""
+
+    def route(**kwargs: Any) -> EntryOut:
+        sent: EntryIn = kwargs["body"]
+        refuse_future(sent.occurred_at)
+        with entry_errors(case_url.format(case_id=kwargs["case_id"])):
+            entry, created = record(
+                kwargs["request"],
+                kwargs["principal"],
+                kwargs["case_id"],
+                command,
+                details=sent.model_dump(exclude={"occurred_at"}),
+                occurred_at=sent.occurred_at,
+                idempotency_key=kwargs["idempotency_key"],
+                expected_version=expected_version(kwargs["if_match"]),
+            )
+        if not created:
+            kwargs["response"].status_code = status.HTTP_200_OK
+        return out.of(entry)
+
+    # FastAPI reads the route's parameters from its signature: the body is this route's model.
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    route.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("case_id", keyword, annotation=UUID),
+            inspect.Parameter("body", keyword, annotation=body),
+            inspect.Parameter("request", keyword, annotation=Request),
+            inspect.Parameter("response", keyword, annotation=Response),
+            inspect.Parameter("principal", keyword, annotation=Principal, default=Depends(who)),
+            inspect.Parameter("idempotency_key", keyword, annotation=IdempotencyKey, default=None),
+            inspect.Parameter("if_match", keyword, annotation=IfMatch, default=None),
+        ],
+        return_annotation=out,
+    )
+    route.__name__ = command.__name__
+    route.__doc__ = description
+    router.add_api_route(
+        path,
+        route,
+        methods=["POST"],
+        status_code=status.HTTP_201_CREATED,
+        response_model=out,
+        name=command.__name__,
+    )
