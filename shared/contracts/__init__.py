@@ -12,8 +12,9 @@ them with a per-case key and shred a case when its retention ends.
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 PERSONAL_DATA_KEY = "x-personal-data"
 
@@ -39,6 +40,30 @@ class Contract(BaseModel):
             if isinstance(info.json_schema_extra, dict)
             and info.json_schema_extra.get(PERSONAL_DATA_KEY)
         )
+
+
+SchoolCode = str
+"""A school's code within the trust, e.g. ``OAK``: two to eight capital letters."""
+
+
+class CaseContract(Contract):
+    """Base of an event about one case: which case, at which school, by its human reference."""
+
+    case_id: UUID = Field(description="The case's id, given when the incident was reported.")
+    school: SchoolCode = Field(
+        pattern=r"^[A-Z]{2,8}$", description="The school's code within the trust, e.g. OAK."
+    )
+    reference: str = Field(description="Human reference unique per school, e.g. OAK-2026-0007.")
+
+
+class CaseEntryContract(CaseContract):
+    """Base of an entry a member of staff recorded on a case: who recorded it, in which role,
+    when it happened and when it was stored."""
+
+    recorded_by: str = Field(description="User id of the member of staff who recorded it.")
+    recorded_by_role: str = Field(description="Their role when they recorded it, e.g. dsl.")
+    occurred_at: AwareDatetime = Field(description="When it happened.")
+    recorded_at: AwareDatetime = Field(description="When it was stored.")
 
 
 _REGISTRY: dict[str, type[Contract]] = {}

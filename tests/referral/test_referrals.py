@@ -228,6 +228,13 @@ def test_the_dsl_overrides_the_classification_with_a_reason(app: CaseApp) -> Non
 
 
 def test_safeguards_and_the_police_outcome_are_recorded(app: CaseApp) -> None:
+    with pytest.raises(ValueError, match="no young person YP-1 on this case"):
+        app.decide(Referral.record_safeguard, pseudonym="YP-1", kind="support", detail="x")
+    app.feed(
+        YoungPersonRecordedV1.model_validate(
+            {**GOLDEN_PERSON, "case_id": app.case_id, "pseudonym": "YP-1"}
+        )
+    )
     app.decide(Referral.record_safeguard, pseudonym="YP-1", kind="counselling", detail="Invented")
     app.decide(
         Referral.record_police_outcome,

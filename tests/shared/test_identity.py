@@ -73,6 +73,35 @@ VALID_BODIES = {
         "places": ["devices"],
     },
     "/cases/{case_id}/deletion-confirmations": {"pseudonym": "YP-1", "how": "Invented"},
+    # referral
+    "/cases/{case_id}/actions/completed": {"action": "police", "how": "phone", "whom": "Invented"},
+    "/cases/{case_id}/actions/declined": {"action": "police", "reason": "Invented"},
+    "/cases/{case_id}/classification-overrides": {
+        "classification": "experimental",
+        "subtype": "romantic",
+        "reason": "Invented",
+    },
+    "/cases/{case_id}/risk-assessments": {
+        "factors": {
+            "willing_or_coerced": "willing",
+            "spread_beyond_intended_recipient": "no",
+            "public_platform": "no",
+            "several_recipients": "no",
+            "vulnerabilities": "no",
+            "earlier_incidents": "no",
+            "intent_to_harm": "no",
+            "without_consent": "no",
+            "experimental_context": "romantic",
+        },
+        "conclusion": "low",
+        "reasons": "Invented",
+    },
+    "/cases/{case_id}/safeguards": {"pseudonym": "YP-1", "kind": "support", "detail": "Invented"},
+    "/cases/{case_id}/police-outcomes": {
+        "code": "21",
+        "outcome_date": "2026-12-01",
+        "police_reference": "INV-1",
+    },
 }
 
 

@@ -274,6 +274,12 @@ class Referral(Aggregate):
         if kind not in SAFEGUARDS:
             msg = f"kind must be one of {', '.join(SAFEGUARDS)}"
             raise EntryError(msg)
+        known = [p["pseudonym"] for p in self.facts.young_people()]
+        if pseudonym not in known:
+            msg = (
+                f"no young person {pseudonym} on this case (recorded: {', '.join(known) or 'none'})"
+            )
+            raise EntryError(msg)
         self._record(self.SafeguardRecorded, by, pseudonym=pseudonym, kind=kind, detail=detail)
 
     class PoliceOutcomeRecorded(CaseEntry):

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import ClassVar, Literal
-from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.contracts import PERSONAL_DATA_KEY, Contract, Personal, register
+from shared.contracts import (
+    PERSONAL_DATA_KEY,
+    CaseContract,
+    CaseEntryContract,
+    Personal,
+    SchoolCode,
+    register,
+)
 from shared.contracts.intake.image import (
     ContainmentAction,
     CustodyAction,
@@ -55,8 +61,6 @@ __all__ = [
     "YoungPersonRecordedV1",
 ]
 
-SchoolCode = str
-
 
 class DisclosureRoute(StrEnum):
     """How the school came to know of the incident."""
@@ -70,21 +74,16 @@ class DisclosureRoute(StrEnum):
 
 
 @register
-class IncidentReportedV1(Contract):
+class IncidentReportedV1(CaseEntryContract):
     """A member of staff recorded a disclosure: the case exists from here on."""
 
     subject: ClassVar[str] = "intake.incident.reported.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: SchoolCode = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str = Field(description="Human reference unique per school, e.g. OAK-2026-0007.")
     disclosure_route: DisclosureRoute
     summary: Personal = Field(description="What was disclosed, in words. Never the image.")
-    recorded_by: str = Field(description="User id of the member of staff who recorded it.")
-    recorded_by_role: str
+    # The moment step 4's minutes are counted from, so its description names it.
     occurred_at: AwareDatetime = Field(description="When the disclosure was made.")
-    recorded_at: AwareDatetime = Field(description="When it was stored.")
 
 
 YesNo = Literal["yes", "no", "unknown"]
@@ -103,7 +102,7 @@ class ImageLocation(BaseModel):
 
 
 @register
-class TriageRecordedV1(Contract):
+class TriageRecordedV1(CaseEntryContract):
     """Step 1's questions answered (each answered or "unknown"), and the facts that decide a
     referral. A later entry with a higher ``entry_number`` corrects the earlier ones, which
     stay in the record."""
@@ -111,9 +110,6 @@ class TriageRecordedV1(Contract):
     subject: ClassVar[str] = "intake.triage.recorded.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     entry_number: int = Field(ge=1)
     # Step 1
     disclosing_about: tuple[Literal["receiving", "sending", "sharing", "unknown"], ...]
@@ -139,23 +135,16 @@ class TriageRecordedV1(Contract):
     immediate_risk_of_harm: YesNo
     financially_motivated_extortion: YesNo
     correction_reason: Personal = Field(default="", description="Why an earlier entry changed.")
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class YoungPersonRecordedV1(Contract):
+class YoungPersonRecordedV1(CaseEntryContract):
     """A young person the incident involves, by pseudonymous reference. A later record of the
     same pseudonym corrects the earlier one (``correction_reason`` says why)."""
 
     subject: ClassVar[str] = "intake.young_person.recorded.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     pseudonym: Personal = Field(description="A reference such as YP-3, never a name.")
     year_group: int | None = Field(default=None, ge=0, le=14)
     age: int | None = Field(default=None, ge=3, le=25)
@@ -173,62 +162,41 @@ class YoungPersonRecordedV1(Contract):
     ] = ()
     roles: tuple[Literal["pictured", "sender", "recipient", "forwarder", "discloser"], ...]
     correction_reason: Personal = ""
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class LeadershipInformedV1(Contract):
+class LeadershipInformedV1(CaseEntryContract):
     """Step 4: the DSL or senior management told of the incident, how, and how many minutes
     after the disclosure."""
 
     subject: ClassVar[str] = "intake.leadership.informed.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     audience: Literal["dsl", "senior_management"]
     person: str = Field(description="Who was told (a member of staff).")
     how: Literal["in_person", "phone", "written"]
     minutes_after_disclosure: int = Field(ge=0)
     correction_reason: Personal = ""
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class DslAssignedV1(Contract):
+class DslAssignedV1(CaseEntryContract):
     """Step 4: the DSL who takes the case (a later one hands it over, with the reason)."""
 
     subject: ClassVar[str] = "intake.dsl.assigned.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     dsl: str
     handover_reason: Personal = ""
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class DeviceSearchAuthorisedV1(Contract):
+class DeviceSearchAuthorisedV1(CaseContract):
     """Step 2: the head authorised a named person to search a young person's device."""
 
     subject: ClassVar[str] = "intake.device_search.authorised.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     searcher: str
     pseudonym: Personal
     authorised_by: str
@@ -237,16 +205,13 @@ class DeviceSearchAuthorisedV1(Contract):
 
 
 @register
-class DeviceSearchedV1(Contract):
+class DeviceSearchedV1(CaseEntryContract):
     """Step 2: a device searched, and what was found, in words. ``emergency`` marks a search
     under the emergency exception, with the conditions it did not meet: review flags it."""
 
     subject: ClassVar[str] = "intake.device_search.recorded.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     pseudonym: Personal
     device: Personal
     searcher: str
@@ -255,45 +220,23 @@ class DeviceSearchedV1(Contract):
     emergency: bool = False
     emergency_justification: Personal = ""
     conditions_not_met: tuple[str, ...] = ()
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class DeviceSearchDeclinedV1(Contract):
+class DeviceSearchDeclinedV1(CaseEntryContract):
     """Step 2: a device not searched, because it would add to the young person's distress."""
 
     subject: ClassVar[str] = "intake.device_search.declined.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     pseudonym: Personal
     reason: Personal
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 TRIAGE_QUESTION_FIELDS = tuple(
     name
     for name in TriageRecordedV1.model_fields
-    if name
-    not in {
-        "case_id",
-        "school",
-        "reference",
-        "entry_number",
-        "image_locations",
-        "correction_reason",
-        "recorded_by",
-        "recorded_by_role",
-        "occurred_at",
-        "recorded_at",
-    }
+    if name not in CaseEntryContract.model_fields
+    and name not in {"entry_number", "image_locations", "correction_reason"}
 )
 """The answer fields of a triage entry: step 1's questions and the referral facts."""

@@ -7,11 +7,10 @@ viewing saw is described in words, and those words are marked :data:`Personal`.
 from __future__ import annotations
 
 from typing import ClassVar, Literal
-from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from shared.contracts import Contract, Personal, register
+from shared.contracts import CaseEntryContract, Personal, register
 
 CustodyAction = Literal["confiscated", "transferred", "handed_to_police"]
 ContainmentAction = Literal["network_blocked", "image_isolated"]
@@ -19,7 +18,7 @@ DeletionPlace = Literal["devices", "cloud_storage", "social_media_accounts"]
 
 
 @register
-class DeviceCustodyRecordedV1(Contract):
+class DeviceCustodyRecordedV1(CaseEntryContract):
     """Step 3: a link in a device's chain of custody. The device confiscated, switched off,
     sealed and secured; moved to another holder under a seal (a new seal says why in
     ``note``); or handed to the police, with the officer's reference."""
@@ -27,9 +26,6 @@ class DeviceCustodyRecordedV1(Contract):
     subject: ClassVar[str] = "intake.device_custody.recorded.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     device: Personal = Field(description="The device in words, e.g. 'YP-1's phone'.")
     pseudonym: Personal = Field(
         description="The young person whose device it is; empty for a device that is no "
@@ -46,51 +42,33 @@ class DeviceCustodyRecordedV1(Contract):
         default="", description="The police officer's reference for the hand-over; empty before it."
     )
     note: Personal = Field(default="", description="Why the seal was opened or changed.")
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class ImageNotViewedAttestedV1(Contract):
+class ImageNotViewedAttestedV1(CaseEntryContract):
     """Step 3: the member of staff who recorded it attests that they did not view the image."""
 
     subject: ClassVar[str] = "intake.image_not_viewed.attested.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     context: Personal = Field(description="What they did with the device or the report, in words.")
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class ImageViewingAgreedV1(Contract):
+class ImageViewingAgreedV1(CaseEntryContract):
     """Step 3: the head (who recorded it) agreed that the DSL may view the image of a young
     person, because viewing it is unavoidable, and why."""
 
     subject: ClassVar[str] = "intake.image_viewing.agreed.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     dsl: str = Field(description="The DSL who may view it.")
     pseudonym: Personal
     reason: Personal = Field(description="Why viewing the image is unavoidable.")
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class ImageViewedV1(Contract):
+class ImageViewedV1(CaseEntryContract):
     """Step 3: the DSL (who recorded it) viewed the image under the protocol: with the head's
     agreement, another senior member of staff present, on school premises, by someone of the
     same sex as the young person where possible; why, what was seen and what was done, in
@@ -99,9 +77,6 @@ class ImageViewedV1(Contract):
     subject: ClassVar[str] = "intake.image.viewed.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     pseudonym: Personal = Field(description="The young person pictured.")
     viewer_sex: Literal["female", "male"]
     agreed_by: str = Field(description="The head who agreed to the viewing.")
@@ -113,74 +88,49 @@ class ImageViewedV1(Contract):
     reason: Personal = Field(description="Why the image was viewed.")
     what_was_seen: Personal = Field(description="What was seen, in words. Never the image.")
     what_was_done: Personal
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class ImageContainedV1(Contract):
+class ImageContainedV1(CaseEntryContract):
     """Step 3: the school network blocked to all users, or the image isolated."""
 
     subject: ClassVar[str] = "intake.image.contained.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     action: ContainmentAction
     done_by: str
     # Where an isolated image is (a folder, an account) says whose it is, as the triage's
     # image locations do: personal, although the stored event does not list it so.
     where: Personal
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class ImageReportedToSiteV1(Contract):
+class ImageReportedToSiteV1(CaseEntryContract):
     """The image reported to the site or app hosting it, with the site's reference for the
     report."""
 
     subject: ClassVar[str] = "intake.image.reported_to_site.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     site: str
     report_reference: str
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class DeletionRequestedV1(Contract):
+class DeletionRequestedV1(CaseEntryContract):
     """A young person asked to delete every copy of the image by a deadline, from the places
     named. Only asked while no other agency is involved: then the copies may be evidence."""
 
     subject: ClassVar[str] = "intake.deletion.requested.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     pseudonym: Personal
     deadline: AwareDatetime
     places: tuple[DeletionPlace, ...] = Field(min_length=1)
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
 
 
 @register
-class DeletionConfirmedV1(Contract):
+class DeletionConfirmedV1(CaseEntryContract):
     """A young person confirmed that they deleted every copy, and how. Confirmed after another
     agency became involved (``agencies_involved`` not empty), the case is for review: that
     agency must be told."""
@@ -188,9 +138,6 @@ class DeletionConfirmedV1(Contract):
     subject: ClassVar[str] = "intake.deletion.confirmed.v1"
     producer: ClassVar[str] = "intake"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     pseudonym: Personal
     how: Personal = Field(description="How the young person confirmed it, in words.")
     agencies_involved: tuple[str, ...] = Field(
@@ -199,7 +146,3 @@ class DeletionConfirmedV1(Contract):
         "by code (disclosed_by_another_agency, device_with_police; more may be added); empty "
         "while the school dealt with it alone.",
     )
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
