@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar, Literal
-from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.contracts import Contract, Personal, register
+from shared.contracts import CaseContract, CaseEntryContract, Personal, register
 
 
 class CriterionV1(BaseModel):
@@ -39,15 +39,12 @@ class RequiredActionV1(BaseModel):
 
 
 @register
-class AssessmentRecordedV1(Contract):
+class AssessmentRecordedV1(CaseContract):
     """The referral service assessed a case's facts against a policy version."""
 
     subject: ClassVar[str] = "referral.assessment.recorded.v1"
     producer: ClassVar[str] = "referral"
 
-    case_id: UUID
-    school: str = Field(pattern=r"^[A-Z]{2,8}$")
-    reference: str
     assessment_number: int = Field(ge=1)
     classification: str = Field(
         description="aggravated, experimental or undetermined (Wolak and Finkelhor)."
@@ -75,3 +72,92 @@ class AssessmentRecordedV1(Contract):
     recorded_by: str
     occurred_at: AwareDatetime
     recorded_at: AwareDatetime
+
+
+Action = Literal[
+    "police",
+    "ceop",
+    "childrens_social_care",
+    "parents_or_carers",
+    "hosting_site",
+    "senior_management",
+    "dsl_record",
+]
+
+
+@register
+class ActionCompletedV1(CaseEntryContract):
+    """Step 6: the DSL did what an action asked (a referral made, parents told, the image
+    reported to the site), how, with whom, and the other side's reference."""
+
+    subject: ClassVar[str] = "referral.action.completed.v1"
+    producer: ClassVar[str] = "referral"
+
+    action: Action
+    how: str
+    whom: Personal
+    their_reference: str = Field(
+        default="", description="Police incident number, CEOP report id, MASH reference…"
+    )
+
+
+@register
+class ActionDeclinedV1(CaseEntryContract):
+    """Step 6: the DSL decided not to take an action, with the written reason (for parents:
+    that telling them would put the young person at risk)."""
+
+    subject: ClassVar[str] = "referral.action.declined.v1"
+    producer: ClassVar[str] = "referral"
+
+    action: Action
+    reason: Personal
+
+
+@register
+class ClassificationOverriddenV1(CaseEntryContract):
+    """Step 5: the DSL's own classification, with the reason; the computed one stands beside
+    it in the assessments."""
+
+    subject: ClassVar[str] = "referral.classification.overridden.v1"
+    producer: ClassVar[str] = "referral"
+
+    classification: Literal["aggravated", "experimental"]
+    subtype: str
+    reason: Personal
+
+
+@register
+class RiskAssessedV1(CaseEntryContract):
+    """Step 5: the DSL's risk assessment: the conclusion and its reasons (the structured
+    factors stay in referral; the assessment that follows publishes what they decided)."""
+
+    subject: ClassVar[str] = "referral.risk.assessed.v1"
+    producer: ClassVar[str] = "referral"
+
+    conclusion: Literal["low", "medium", "high"]
+    reasons: Personal
+
+
+@register
+class SafeguardRecordedV1(CaseEntryContract):
+    """Step 5: a safeguard for a young person: counselling, a protection plan, support."""
+
+    subject: ClassVar[str] = "referral.safeguard.recorded.v1"
+    producer: ClassVar[str] = "referral"
+
+    pseudonym: Personal
+    kind: Literal["counselling", "protection_plan", "support", "other"]
+    detail: Personal
+
+
+@register
+class PoliceOutcomeRecordedV1(CaseEntryContract):
+    """The police's outcome, its code as they gave it (21, 22, charged, no_further_action…)."""
+
+    subject: ClassVar[str] = "referral.police_outcome.recorded.v1"
+    producer: ClassVar[str] = "referral"
+
+    code: str
+    outcome_date: date
+    police_reference: str
+    note: Personal = ""

@@ -9,6 +9,7 @@ import pytest
 from services.intake.adapters import contracts as intake
 from services.intake.domain import CaseEntry, Incident
 from services.referral.adapters import contracts as referral
+from services.referral.domain import Referral
 from shared.relay import Publishes
 
 TABLES = {**intake._PUBLISHES, **referral._PUBLISHES}
@@ -51,3 +52,15 @@ def test_every_case_entry_is_published_without_its_idempotency_key() -> None:
     assert set(entries) <= set(intake.PUBLISHED)
     for kind in entries:
         assert "idempotency_key" not in intake._PUBLISHES[kind].contract.model_fields
+
+
+def test_every_decision_of_the_dsl_is_published_without_its_idempotency_key() -> None:
+    decisions = [
+        kind
+        for kind in vars(Referral).values()
+        if isinstance(kind, type) and issubclass(kind, CaseEntry)
+    ]
+    assert Referral.ActionDeclined in decisions
+    assert set(decisions) <= set(referral.PUBLISHED)
+    for kind in decisions:
+        assert "idempotency_key" not in referral._PUBLISHES[kind].contract.model_fields

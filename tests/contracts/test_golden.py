@@ -142,3 +142,13 @@ def test_an_assessment_published_before_its_optional_fields_still_decodes() -> N
         (),
         "",
     )
+
+
+def test_a_triage_published_before_sexual_acts_was_asked_reads_as_unknown() -> None:
+    from shared.contracts.intake import TriageRecordedV1
+
+    sample = json.loads((GOLDEN / "intake.triage.recorded.v1.json").read_text())
+    del sample["sexual_acts"]
+    contract = decode(TriageRecordedV1.subject, json.dumps(sample).encode())
+    assert isinstance(contract, TriageRecordedV1)
+    assert contract.sexual_acts == "unknown"

@@ -36,6 +36,8 @@ REFERRAL_FACTS: dict[str, tuple[str, ...]] = {
     "coercion_blackmail_or_grooming": YES_NO,
     "capacity_to_consent_concerns": YES_NO,
     "acts_unusual_or_violent": YES_NO,
+    # What is known of the imagery: sexual acts (with anyone pictured under 13, criterion 4).
+    "sexual_acts": YES_NO,
     "pictured_under_13": YES_NO,
     "immediate_risk_of_harm": YES_NO,
     "financially_motivated_extortion": YES_NO,

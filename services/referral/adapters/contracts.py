@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from services.referral.domain import Referral
-from shared.contracts.referral import AssessmentRecordedV1
+from shared.contracts.referral import (
+    ActionCompletedV1,
+    ActionDeclinedV1,
+    AssessmentRecordedV1,
+    ClassificationOverriddenV1,
+    PoliceOutcomeRecordedV1,
+    RiskAssessedV1,
+    SafeguardRecordedV1,
+)
 from shared.relay import Publishes, contract_mapper
 
 _PUBLISHES: dict[type, Publishes] = {
     Referral.AssessmentRecorded: Publishes(
         AssessmentRecordedV1, {"number": "assessment_number"}, spread="outcome"
     ),
+    Referral.ActionCompleted: Publishes(ActionCompletedV1),
+    Referral.ActionDeclined: Publishes(ActionDeclinedV1),
+    Referral.ClassificationOverridden: Publishes(ClassificationOverriddenV1),
+    Referral.RiskAssessed: Publishes(RiskAssessedV1),
+    Referral.SafeguardRecorded: Publishes(SafeguardRecordedV1),
+    Referral.PoliceOutcomeRecorded: Publishes(PoliceOutcomeRecordedV1),
 }
 
 PUBLISHED = tuple(_PUBLISHES)

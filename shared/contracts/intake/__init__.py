@@ -134,6 +134,11 @@ class TriageRecordedV1(CaseEntryContract):
     pictured_under_13: YesNo
     immediate_risk_of_harm: YesNo
     financially_motivated_extortion: YesNo
+    sexual_acts: YesNo = Field(
+        default="unknown",
+        description="Whether the imagery involves sexual acts (added within v1: an older "
+        "message without it means unknown).",
+    )
     correction_reason: Personal = Field(default="", description="Why an earlier entry changed.")
 
 
