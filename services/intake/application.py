@@ -7,10 +7,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import singledispatchmethod
 from typing import Any, ClassVar
 from uuid import UUID, uuid4, uuid5
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -36,6 +37,8 @@ from shared.application import (
     ServiceApplication,
     key_reused,
 )
+from shared.contracts.referral import ActionCompletedV1
+from shared.contracts.streams import message_id
 
 __all__ = [
     "CaseChangedError",
@@ -429,6 +432,25 @@ class Intake(ServiceApplication):
             idempotency_key=idempotency_key,
             expected_version=expected_version,
         )
+
+    @singledispatchmethod
+    def on_upstream(self, contract: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """Contracts intake does not act on."""
+
+    @on_upstream.register
+    def _(self, contract: ActionCompletedV1, processing_event: ProcessingEvent[UUID]) -> None:
+        # A referral to the police, CEOP or social care brings another agency in: from then on
+        # young people are not asked to delete copies, which may be evidence.
+        incident = self._find(contract.case_id)
+        if incident is None:
+            return
+        assert processing_event.tracking is not None
+        incident.note_agency_referral(
+            contract.action,
+            message_id("referral", processing_event.tracking.notification_id),
+            contract.occurred_at,
+        )
+        processing_event.collect_events(incident)
 
     def get_incident(self, case_id: UUID) -> Incident:
         incident = self._find(case_id)

@@ -160,3 +160,53 @@ async def test_a_consumer_killed_mid_stream_applies_everything_once_after_restar
             f"{services.url('referral')}/cases/{case_id}/assessments", headers=dsl
         ).json()["assessments"]
         assert len(assessments) == 1
+
+
+async def test_a_police_referral_reaches_intake_and_stops_deletion_requests(
+    services: Services,
+) -> None:
+    """Referral's decision travels back over NATS: intake then refuses to ask a young person
+    to delete copies that may be evidence."""
+    staff = services.bearer(Role.STAFF, ["OAK"], user="staff.e2e")
+    dsl = services.bearer(Role.DSL, ["OAK"], user="dsl.e2e")
+    disclosure = {
+        **DISCLOSURE,
+        "young_people": [
+            {"pseudonym": "YP-1", "year_group": 9, "sex": "female", "roles": ["pictured"]}
+        ],
+    }
+    case_id = httpx.post(f"{services.url('intake')}/cases", json=disclosure, headers=staff).json()[
+        "case_id"
+    ]
+    httpx.post(
+        f"{services.url('intake')}/cases/{case_id}/triage",
+        json={"adult_involvement": "suspected"},
+        headers=dsl,
+    ).raise_for_status()
+
+    def police_required() -> bool:
+        r = httpx.get(f"{services.url('referral')}/cases/{case_id}", headers=dsl)
+        return r.status_code == 200 and any(
+            a["action"] == "police" and a["level"] == "required" for a in r.json()["actions"]
+        )
+
+    await eventually(police_required, timeout=20)
+    referred = httpx.post(
+        f"{services.url('referral')}/cases/{case_id}/actions/completed",
+        json={"action": "police", "how": "phone", "whom": "Invented PC", "their_reference": "I-1"},
+        headers=dsl,
+    )
+    assert referred.status_code == 201
+
+    def agencies() -> list[str] | None:
+        r = httpx.get(f"{services.url('intake')}/cases/{case_id}", headers=dsl)
+        return r.json()["agencies_involved"] or None
+
+    assert await eventually(agencies, timeout=20) == ["referred_to_police"]
+    asked = httpx.post(
+        f"{services.url('intake')}/cases/{case_id}/deletion-requests",
+        json={"pseudonym": "YP-1", "deadline": "2099-01-01T00:00:00Z", "places": ["devices"]},
+        headers=dsl,
+    )
+    assert asked.status_code == 422
+    assert "referred the case to the police" in asked.json()["detail"]

@@ -3,7 +3,9 @@ the hosting site, and deletion only while no other agency is involved."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -517,3 +519,27 @@ def test_staff_are_told_only_the_dsl_views_whatever_young_person_they_name(app: 
 def test_a_place_named_twice_is_refused(app: CaseApp) -> None:
     with pytest.raises(IntakeError, match="places"):
         request(app, places=["devices", "devices"])
+
+
+def test_a_referral_made_in_the_referral_service_stops_deletion_requests(app: CaseApp) -> None:
+    from eventsourcing.persistence import Tracking
+
+    from shared.contracts.referral import ActionCompletedV1
+
+    request(app)
+    golden = Path(__file__).parent.parent / "contracts" / "golden"
+    sample = json.loads((golden / "referral.action.completed.v1.json").read_text())
+    parents_told = ActionCompletedV1.model_validate(
+        {**sample, "case_id": app.case_id, "action": "parents_or_carers"}
+    )
+    app.process_event(parents_told, Tracking("referral", 1))  # type: ignore[arg-type]
+    assert case(app).agencies_involved() == []  # telling parents brings no agency in
+    police = ActionCompletedV1.model_validate({**sample, "case_id": app.case_id})
+    app.process_event(police, Tracking("referral", 2))  # type: ignore[arg-type]
+    app.process_event(police, Tracking("referral", 3))  # type: ignore[arg-type]
+    assert case(app).agencies_involved() == ["referred_to_police"]
+    with pytest.raises(AgencyInvolvedError, match="the DSL referred the case to the police"):
+        request(app, pseudonym="YP-1")
+    record(app, Incident.confirm_deletion, pseudonym="YP-2", how="Invented")
+    (flag,) = case(app).flagged_for_review
+    assert "the DSL referred the case to the police" in flag

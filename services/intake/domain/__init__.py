@@ -23,6 +23,7 @@ from services.intake.domain.errors import (
 )
 from services.intake.domain.image import (
     CONTAINMENT_ACTIONS,
+    REFERRAL_AGENCIES,
     AgencyInvolvedError,
     CustodyError,
     ViewingRefusedError,
@@ -161,6 +162,7 @@ class Incident(Aggregate):
         self.deletion_requests: list[Incident.DeletionRequested] = []
         self.deletion_confirmations: list[Incident.DeletionConfirmed] = []
         self.entry_keys: dict[str, CaseEntry] = {}
+        self.referred_to: list[str] = []
 
     def _record(self, kind: type[CaseEntry], by: Recording, **fields: Any) -> None:
         self.trigger_event(
@@ -362,13 +364,36 @@ class Incident(Aggregate):
         )
 
     def agencies_involved(self) -> list[str]:
-        """What intake knows of other agencies on the case."""
+        """What intake knows of other agencies on the case, by code."""
         agencies = []
         if self.disclosure_route == "other_agency":
             agencies.append("disclosed_by_another_agency")
         if any(c.action == "handed_to_police" for c in self.custody):
             agencies.append("device_with_police")
-        return agencies
+        return agencies + [a for a in self.referred_to if a not in agencies]
+
+    class AgencyReferralNoted(Aggregate.Event):
+        """The referral service published that the DSL brought another agency in (a police
+        referral, a CEOP report, a referral to children's social care)."""
+
+        agency: str
+        noted_from: str
+        occurred_at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            if self.agency not in aggregate.referred_to:
+                aggregate.referred_to.append(self.agency)
+
+    def note_agency_referral(self, action: str, noted_from: str, occurred_at: datetime) -> None:
+        """Note a referral made in the referral service; any other action is no agency's."""
+        agency = REFERRAL_AGENCIES.get(action)
+        if agency is not None:
+            self.trigger_event(
+                self.AgencyReferralNoted,
+                agency=agency,
+                noted_from=noted_from,
+                occurred_at=occurred_at,
+            )
 
     class SearchAuthorised(Aggregate.Event):
         """Step 2: the head authorised a named person to search a young person's device."""

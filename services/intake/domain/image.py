@@ -24,7 +24,16 @@ VIEWER_SEXES = ("female", "male")
 AGENCY_INVOLVEMENT = {
     "disclosed_by_another_agency": "the disclosure came from another agency",
     "device_with_police": "a device was handed to the police",
+    "referred_to_police": "the DSL referred the case to the police",
+    "reported_to_ceop": "the DSL reported the case to CEOP",
+    "referred_to_childrens_social_care": "the DSL referred the case to children's social care",
 }
+REFERRAL_AGENCIES = {
+    "police": "referred_to_police",
+    "ceop": "reported_to_ceop",
+    "childrens_social_care": "referred_to_childrens_social_care",
+}
+"""The referral service's actions that bring another agency in, and intake's code for each."""
 """How intake knows another agency is involved, by code, and what each code means."""
 CONTAINMENT_ACTIONS = ("network_blocked", "image_isolated")
 DELETION_PLACES = ("devices", "cloud_storage", "social_media_accounts")

@@ -36,6 +36,8 @@ SPEC = ServiceSpec(
     application=Intake,
     to_contract=to_contract,
     published=PUBLISHED,
+    # Referral's decisions tell intake when another agency is brought in (step 3's deletion).
+    upstreams=("referral",),
     description="Policy steps 1-4: disclosures, triage, device search, the image, the DSL.",
 )
 
