@@ -33,6 +33,7 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
+from pydantic import ValidationError
 
 from shared.application import ServiceApplication
 from shared.contracts import Contract
@@ -63,7 +64,22 @@ class RelayStatus:
 
     published_position: int = 0
     last_error: str = ""
-    mismatched: bool = False
+    halted: bool = False
+    """The relay refuses to go on until an operator acts (see :class:`RelayHaltedError`)."""
+
+    @property
+    def mismatched(self) -> bool:
+        return self.halted
+
+
+class RelayHaltedError(RuntimeError):
+    """Publishing cannot go on without skipping or misplacing an event: the relay stops,
+    says why, and checks again later (after an operator's fix or a corrected release)."""
+
+
+class UnpublishableEventError(RelayHaltedError):
+    """A stored event that does not fit its contract. It cannot be skipped (the stream would
+    have a hole), so nothing after it is published until a release maps it."""
 
 
 @dataclass
@@ -79,7 +95,7 @@ class Batch:
             future.cancel()
 
 
-class StoreStreamMismatchError(RuntimeError):
+class StoreStreamMismatchError(RelayHaltedError):
     """The stream holds positions the store's log does not reach: they are not the same
     history (a store restored from an old backup, or pointed at another deployment's NATS)."""
 
@@ -99,8 +115,10 @@ class OutboxRelay:
         ack_timeout: float = 5.0,
         executor: Executor | None = None,
         topics: Sequence[str] = (),
+        halted_recheck_seconds: float = 30.0,
     ) -> None:
         self.app = app
+        self.halted_recheck_seconds = halted_recheck_seconds
         self.producer = producer
         self.stream = PRODUCER_STREAMS[producer]
         self.js = js
@@ -172,14 +190,17 @@ class OutboxRelay:
                 for pending in in_flight:
                     pending.cancel()
                 raise
-            except StoreStreamMismatchError as e:
-                # Publishing would pass over the store's own events as if already sent: refuse,
-                # say so, and check again later (an operator may restore the right store).
+            except RelayHaltedError as e:
+                # Publishing would pass over events (the store's own, or one that does not fit
+                # its contract): refuse, say so, and check again later.
+                for pending in in_flight:
+                    pending.cancel()
+                in_flight.clear()
                 self.status.last_error = str(e)
-                self.status.mismatched = True
+                self.status.halted = True
                 log.error("%s relay: %s", self.producer, e)
                 position = None
-                await asyncio.sleep(30)
+                await asyncio.sleep(self.halted_recheck_seconds)
                 continue
             except (NatsError, TimeoutError, OSError) as e:
                 self.status.last_error = f"{type(e).__name__}: {e}"
@@ -208,7 +229,7 @@ class OutboxRelay:
         await self._in_thread(self._check_store_reaches, position)
         self._scanned = position
         self.status.published_position = position
-        self.status.mismatched = False
+        self.status.halted = False
         self.status.last_error = ""
         return position
 
@@ -236,7 +257,7 @@ class OutboxRelay:
         previous = position
         futures: list[asyncio.Future[PubAck]] = []
         for notification in notifications:
-            contract = self.to_contract(self.app.mapper.to_domain_event(notification))
+            contract = self._contract_of(notification)
             self._scanned = notification.id
             if contract is None:
                 continue
@@ -257,6 +278,20 @@ class OutboxRelay:
             )
             previous = notification.id
         return Batch(futures, previous)
+
+    def _contract_of(self, notification: Notification) -> Contract | None:
+        try:
+            return self.to_contract(self.app.mapper.to_domain_event(notification))
+        except ValidationError as e:
+            # Name the fields, never their values: they may be personal data.
+            fields = ", ".join(
+                ".".join(map(str, err["loc"])) + f" ({err['type']})" for err in e.errors()
+            )
+            msg = (
+                f"stored event {notification.id} ({notification.topic}) does not fit its "
+                f"contract: {fields}; nothing after it is published until a release maps it"
+            )
+            raise UnpublishableEventError(msg) from None
 
     async def _settle(self, batch: Batch) -> int:
         """Wait until the broker has stored ``batch``; its last position."""

@@ -213,3 +213,39 @@ def test_a_commit_after_the_relays_loop_has_closed_still_succeeds(store: StoreCh
     asyncio.run(start_relay())  # the loop is closed when this returns
     assert report(intake, 1)
     assert intake.recorder.max_notification_id()
+
+
+async def test_an_event_that_does_not_fit_its_contract_halts_the_relay_until_fixed(
+    store: StoreChoice,
+    js,  # type: ignore[no-untyped-def]
+) -> None:
+    """It cannot be skipped (the stream would have a hole): nothing after it is published, the
+    reason names the field but never its value, and a corrected mapping carries on."""
+    from shared.contracts.intake import IncidentReportedV1
+
+    intake = Intake(store.env("intake"))
+    incidents = report(intake, 3)
+    broken = incidents[1].id  # type: ignore[attr-defined]
+
+    def mapping(event: object) -> object:
+        contract = to_contract(event)
+        if getattr(event, "originator_id", None) == broken:
+            # As a release whose domain allowed a value its contract refuses.
+            IncidentReportedV1.model_validate({**contract.model_dump(), "school": "Oak secret"})  # type: ignore[union-attr]
+        return contract
+
+    relay = OutboxRelay(intake, "intake", js, mapping, halted_recheck_seconds=0.1)  # type: ignore[arg-type]
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: relay.status.halted)
+        assert "school (string_pattern_mismatch)" in relay.status.last_error
+        assert "Oak secret" not in relay.status.last_error
+        assert len(await stream_positions(js, "INTAKE")) == 1  # the one before it, only
+        relay.to_contract = to_contract  # the corrected release
+        await eventually(lambda: not relay.status.halted)
+        await eventually(
+            lambda: relay.status.published_position == intake.recorder.max_notification_id()
+        )
+    finally:
+        task.cancel()
+    assert len(await stream_positions(js, "INTAKE")) == 3
