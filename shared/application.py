@@ -139,7 +139,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     def on_upstream(self, contract: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Apply one upstream contract by collecting new events on ``processing_event``.
 
-        Subclasses override this with a ``singledispatchmethod`` of their own. Contracts a
+        Subclasses override it (a ``singledispatchmethod``, or one lookup). Contracts a
         service does not act on still move its upstream position on.
         """
 
