@@ -2,7 +2,7 @@
 
 ``safeguard up`` runs everything on the embedded defaults; ``safeguard serve NAME`` runs one
 service; ``safeguard token issue`` makes a bearer token; ``safeguard demo`` walks an invented
-case through the running services.
+case through the running services; ``safeguard audit verify`` checks every case's hash chain.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from services.audit_cli import audit_app
 from services.intake.client_cli import intake_app
 from shared.identity import Role, TokenError, TokenService
 from shared.settings import Settings
@@ -25,6 +26,7 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="Bearer tokens for the embedded default.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(intake_app, name="intake")
+app.add_typer(audit_app, name="audit")
 
 
 class ServiceName(StrEnum):

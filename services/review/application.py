@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.utils import get_topic
 
 from services.review.chronology import Described, describe
 from services.review.domain import CaseRecord
+from services.review.domain.chain import ChainBreak, verify
 from shared.application import ServiceApplication
 from shared.contracts.streams import message_id
 
@@ -44,6 +47,8 @@ class Reviews(ServiceApplication):
             occurred_at=contract.occurred_at,
             recorded_at=contract.recorded_at,
             source=message_id(contract.producer, processing_event.tracking.notification_id),
+            subject=contract.subject,
+            payload=contract.model_dump_json(),
         )
         processing_event.collect_events(record)
 
@@ -54,6 +59,25 @@ class Reviews(ServiceApplication):
             return CaseRecord(id=case_id, school=school, reference=reference)
         assert isinstance(record, CaseRecord)
         return record
+
+    def case_ids(self) -> Iterator[UUID]:
+        """Every case review holds, in the order it opened them."""
+        opened = get_topic(CaseRecord.Opened)
+        start = None
+        while True:
+            page = self.recorder.select_notifications(
+                start=start, limit=1000, topics=(opened,), inclusive_of_start=False
+            )
+            if not page:
+                return
+            yield from (UUID(str(n.originator_id)) for n in page)
+            start = page[-1].id
+
+    def verify(self, case_id: UUID) -> ChainBreak | None:
+        """Check a case's hash chain from its stored events (read from the store, not from a
+        snapshot or a cache): the first break, or None."""
+        stored = self.repository.event_store.get(case_id)
+        return verify(vars(e) for e in stored if isinstance(e, CaseRecord.EntryRecorded))
 
     def get_case(self, case_id: UUID) -> CaseRecord:
         try:

@@ -15,7 +15,7 @@ from services.intake.adapters.contracts import PUBLISHED, to_contract
 from services.intake.application import Intake
 from services.intake.domain import Incident
 from services.review.application import Reviews
-from services.review.domain import ChronologyEntry
+from services.review.domain import CaseRecord
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PHONE = "YP-1's phone"
@@ -52,7 +52,7 @@ class Case:
             self.case_id, command, details=details, recorded_by=by, recorded_by_role=role
         )
 
-    def chronology(self) -> list[ChronologyEntry]:
+    def chronology(self) -> list[CaseRecord.EntryRecorded]:
         """Review's chronology of every event the relay would publish, at its position."""
         reviews = Reviews()
         topics = [get_topic(cls) for cls in PUBLISHED]

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from services.review.application import Reviews
-from services.review.domain import ChronologyEntry
+from services.review.domain import CaseRecord
 from shared.contracts import decode
 
 GOLDEN = Path(__file__).parents[1] / "contracts" / "golden"
@@ -22,7 +22,7 @@ def golden(subject: str, **changes: Any) -> Any:
     return decode(subject, json.dumps(sample).encode())
 
 
-def shown(contract: Any, position: int = 5) -> ChronologyEntry:
+def shown(contract: Any, position: int = 5) -> CaseRecord.EntryRecorded:
     """The one entry review records for ``contract``, received at ``position``."""
     reviews = Reviews()
     reviews.apply_upstream(contract, Tracking("referral", position))

@@ -1,0 +1,107 @@
+"""Review's aggregate: one case record per case, holding its chronology as a hash chain.
+
+Every entry keeps, besides its words, the message it came from (``subject`` and ``payload``: the
+upstream contract as published, or review's own entry), so that any view of the case at any
+moment is a fold of its entries recorded by then, and keeps the hash that chains it to the entry
+before (:mod:`services.review.domain.chain`).
+
+The aggregate lives in this module itself, so that the topics of stored events stay
+``services.review.domain:CaseRecord.…``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.review.domain.chain import GENESIS, entry_hash
+
+__all__ = ["GENESIS", "CaseRecord", "entry_hash"]
+
+
+class CaseRecord(Aggregate):
+    """A case as review sees it: built from the intake and referral streams, and review's own
+    entries (steps 7 and 8, and every read of the case)."""
+
+    class Opened(Aggregate.Created):
+        school: str
+        reference: str
+
+    @event(Opened)
+    def __init__(self, id: UUID, school: str, reference: str) -> None:
+        self.school = school
+        self.reference = reference
+        self.entries: list[CaseRecord.EntryRecorded] = []
+
+    class EntryRecorded(Aggregate.Event):
+        """One entry of the chronology: what, who, when it happened and when it was recorded,
+        where it came from, the message itself, and its place in the hash chain."""
+
+        class_version = 2
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("summary", "payload")
+
+        number: int
+        kind: str
+        summary: str
+        actor: str
+        actor_role: str
+        occurred_at: datetime
+        recorded_at: datetime
+        source: str
+        subject: str
+        payload: str
+        previous_hash: str
+        hash: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """The first build kept the words only: no message, no place in a chain."""
+            state.update(number=0, subject="", payload="", previous_hash="", hash="")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.entries.append(self)
+
+    def record_entry(
+        self,
+        *,
+        kind: str,
+        summary: str,
+        actor: str,
+        actor_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        source: str,
+        subject: str,
+        payload: str,
+    ) -> None:
+        """Add the next entry, chained to the one before it."""
+        fields: dict[str, Any] = {
+            "number": len(self.entries) + 1,
+            "kind": kind,
+            "summary": summary,
+            "actor": actor,
+            "actor_role": actor_role,
+            "occurred_at": occurred_at,
+            "recorded_at": recorded_at,
+            "source": source,
+            "subject": subject,
+            "payload": payload,
+            "previous_hash": self.entries[-1].hash if self.entries else GENESIS,
+        }
+        self.trigger_event(self.EntryRecorded, **fields, hash=entry_hash(fields))
+
+    def chronology(self, as_of: datetime | None = None) -> list[EntryRecorded]:
+        """Entries in the order things happened (then the order they were recorded); with
+        ``as_of``, only those on record by then. The intake and referral streams are consumed
+        independently, so arrival order can differ from either."""
+        entries = self.entries if as_of is None else self.on_record(as_of)
+        return sorted(entries, key=lambda e: (e.occurred_at, e.recorded_at))
+
+    def on_record(self, as_of: datetime) -> list[EntryRecorded]:
+        """The entries on record at ``as_of``, in the order they were recorded."""
+        return sorted(
+            (e for e in self.entries if e.recorded_at <= as_of), key=lambda e: e.recorded_at
+        )
