@@ -19,7 +19,10 @@ from eventsourcing.domain import Aggregate, event
 
 from services.review.domain.chain import GENESIS, entry_hash
 
-__all__ = ["GENESIS", "CaseRecord", "entry_hash"]
+__all__ = ["GENESIS", "OWN_SUBJECT_PREFIX", "CaseRecord", "entry_hash"]
+
+OWN_SUBJECT_PREFIX = "review."
+"""The subject of review's own entries: ``review.<kind>``; upstream ones keep their contract's."""
 
 
 class CaseRecord(Aggregate):
@@ -92,6 +95,32 @@ class CaseRecord(Aggregate):
             "previous_hash": self.entries[-1].hash if self.entries else GENESIS,
         }
         self.trigger_event(self.EntryRecorded, **fields, hash=entry_hash(fields))
+
+    def record_own(
+        self,
+        *,
+        kind: str,
+        summary: str,
+        actor: str,
+        actor_role: str,
+        occurred_at: datetime,
+        recorded_at: datetime,
+        payload: str,
+    ) -> None:
+        """Add one of review's own entries (steps 7 and 8, a transfer, a read of the case):
+        its subject is ``review.<kind>``, its source review itself, its payload the entry's
+        facts as JSON."""
+        self.record_entry(
+            kind=kind,
+            summary=summary,
+            actor=actor,
+            actor_role=actor_role,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+            source=f"review:{self.id}:{len(self.entries) + 1}",
+            subject=f"{OWN_SUBJECT_PREFIX}{kind}",
+            payload=payload,
+        )
 
     def chronology(self, as_of: datetime | None = None) -> list[EntryRecorded]:
         """Entries in the order things happened (then the order they were recorded); with
