@@ -99,6 +99,6 @@ def decode(subject: str, data: bytes) -> Contract:
 
 def loaded() -> dict[str, Any]:
     """Import every producer's module so the registry is complete."""
-    from shared.contracts import intake, referral  # noqa: F401
+    from shared.contracts import intake, referral, review  # noqa: F401
 
     return dict(_REGISTRY)

@@ -1,11 +1,31 @@
-"""Review publishes nothing yet: its events are private to it."""
+"""Review's own entries, as the contract it publishes; the entries it copied from intake and
+referral are theirs, already on their streams, and stay private."""
 
 from __future__ import annotations
 
+from services.review.domain import OWN_SUBJECT_PREFIX, CaseRecord
 from shared.contracts import Contract
+from shared.contracts.review import ReviewEntryRecordedV1
+
+PUBLISHED = (CaseRecord.EntryRecorded,)
+"""The stored events the relay reads; :func:`to_contract` picks review's own among them."""
 
 
 def to_contract(domain_event: object) -> Contract | None:
-    """Review's events stay in its own store until a later step publishes some."""
-    del domain_event
-    return None
+    """Review's own entry as :class:`ReviewEntryRecordedV1`; None for every other event."""
+    if not isinstance(domain_event, CaseRecord.EntryRecorded):
+        return None
+    if not domain_event.subject.startswith(OWN_SUBJECT_PREFIX):
+        return None
+    return ReviewEntryRecordedV1(
+        case_id=domain_event.originator_id,
+        school=domain_event.school,
+        reference=domain_event.reference,
+        kind=domain_event.kind,
+        summary=domain_event.summary,
+        actor=domain_event.actor,
+        actor_role=domain_event.actor_role,
+        occurred_at=domain_event.occurred_at,
+        recorded_at=domain_event.recorded_at,
+        payload=domain_event.payload,
+    )

@@ -46,6 +46,8 @@ class CaseRecord(Aggregate):
         class_version = 2
         PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("summary", "payload")
 
+        school: str
+        reference: str
         number: int
         kind: str
         summary: str
@@ -62,7 +64,9 @@ class CaseRecord(Aggregate):
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """The first build kept the words only: no message, no place in a chain."""
-            state.update(number=0, subject="", payload="", previous_hash="", hash="")
+            state.update(
+                school="", reference="", number=0, subject="", payload="", previous_hash="", hash=""
+            )
 
         def apply(self, aggregate: Any) -> None:
             aggregate.entries.append(self)
@@ -94,7 +98,13 @@ class CaseRecord(Aggregate):
             "payload": payload,
             "previous_hash": self.entries[-1].hash if self.entries else GENESIS,
         }
-        self.trigger_event(self.EntryRecorded, **fields, hash=entry_hash(fields))
+        self.trigger_event(
+            self.EntryRecorded,
+            school=self.school,
+            reference=self.reference,
+            **fields,
+            hash=entry_hash(fields),
+        )
 
     def record_own(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.review.adapters.contracts import to_contract
+from services.review.adapters.contracts import PUBLISHED, to_contract
 from services.review.application import Reviews
 from services.review.entrypoint import cases
 from services.review.entrypoint.common import router
@@ -22,6 +22,7 @@ SPEC = ServiceSpec(
     name="review",
     application=Reviews,
     to_contract=to_contract,
+    published=PUBLISHED,
     upstreams=("intake", "referral"),
     description="Policy steps 7-8: containment, review, closure; chronology and audit.",
 )
