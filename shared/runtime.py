@@ -50,6 +50,9 @@ class ServiceSpec:
     """The stored event classes the relay publishes (through ``to_contract``)."""
     upstreams: tuple[str, ...] = ()
     description: str = ""
+    background: tuple[Callable[[ServiceRuntime], Awaitable[None]], ...] = ()
+    """Long-running work of the service (referral's notices and deadlines), each started with
+    the runtime whether or not NATS is up, restarted after a failure, cancelled on stop."""
 
 
 @dataclass
@@ -71,9 +74,8 @@ class ServiceRuntime:
 
     def __post_init__(self) -> None:
         self._executor = ThreadPoolExecutor(4, thread_name_prefix=f"{self.spec.name}-store")
-        env = store_env(self.settings, self.spec.name)
-        self.app = self.spec.application(env)
         self.trust = load_trust(self.settings.trust_file)
+        self.app = self.spec.application(application_env(self.settings, self.spec.name))
         self.tokens = TokenService(self.settings)
         self.consumers = [
             ExactlyOnceConsumer(
@@ -87,8 +89,16 @@ class ServiceRuntime:
             for upstream in self.spec.upstreams
         ]
 
+    @property
+    def store_executor(self) -> ThreadPoolExecutor:
+        """Where background work runs its store calls: :meth:`stop` waits for them."""
+        return self._executor
+
     async def start(self) -> None:
-        """Connect to NATS in the background: the HTTP API serves (and stores) without it."""
+        """Start the background work, and connect to NATS in the background: the HTTP API
+        serves (and stores) without it."""
+        for work in self.spec.background:
+            self._tasks.append(asyncio.create_task(self._keep_running(work)))
         if not self.settings.nats_url:
             log.warning("%s: NATS_URL is not set; events stay in the outbox", self.spec.name)
             return
@@ -144,6 +154,19 @@ class ServiceRuntime:
                 await broker.stop()
             raise
         return broker
+
+    async def _keep_running(self, work: Callable[[ServiceRuntime], Awaitable[None]]) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await work(self)
+                return
+            except Exception:
+                # Background work must not take the service down: log it, and start it again.
+                name = getattr(work, "__name__", "background work")
+                log.exception("%s: %s failed; restarting", self.spec.name, name)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
 
     async def _retry(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
         backoff = 0.2
@@ -213,6 +236,14 @@ class ServiceRuntime:
             for c in self.consumers
         }
         return bool(report["store"]["ok"] and nats_ok and relay_ok), report
+
+
+def application_env(settings: Settings, service: str) -> dict[str, str]:
+    """The eventsourcing env a service's application is built with: its store, and the trust
+    file (the application reads the trust's settings, such as referral's policy version in
+    force and its notice recipients, from the same file as the runtime)."""
+    trust_file = str(settings.trust_file) if settings.trust_file else ""
+    return {**store_env(settings, service), "SAFEGUARD_TRUST_FILE": trust_file}
 
 
 def create_http_app(

@@ -67,6 +67,34 @@ class Settings(BaseSettings):
     consumer_backoff_seconds: float = Field(default=0.5, gt=0)
     relay_batch_size: int = Field(default=256, ge=1)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
+    smtp_host: str = Field(
+        default="localhost", description="SMTP server the referral service sends notices by."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=False, description="STARTTLS before sending.")
+    smtp_username: str = Field(default="", description="SMTP login; empty means none.")
+    smtp_password: str = ""
+    smtp_from: str = Field(
+        default="safeguard@localhost", description="From address of the notices sent by email."
+    )
+    delivery_max_attempts: int = Field(
+        default=10, ge=1, description="Attempts at one notice before it is given up."
+    )
+    delivery_backoff_seconds: float = Field(
+        default=30, gt=0, description="First retry delay of a notice; doubles per attempt."
+    )
+    delivery_backoff_max_seconds: float = Field(default=3600, gt=0)
+    delivery_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="How long one attempt may take; an attempt without an outcome after "
+        "twice this is presumed lost (the process stopped) and sent again with the same key.",
+    )
+    followup_poll_seconds: float = Field(
+        default=5,
+        gt=0,
+        description="How often referral looks for notices to send and actions gone overdue.",
+    )
     log_level: str = "INFO"
 
     def port_of(self, service: str) -> int:

@@ -1,18 +1,26 @@
 """The referral application: reassesses each case whenever its facts change (intake's triage and
-young people, the DSL's risk assessment), and records the DSL's decisions (steps 5 and 6)."""
+young people, the DSL's risk assessment), records the DSL's decisions (steps 5 and 6), escalates
+actions whose deadline lapsed, and keeps the notices it sends itself to the trust's recipients
+(the sending is :mod:`services.referral.delivery`'s; every attempt and outcome is recorded here)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 from functools import singledispatchmethod
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import get_topic
 
 from services.referral.domain import Referral
-from services.referral.policy import CURRENT, CaseFacts, assess
+from services.referral.domain.notices import Dispatch, Notice, RetryPolicy
+from services.referral.pending import OutstandingAction, PendingIndex
+from services.referral.policy import POLICIES, CaseFacts, UnknownPolicyVersionError, assess
+from services.referral.recipients import notices_called_for
 from shared.application import Clock, ServiceApplication
 from shared.contracts.intake import (
     TRIAGE_QUESTION_FIELDS,
@@ -22,12 +30,19 @@ from shared.contracts.intake import (
 )
 from shared.contracts.streams import message_id
 from shared.entries import CaseEntry
+from shared.trust import Trust, load_trust
 
 SYSTEM_ACTOR = "referral-service"
+TRUST_FILE_KEY = "SAFEGUARD_TRUST_FILE"
+"""The application's env names the trust file (the runtime puts the setting there)."""
 
 
 class ReferralNotFoundError(LookupError):
     """No referral record has that case id."""
+
+
+class NoticeNotFoundError(LookupError):
+    """No notice has that id."""
 
 
 def triage_facts(contract: TriageRecordedV1) -> dict[str, Any]:
@@ -53,7 +68,9 @@ def young_person_facts(contract: YoungPersonRecordedV1) -> dict[str, Any]:
 
 
 class Referrals(ServiceApplication):
-    """Applies intake's events: each change of facts gets an assessment entry."""
+    """Applies intake's events: each change of facts gets an assessment entry, under the
+    policy version the trust has in force; an action it newly requires (and an escalation)
+    gets a notice to each recipient of the trust that wants it, in the same transaction."""
 
     name = "referral"
 
@@ -61,10 +78,20 @@ class Referrals(ServiceApplication):
         self,
         env: dict[str, str] | None = None,
         clock: Clock | None = None,
-        policy_version: str = CURRENT,
+        policy_version: str | None = None,
+        trust: Trust | None = None,
     ) -> None:
         super().__init__(env, clock)
-        self.policy_version = policy_version
+        trust_file = self.env.get(TRUST_FILE_KEY)
+        self.trust = trust or load_trust(Path(trust_file) if trust_file else None)
+        self.policy_version = policy_version or self.trust.policy_version
+        if self.policy_version not in POLICIES:
+            msg = (
+                f"policy version {self.policy_version} (from the trust {self.trust.name}) is "
+                f"not in this build, which has {', '.join(POLICIES)}"
+            )
+            raise UnknownPolicyVersionError(msg)
+        self.pending = PendingIndex(self.recorder, self.repository.get)
 
     @singledispatchmethod
     def on_upstream(self, contract: Any, processing_event: ProcessingEvent[UUID]) -> None:
@@ -148,6 +175,110 @@ class Referrals(ServiceApplication):
         self._reassess(
             referral, facts, f"referral:risk_assessment:{len(referral.risk_assessments)}"
         )
+
+    # Notices: made in the same transaction as the event that calls for them.
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Add the notices the new events call for, then write everything at once.
+
+        Both ``save()`` (a DSL's decision, an escalation) and ``process_event()`` (intake's
+        facts) write through this one method, so no path can store an assessment that newly
+        requires an action without its notices, or a notice without its assessment."""
+        for notice in notices_called_for(self.trust, processing_event, self.clock()):
+            processing_event.collect_events(notice)
+        return super()._record(processing_event)
+
+    # Delivery: the worker (services.referral.followups) records each attempt before sending.
+
+    def notices_due(self, now: datetime | None = None) -> list[UUID]:
+        """Notices due an attempt now (or whose attempt was lost), oldest first."""
+        return self.pending.notices_due(now or self.clock())
+
+    def start_attempt(self, notice_id: UUID, retry: RetryPolicy) -> Dispatch | None:
+        """Record the next attempt at a notice, before it is sent: what to send, or None when
+        none is due (delivered, given up, not yet time, or another process took it)."""
+        notice = self.get_notice(notice_id)
+        started = notice.start_attempt(self.clock(), retry)
+        if not notice.pending_events:
+            return None
+        try:
+            self.save(notice)
+        except IntegrityError:
+            return None  # another process recorded this attempt first: it sends it
+        return notice.dispatch() if started else None
+
+    def record_outcome(
+        self, dispatch: Dispatch, retry: RetryPolicy, *, error: str = "", receipt: str = ""
+    ) -> Notice:
+        """Record how an attempt went: delivered, or failed (retried after a backoff, or
+        given up after the last attempt)."""
+        for tries_left in reversed(range(3)):
+            notice = self.get_notice(dispatch.notice_id)
+            if error:
+                notice.record_failure(dispatch.attempt, self.clock(), error, retry)
+            else:
+                notice.record_delivery(dispatch.attempt, self.clock(), receipt)
+            try:
+                self.save(notice)
+            except IntegrityError:
+                if not tries_left:
+                    raise
+                continue  # another process concluded a lost attempt meanwhile: read again
+            return notice
+        raise AssertionError  # unreachable: the last try returns or raises
+
+    def get_notice(self, notice_id: UUID) -> Notice:
+        try:
+            notice: Any = self.repository.get(notice_id)
+        except AggregateNotFoundError:
+            raise NoticeNotFoundError(notice_id) from None
+        if not isinstance(notice, Notice):
+            raise NoticeNotFoundError(notice_id)
+        return notice
+
+    def notices_of(self, case_id: UUID) -> list[Notice]:
+        """Every notice of a case, oldest first. Reads every notice ever created: for
+        inspection and tests, not for a request path."""
+        created = self.recorder.select_notifications(
+            start=None, limit=1_000_000, topics=(get_topic(Notice.Created),)
+        )
+        notices = [self.get_notice(UUID(str(n.originator_id))) for n in created]
+        return [n for n in notices if n.case_id == case_id]
+
+    # Deadlines.
+
+    def overdue_actions(
+        self, school: str | None = None, now: datetime | None = None
+    ) -> list[OutstandingAction]:
+        """Actions past their deadline and still outstanding, of one school or (None) across
+        the trust, the longest overdue first, each with whom it was escalated to."""
+        at = now or self.clock()
+        overdue = [
+            a
+            for a in self.pending.outstanding()
+            if a.overdue(at) and (school is None or a.school == school)
+        ]
+        return sorted(overdue, key=lambda a: (a.due_at, a.reference, a.action))
+
+    def escalate_overdue(self, now: datetime | None = None) -> list[Referral.ActionEscalated]:
+        """Escalate each overdue action (to the DSL, then the head), each step exactly once:
+        the step is decided on the case as stored, and two processes saving the same step
+        collide on the case's version, so only one is recorded."""
+        at = now or self.clock()
+        recorded: list[Referral.ActionEscalated] = []
+        due = {a.case_id for a in self.pending.outstanding() if a.escalation_due(at)}
+        for case_id in sorted(due):
+            referral = self.get_referral(case_id)
+            referral.escalate_overdue(at)
+            events = [e for e in referral.pending_events if isinstance(e, Referral.ActionEscalated)]
+            if not events:
+                continue
+            try:
+                self.save(referral)
+            except IntegrityError:
+                continue  # changed meanwhile (a decision, or another process): next round
+            recorded += events
+        return recorded
 
     def get_referral(self, case_id: UUID) -> Referral:
         try:

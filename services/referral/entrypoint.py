@@ -12,15 +12,25 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from services.referral.adapters.contracts import PUBLISHED, to_contract
 from services.referral.application import ReferralNotFoundError, Referrals
 from services.referral.domain import Action, Referral, outcome_of
+from services.referral.followups import run_followups
+from services.referral.pending import OutstandingAction
 from shared.entries import CaseEntry
 from shared.http import EntryIn, EntryOut, add_entry_route
-from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
+from shared.identity import (
+    ALL_SCHOOLS,
+    TRUST_WIDE_ROLES,
+    Authorize,
+    Principal,
+    Role,
+    case_not_found,
+    hide_unless_visible,
+)
 from shared.imagery import FreeText
 from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
 from shared.settings import Settings
@@ -31,10 +41,13 @@ SPEC = ServiceSpec(
     to_contract=to_contract,
     published=PUBLISHED,
     upstreams=("intake",),
+    # Delivers notices to the trust's recipients and escalates overdue actions.
+    background=(run_followups,),
     description="Policy steps 5-6: assessment, required actions, notifications, decisions.",
 )
 
 CASE_READERS = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR)
+OVERSIGHT = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR, Role.TRUST_LEAD)
 DECIDERS = Authorize(Role.DSL, Role.HEAD)
 ACTIONS = Literal[
     "police",
@@ -190,6 +203,47 @@ def get_assessments(
         reference=referral.reference,
         assessments=[AssessmentOut.of(e) for e in referral.assessments],
     )
+
+
+class OverdueOut(BaseModel):
+    """An action past its deadline and still outstanding, and whom it was escalated to."""
+
+    case_id: UUID
+    school: str
+    reference: str
+    action: str
+    level: str
+    why: str
+    required_since: datetime
+    due_at: datetime
+    escalate_to_head_at: datetime
+    escalated_to: list[str]
+    policy_version: str
+
+    @classmethod
+    def of(cls, outstanding: OutstandingAction) -> OverdueOut:
+        return cls(**{**vars(outstanding), "escalated_to": list(outstanding.escalated_to)})
+
+
+@router.get("/overdue", response_model=list[OverdueOut], tags=["oversight"])
+def get_overdue(
+    request: Request,
+    principal: Annotated[Principal, Depends(OVERSIGHT)],
+    school: Annotated[
+        str | None, Query(pattern=r"^[A-Z]{2,8}$", description="One school; none: the trust.")
+    ] = None,
+) -> list[OverdueOut]:
+    """Actions past their deadline and still outstanding, the longest overdue first: of one
+    school (its DSL and head, or anyone whose token names it), or across the trust (a
+    trust-wide token only)."""
+    if school is None:
+        if not (ALL_SCHOOLS in principal.schools and principal.role in TRUST_WIDE_ROLES):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "the whole trust's list needs a trust-wide token"
+            )
+    elif not principal.may_act_for(school):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"your token does not name {school}")
+    return [OverdueOut.of(a) for a in referrals_of(request).overdue_actions(school)]
 
 
 # What the DSL sends: each kind of entry's facts once, then what is sent and what is answered.

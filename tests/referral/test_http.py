@@ -213,3 +213,22 @@ def test_an_image_in_a_reason_is_refused_unrepeated(client: TestClient) -> None:
     refused = post(client, case_id, "actions/declined", {"action": "ceop", "reason": data_uri})
     assert refused.status_code == 422
     assert encoded[:16] not in refused.text
+
+
+def test_overdue_actions_are_listed_for_the_school_and_the_trust(client: TestClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    app = client.app.state.runtime.app  # type: ignore[attr-defined]
+    case_id = new_case(client, adult_involvement="yes")
+    app.clock = lambda: datetime.now(UTC) + timedelta(hours=2)  # police was due within the hour
+    overdue = client.get("/overdue", params={"school": "OAK"}, headers=bearer(client, DSL))
+    assert overdue.status_code == 200
+    police = [o for o in overdue.json() if o["case_id"] == case_id and o["action"] == "police"]
+    assert len(police) == 1
+    trust_lead = ("lead.trust", Role.TRUST_LEAD)
+    trust_wide = bearer(client, trust_lead, school="*")
+    assert any(o["case_id"] == case_id for o in client.get("/overdue", headers=trust_wide).json())
+    assert client.get("/overdue", headers=bearer(client, DSL)).status_code == 403
+    other = client.get("/overdue", params={"school": "ELM"}, headers=bearer(client, DSL))
+    assert other.status_code == 403
+    assert client.get("/overdue", headers=bearer(client, STAFF)).status_code == 403

@@ -22,6 +22,7 @@ from services.referral.domain.actions import (
     apply_assessment,
     check_decision,
 )
+from services.referral.domain.deadlines import escalations_due
 from services.referral.policy import Assessment, CaseFacts, Criterion, RequiredAction
 from shared.entries import CaseEntry, EntryError, NeedsReasonError, Recording
 
@@ -78,6 +79,7 @@ class Referral(Aggregate):
         self.safeguards: list[Referral.SafeguardRecorded] = []
         self.police_outcomes: list[Referral.PoliceOutcomeRecorded] = []
         self.entry_keys: dict[str, CaseEntry] = {}
+        self.escalations: list[Referral.ActionEscalated] = []
 
     class AssessmentRecorded(Aggregate.Event):
         """The facts known at ``occurred_at`` were assessed under ``policy_version``: both the
@@ -111,7 +113,9 @@ class Referral(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.assessments.append(self)
-            apply_assessment(aggregate.actions, outcome_of(self.outcome), self.occurred_at)
+            apply_assessment(
+                aggregate.actions, outcome_of(self.outcome), self.occurred_at, self.number
+            )
 
     def record_assessment(
         self, facts: CaseFacts, outcome: Assessment, caused_by: str, by: str, at: datetime
@@ -129,6 +133,40 @@ class Referral(Aggregate):
             occurred_at=at,
             recorded_at=at,
         )
+
+    class ActionEscalated(Aggregate.Event):
+        """An action was still outstanding past its deadline: escalated ``to`` the DSL (as soon
+        as it was overdue) or the head (later, by the rule of its policy version, named here),
+        each once per deadline. Noticed at ``occurred_at``, due from ``escalate_at``."""
+
+        action: str
+        to: str
+        due_at: datetime
+        escalate_at: datetime
+        policy_version: str
+        rule: str
+        occurred_at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.escalations.append(self)
+            action = aggregate.actions.get(self.action)
+            if action is not None and action.due_at == self.due_at:
+                action.escalated_to.append(self.to)
+
+    def escalate_overdue(self, now: datetime) -> None:
+        """Escalate every outstanding action whose deadline has lapsed, each step once."""
+        for action in list(self.actions.values()):
+            for due in escalations_due(action, now):
+                self.trigger_event(
+                    self.ActionEscalated,
+                    action=due.action,
+                    to=due.to,
+                    due_at=due.due_at,
+                    escalate_at=due.escalate_at,
+                    policy_version=due.policy_version,
+                    rule=due.rule,
+                    occurred_at=now,
+                )
 
     @property
     def facts(self) -> CaseFacts:

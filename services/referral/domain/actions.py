@@ -33,6 +33,11 @@ class Action:
     status: str = OPEN
     decision: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
+    opened_by: int = 0
+    """The number of the assessment since which it is outstanding at this level: the one that
+    newly required it (a notice goes out for that assessment, and only for it)."""
+    escalated_to: list[str] = field(default_factory=list)
+    """Whom its present deadline's lapse was escalated to (``dsl``, then ``head``)."""
 
     @property
     def outstanding(self) -> bool:
@@ -43,13 +48,18 @@ class Action:
         return self.outstanding and now > self.due_at
 
 
-def apply_assessment(actions: dict[str, Action], assessment: Assessment, at: datetime) -> None:
-    """Bring the case's actions in line with a new assessment made at ``at``.
+def apply_assessment(
+    actions: dict[str, Action], assessment: Assessment, at: datetime, number: int = 0
+) -> None:
+    """Bring the case's actions in line with assessment ``number``, made at ``at``.
 
     A new action, or one whose level or deadline changed, is (re)opened from ``at``. A declined
     action that the policy now requires and does not let be declined (a police referral once an
-    adult may be involved) is opened again: the earlier decision stays in its history.
+    adult may be involved) is opened again: the earlier decision stays in its history. An action
+    that becomes outstanding, or outstanding at another level, is marked as opened by
+    ``number``; a new deadline forgets the escalations of the old one.
     """
+    before = {name: (a.outstanding, a.level) for name, a in actions.items()}
     asked = {a.action: a for a in assessment.actions}
     for name, required in asked.items():
         current = actions.get(name)
@@ -70,18 +80,25 @@ def apply_assessment(actions: dict[str, Action], assessment: Assessment, at: dat
         current.declinable = required.declinable
         current.policy_version = assessment.policy_version
         if changed and current.status == OPEN:
-            current.level, current.required_since, current.due_at = required.level, at, due
+            _reopen(current, required.level, at, due)
         elif current.status == DECLINED and not required.declinable:
             current.history.append(
                 f"declined ({current.decision.get('reason', '')}), reopened: {required.why}"
             )
-            current.level, current.required_since, current.due_at = required.level, at, due
+            _reopen(current, required.level, at, due)
             current.status, current.decision = OPEN, {}
         else:
             current.level = required.level
     for name, current in actions.items():
         if name not in asked and current.status == OPEN:
             current.level = NO_LONGER_REQUIRED
+        if current.outstanding and before.get(name) != (True, current.level):
+            current.opened_by = number
+
+
+def _reopen(action: Action, level: str, at: datetime, due: datetime) -> None:
+    action.level, action.required_since, action.due_at = level, at, due
+    action.escalated_to = []
 
 
 def check_decision(
