@@ -33,6 +33,7 @@ from shared.contracts.intake import (
 from shared.contracts.referral import (
     ActionCompletedV1,
     ActionDeclinedV1,
+    ActionEscalatedV1,
     AssessmentRecordedV1,
     ClassificationOverriddenV1,
     CriterionV1,
@@ -347,3 +348,15 @@ def _words(code: str) -> str:
 def _whose(device: str, pseudonym: str) -> str:
     """A device in words, with the young person it belongs to if it is one's."""
     return f"{device} ({pseudonym})" if pseudonym else device
+
+
+@describe.register
+def _(contract: ActionEscalatedV1) -> Described:
+    to = "the DSL" if contract.to == "dsl" else "the head"
+    return Described(
+        "action_escalated",
+        f"FOR ATTENTION: {_words(contract.action)} overdue since "
+        f"{contract.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, escalated to {to} "
+        f"({contract.rule}; policy {contract.policy_version})",
+        actor_role="system",
+    )

@@ -161,3 +161,22 @@ class PoliceOutcomeRecordedV1(CaseEntryContract):
     outcome_date: date
     police_reference: str
     note: Personal = ""
+
+
+@register
+class ActionEscalatedV1(CaseContract):
+    """Step 6's deadlines: an action still outstanding past its deadline, escalated to the DSL
+    (as soon as it was overdue) or to the head (later, by the rule of its policy version)."""
+
+    subject: ClassVar[str] = "referral.action.escalated.v1"
+    producer: ClassVar[str] = "referral"
+
+    action: Action
+    to: Literal["dsl", "head"]
+    due_at: AwareDatetime = Field(description="The deadline that lapsed.")
+    escalate_at: AwareDatetime = Field(description="When this step of escalation fell due.")
+    policy_version: str
+    rule: str = Field(description="The escalation rule of that policy version, in words.")
+    recorded_by: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime

@@ -112,3 +112,14 @@ def test_an_assessment_names_the_criteria_met_and_the_actions_it_requires() -> N
     assert "immediate risk of harm" not in entry.summary
     assert "police required within 60 min" in entry.summary
     assert "parents or carers required within 24 h" in entry.summary
+
+
+def test_an_escalation_is_shown_for_attention() -> None:
+    from shared.contracts.referral import ActionEscalatedV1
+
+    escalated = ActionEscalatedV1.model_validate(golden("referral.action.escalated.v1"))
+    entry = shown(escalated)
+    assert entry.kind == "action_escalated"
+    assert entry.summary.startswith("FOR ATTENTION: police overdue since 2026-11-24 10:21 UTC")
+    assert "escalated to the DSL" in entry.summary
+    assert (entry.actor, entry.actor_role) == ("referral-service", "system")

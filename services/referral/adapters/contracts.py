@@ -6,6 +6,7 @@ from services.referral.domain import Referral
 from shared.contracts.referral import (
     ActionCompletedV1,
     ActionDeclinedV1,
+    ActionEscalatedV1,
     AssessmentRecordedV1,
     ClassificationOverriddenV1,
     PoliceOutcomeRecordedV1,
@@ -24,6 +25,7 @@ _PUBLISHES: dict[type, Publishes] = {
     Referral.RiskAssessed: Publishes(RiskAssessedV1),
     Referral.SafeguardRecorded: Publishes(SafeguardRecordedV1),
     Referral.PoliceOutcomeRecorded: Publishes(PoliceOutcomeRecordedV1),
+    Referral.ActionEscalated: Publishes(ActionEscalatedV1),
 }
 
 PUBLISHED = tuple(_PUBLISHES)

@@ -139,13 +139,17 @@ class Referral(Aggregate):
         as it was overdue) or the head (later, by the rule of its policy version, named here),
         each once per deadline. Noticed at ``occurred_at``, due from ``escalate_at``."""
 
+        school: str
+        reference: str
         action: str
         to: str
         due_at: datetime
         escalate_at: datetime
         policy_version: str
         rule: str
+        recorded_by: str
         occurred_at: datetime
+        recorded_at: datetime
 
         def apply(self, aggregate: Any) -> None:
             aggregate.escalations.append(self)
@@ -159,13 +163,17 @@ class Referral(Aggregate):
             for due in escalations_due(action, now):
                 self.trigger_event(
                     self.ActionEscalated,
+                    school=self.school,
+                    reference=self.reference,
                     action=due.action,
                     to=due.to,
                     due_at=due.due_at,
                     escalate_at=due.escalate_at,
                     policy_version=due.policy_version,
                     rule=due.rule,
+                    recorded_by="referral-service",  # the deadline lapsed: no one recorded it
                     occurred_at=now,
+                    recorded_at=now,
                 )
 
     @property
