@@ -197,6 +197,10 @@ class ServiceApplication(EventSourcedProjection[UUID]):
             msg = "the case changed while this entry was being recorded"
             raise CaseChangedError(msg) from None
 
+    def health(self) -> dict[str, Any]:
+        """What this service adds to /readyz (work that needs a person's attention)."""
+        return {}
+
     def dead_letters(self) -> list[DeadLetter]:
         """Every dead letter this service has recorded, oldest first."""
         found: list[DeadLetter] = []

@@ -235,6 +235,9 @@ class ServiceRuntime:
             }
             for c in self.consumers
         }
+        if report["store"]["ok"]:
+            with contextlib.suppress(Exception):  # reported above if the store is down
+                report.update(self.app.health())
         return bool(report["store"]["ok"] and nats_ok and relay_ok), report
 
 

@@ -236,6 +236,16 @@ class Referrals(ServiceApplication):
             raise NoticeNotFoundError(notice_id)
         return notice
 
+    def health(self) -> dict[str, Any]:
+        """Overdue actions, and notices given up on: both need a person."""
+        gave_up = self.recorder.select_notifications(
+            start=None, limit=10_000, topics=(get_topic(Notice.GaveUp),)
+        )
+        return {
+            "overdue_actions": len(self.overdue_actions()),
+            "notices_given_up": len(gave_up),
+        }
+
     def notices_of(self, case_id: UUID) -> list[Notice]:
         """Every notice of a case, oldest first. Reads every notice ever created: for
         inspection and tests, not for a request path."""

@@ -377,6 +377,7 @@ async def test_a_recipient_that_never_answers_is_given_up_and_nothing_else_stops
     assert "Timeout" in notices["front-door"].last_error
     assert notices["trust-lead"].delivered_at is not None
     assert len(inbox.messages) == 1
+    assert app.health()["notices_given_up"] == 1  # on /readyz, for a person to act on
     # The case goes on: a decision is recorded, and the notices are settled.
     app.decide(
         case_id,
