@@ -1,19 +1,47 @@
-"""The review application: every case's chronology, built from upstream streams."""
+"""The review application: every case's chronology, built from upstream streams; its views
+(:mod:`services.review.views`); policy steps 7 and 8 and every read of a case, as review's own
+entries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from services.review.chronology import Described, describe
-from services.review.domain import CaseRecord
+from services.review.closure import (
+    ClosureRefusedError,
+    closure_refusals,
+    reopening_refusals,
+)
+from services.review.domain import OWN_SUBJECT_PREFIX, CaseRecord, SchoolCases
 from services.review.domain.chain import ChainBreak, verify
-from shared.application import ServiceApplication
+from services.review.own_entries import (
+    CASE_CLOSED,
+    CASE_READ,
+    CASE_REOPENED,
+    STEP_7,
+    STEP_8,
+    own_facts,
+    own_payload,
+    summary,
+)
+from services.review.views import ActionView, CaseView, case_view, version_of
+from shared.application import CaseChangedError, ServiceApplication, key_reused
 from shared.contracts.streams import message_id
+from shared.entries import NeedsReasonError, check_occurred_before_recorded
+
+ATTEMPTS = 5
+"""How often an HTTP-driven entry is tried when the case changed under it (a consumer, or
+another instance of review, appended to it meanwhile) before answering 409."""
+
+READ_ATTEMPTS = 20
+"""A read must not fail because of a concurrent write: it is tried again, many times."""
 
 
 class CaseNotFoundError(LookupError):
@@ -38,6 +66,8 @@ class Reviews(ServiceApplication):
         """One chronology entry from an upstream contract: by default its recorder is the actor,
         and its producer and position are the source."""
         record = self._record_for(contract.case_id, contract.school, contract.reference)
+        # A record just opened carries its Opened event, not yet saved.
+        opened = bool(record.pending_events)
         assert processing_event.tracking is not None
         record.record_entry(
             kind=described.kind,
@@ -50,7 +80,21 @@ class Reviews(ServiceApplication):
             subject=contract.subject,
             payload=contract.model_dump_json(),
         )
-        processing_event.collect_events(record)
+        if opened:
+            # The school's index gains the case in the same transaction as its first entry.
+            index = self._school_index(contract.school)
+            index.add_case(record.id)
+            processing_event.collect_events(record, index)
+        else:
+            processing_event.collect_events(record)
+
+    def _school_index(self, school: str) -> SchoolCases:
+        try:
+            index: object = self.repository.get(SchoolCases.create_id(school))
+        except AggregateNotFoundError:
+            return SchoolCases(school=school)
+        assert isinstance(index, SchoolCases)
+        return index
 
     def _record_for(self, case_id: UUID, school: str, reference: str) -> CaseRecord:
         try:
@@ -87,3 +131,271 @@ class Reviews(ServiceApplication):
         if not isinstance(record, CaseRecord):
             raise CaseNotFoundError(case_id)
         return record
+
+    # The school index, and views.
+
+    def school_case_ids(self, school: str) -> list[UUID]:
+        """The cases of ``school``, in the order review opened them, from its index."""
+        try:
+            index: object = self.repository.get(SchoolCases.create_id(school))
+        except AggregateNotFoundError:
+            return []
+        assert isinstance(index, SchoolCases)
+        return list(index.case_ids)
+
+    def schools(self) -> list[str]:
+        """Every school review holds a case of, by its index."""
+        started = get_topic(SchoolCases.Started)
+        schools: list[str] = []
+        start = None
+        while page := self.recorder.select_notifications(
+            start=start, limit=1000, topics=(started,), inclusive_of_start=False
+        ):
+            for notification in page:
+                index: object = self.repository.get(UUID(str(notification.originator_id)))
+                assert isinstance(index, SchoolCases)
+                schools.append(index.school)
+            start = page[-1].id
+        return sorted(schools)
+
+    def case_view(self, case_id: UUID, *, as_of: datetime | None = None) -> CaseView:
+        """The case as it stands (overdue judged now), or as it stood at ``as_of``. Recording
+        who read it is the caller's (:meth:`record_read`), so that a view built for an export
+        or a list is not counted as a read of its own."""
+        return case_view(self.get_case(case_id), now=self.clock(), as_of=as_of)
+
+    def school_cases(self, school: str) -> list[CaseView]:
+        """The view of each case of ``school``: its index, then those cases only."""
+        now = self.clock()
+        return [case_view(self.get_case(c), now=now) for c in self.school_case_ids(school)]
+
+    def overdue(self, schools: Iterable[str]) -> list[tuple[CaseView, ActionView]]:
+        """Every overdue action of the cases of ``schools``, the longest overdue first."""
+        found = [
+            (view, action)
+            for school in schools
+            for view in self.school_cases(school)
+            for action in view.overdue_actions
+        ]
+        return sorted(found, key=lambda pair: pair[1].due_at)
+
+    # The access log.
+
+    def record_read(
+        self,
+        case_id: UUID,
+        *,
+        user: str,
+        role: str,
+        what: str,
+        at: datetime | None = None,
+        as_of: datetime | None = None,
+    ) -> CaseRecord:
+        """Record that ``user``, in ``role``, read ``what`` of the case (``case_view``,
+        ``chronology``, an export...) at ``at`` (default now), as it stood at ``as_of`` if
+        given. Returns the record with the read on it. Tried again when the case changed
+        meanwhile: a read never fails because of a concurrent write."""
+        facts = {"what": what, "as_of": as_of.isoformat() if as_of else None}
+        for _ in range(READ_ATTEMPTS):
+            record, saved = self._try_append(
+                case_id, CASE_READ, facts, by=user, role=role, occurred_at=at
+            )
+            if saved:
+                return record
+        msg = "the case kept changing while its read was being recorded"
+        raise CaseChangedError(msg)
+
+    # Steps 7 and 8: review's own entries, sent over HTTP.
+
+    def record_step(
+        self,
+        case_id: UUID,
+        kind: str,
+        facts: Mapping[str, Any],
+        *,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+        """Record a step 7 or step 8 entry (a review of outcomes and procedures) of ``kind``
+        with its ``facts`` (codes and words, JSON-ready). Closing and reopening have their own
+        commands, with their rules."""
+        if kind not in (*STEP_7, *STEP_8) or kind in (CASE_CLOSED, CASE_REOPENED):
+            msg = f"{kind} is not a step 7 or step 8 entry"
+            raise ValueError(msg)
+        return self._record_own(
+            case_id,
+            kind,
+            facts,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+        )
+
+    def close_case(
+        self,
+        case_id: UUID,
+        *,
+        note: str = "",
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+        """Close the case (step 8). Refused, with every reason (:class:`ClosureRefusedError`),
+        while a required action is neither done nor declined, the parents are neither told nor
+        recorded as not to be told with the reason, not referring to the police lacks its
+        written reasons, or no review is recorded."""
+
+        def check(view: CaseView) -> None:
+            if refusals := closure_refusals(view):
+                raise ClosureRefusedError(refusals)
+
+        return self._record_own(
+            case_id,
+            CASE_CLOSED,
+            {"note": note},
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+            check=check,
+        )
+
+    def reopen_case(
+        self,
+        case_id: UUID,
+        *,
+        reason: str,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+        """Reopen a closed case, with the reason; it is then reviewed again before closing."""
+        if not reason.strip():
+            msg = "reopening a case needs the reason"
+            raise NeedsReasonError(msg)
+
+        def check(view: CaseView) -> None:
+            if refusals := reopening_refusals(view):
+                raise ClosureRefusedError(refusals)
+
+        return self._record_own(
+            case_id,
+            CASE_REOPENED,
+            {"reason": reason},
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+            check=check,
+        )
+
+    def _record_own(
+        self,
+        case_id: UUID,
+        kind: str,
+        facts: Mapping[str, Any],
+        *,
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None,
+        idempotency_key: str | None,
+        expected_version: int | None,
+        check: Callable[[CaseView], None] | None = None,
+    ) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+        """The entry, the record after it, and whether this call recorded it: a retry with the
+        same key (scoped to the user) returns the entry its first attempt recorded, and the
+        same key with other facts is refused. Tried again if the case changed while it was
+        being recorded; ``expected_version`` (reads do not count) is checked each time."""
+        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
+        for _ in range(ATTEMPTS):
+            record, saved = self._try_append(
+                case_id,
+                kind,
+                facts,
+                by=recorded_by,
+                role=recorded_by_role,
+                occurred_at=occurred_at,
+                key=key,
+                expected_version=expected_version,
+                check=check,
+            )
+            if saved is None:
+                found = _keyed(record, key)
+                assert found is not None
+                return found, record, False
+            if saved:
+                return record.entries[-1], record, True
+        msg = "the case kept changing while this entry was being recorded"
+        raise CaseChangedError(msg)
+
+    def _try_append(
+        self,
+        case_id: UUID,
+        kind: str,
+        facts: Mapping[str, Any],
+        *,
+        by: str,
+        role: str,
+        occurred_at: datetime | None,
+        key: str = "",
+        expected_version: int | None = None,
+        check: Callable[[CaseView], None] | None = None,
+    ) -> tuple[CaseRecord, bool | None]:
+        """One attempt at an own entry: True if saved, False if the case changed meanwhile
+        (IntegrityError: try again), None if a retry's key found the entry already there.
+
+        The consumers apply upstream messages under ``processing_lock``; taking it here keeps
+        this process's own writes from racing them. Another instance of review can still
+        append in between, which the store refuses (IntegrityError)."""
+        with self.processing_lock:
+            record = self.get_case(case_id)
+            if key and (found := _keyed(record, key)) is not None:
+                if own_facts(found.payload)[0] != dict(facts):
+                    raise key_reused(f"a {found.kind} entry")
+                return record, None
+            if expected_version is not None and version_of(record.entries) != expected_version:
+                msg = f"the case is at version {version_of(record.entries)}, not {expected_version}"
+                raise CaseChangedError(msg)
+            now = self.clock()
+            if check is not None:
+                check(case_view(record, now=now))
+            occurred = occurred_at or now
+            check_occurred_before_recorded(occurred, now)
+            record.record_own(
+                kind=kind,
+                summary=summary(kind, facts),
+                actor=by,
+                actor_role=role,
+                occurred_at=occurred,
+                recorded_at=now,
+                payload=own_payload(facts, key),
+            )
+            try:
+                self.save(record)
+            except IntegrityError:
+                return record, False
+            return record, True
+
+
+def _keyed(record: CaseRecord, key: str) -> CaseRecord.EntryRecorded | None:
+    """The own entry an idempotency key recorded, if any (the latest first: a retry follows
+    soon after its first attempt). Reads carry no key."""
+    for entry in reversed(record.entries):
+        if (
+            entry.subject.startswith(OWN_SUBJECT_PREFIX)
+            and entry.kind != CASE_READ
+            and own_facts(entry.payload)[1] == key
+        ):
+            return entry
+    return None

@@ -102,6 +102,38 @@ VALID_BODIES = {
         "outcome_date": "2026-12-01",
         "police_reference": "INV-1",
     },
+    # review
+    "/cases/{case_id}/support": {
+        "pseudonym": "YP-1",
+        "kind": "pastoral",
+        "given_by": "Invented",
+        "detail": "Invented",
+    },
+    "/cases/{case_id}/staff-informed": {"staff": "Invented", "what_and_why": "Invented"},
+    "/cases/{case_id}/parents-conversations": {
+        "pseudonym": "YP-1",
+        "with_whom": "Invented",
+        "how": "phone",
+        "what_was_said": "Invented",
+    },
+    "/cases/{case_id}/education-sessions": {
+        "audience": "Year 9",
+        "topic": "Invented",
+        "delivered_by": "Invented",
+    },
+    "/cases/{case_id}/removal-help": {
+        "pseudonym": "YP-1",
+        "service": "childline_iwf_report_remove",
+        "status": "signposted",
+    },
+    "/cases/{case_id}/site-removals": {"site": "Invented", "status": "requested"},
+    "/cases/{case_id}/reviews": {
+        "what_worked": "Invented",
+        "what_did_not_work": "Invented",
+        "procedure_changes": "Invented",
+    },
+    "/cases/{case_id}/closure": {},
+    "/cases/{case_id}/reopening": {"reason": "Invented"},
 }
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, ClassVar
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from services.review.domain.chain import GENESIS, entry_hash
 
-__all__ = ["GENESIS", "OWN_SUBJECT_PREFIX", "CaseRecord", "entry_hash"]
+__all__ = ["GENESIS", "OWN_SUBJECT_PREFIX", "CaseRecord", "SchoolCases", "entry_hash"]
 
 OWN_SUBJECT_PREFIX = "review."
 """The subject of review's own entries: ``review.<kind>``; upstream ones keep their contract's."""
@@ -144,3 +144,32 @@ class CaseRecord(Aggregate):
         return sorted(
             (e for e in self.entries if e.recorded_at <= as_of), key=lambda e: e.recorded_at
         )
+
+
+_SCHOOL_CASES = uuid5(NAMESPACE_URL, "https://safeguard.invalid/review/school-cases/")
+
+
+class SchoolCases(Aggregate):
+    """The cases of one school, in the order review opened them: an index, so that a school's
+    case list reads one small aggregate and that school's cases, never every case in the store.
+
+    Only the consumers add to it, in the same transaction as a case's first entry."""
+
+    class Started(Aggregate.Created):
+        school: str
+
+    @event(Started)
+    def __init__(self, school: str) -> None:
+        self.school = school
+        self.case_ids: list[UUID] = []
+
+    @staticmethod
+    def create_id(school: str) -> UUID:
+        return uuid5(_SCHOOL_CASES, school)
+
+    class CaseAdded(Aggregate.Event):
+        case_id: UUID
+
+    @event(CaseAdded)
+    def add_case(self, case_id: UUID) -> None:
+        self.case_ids.append(case_id)

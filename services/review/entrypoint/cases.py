@@ -1,19 +1,56 @@
-"""A case's chronology, for its school's DSL and head, and for auditors."""
+"""A case's view and chronology (as it stands, or as it stood at any moment), each school's case
+list, and overdue actions for a school or across the trust.
+
+Every read of a case (its view or its chronology, now or ``as_of``) is recorded in the case's
+own chronology first, so the DSL and an auditor can see who looked.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Request
-from pydantic import BaseModel
+from fastapi import Depends, HTTPException, Query, Request, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
 
-from services.review.entrypoint.common import CASE_READERS, router, visible_case
-from shared.identity import Principal
+from services.review.application import CaseNotFoundError
+from services.review.domain import CaseRecord
+from services.review.entrypoint.common import CASE_READERS, reviews_of, router, visible_case
+from services.review.own_entries import (
+    EDUCATION_SESSION,
+    PARENTS_SPOKEN_TO,
+    REMOVAL_HELP,
+    SITE_REMOVAL,
+    STAFF_INFORMED,
+    SUPPORT_GIVEN,
+)
+from services.review.views import ActionView, CaseView, OwnEntry, case_view
+from shared.application import CaseChangedError
+from shared.identity import (
+    ALL_SCHOOLS,
+    Authorize,
+    Principal,
+    Role,
+    case_not_found,
+    hide_unless_visible,
+)
+
+SCHOOL_READERS = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR, Role.TRUST_LEAD)
+"""Who reads a school's list of cases and its overdue actions: never names, only references."""
+
+AsOf = Annotated[
+    AwareDatetime | None,
+    Query(description="The case as it stood at this moment: only the entries on record then."),
+]
+SchoolCode = Annotated[str, Query(pattern=r"^[A-Z]{2,8}$", description="e.g. OAK")]
 
 
 class EntryOut(BaseModel):
+    """One entry: what, who, when it happened and was recorded, its reason and policy
+    version if it has them."""
+
+    number: int
     kind: str
     summary: str
     actor: str
@@ -21,26 +58,356 @@ class EntryOut(BaseModel):
     occurred_at: datetime
     recorded_at: datetime
     source: str
+    reason: str = ""
+    policy_version: str = ""
+
+
+class ActionOut(BaseModel):
+    """An action as it stands: what the latest assessment asks, by when, and the decision."""
+
+    action: str
+    level: str = Field(description="required, recommended, dsl_decides or no_longer_required")
+    why: str
+    declinable: bool
+    status: str = Field(description="open, done or declined")
+    required_since: datetime
+    due_at: datetime
+    overdue: bool
+    policy_version: str
+    decision: dict[str, Any]
+    history: list[str]
+
+    @classmethod
+    def of(cls, action: ActionView, now: datetime) -> ActionOut:
+        return cls(**{**vars(action), "overdue": action.overdue(now)})
+
+
+class ParentsOut(BaseModel):
+    """Parents or carers: ``told``, ``not_told`` (with the reason) or ``not_yet``."""
+
+    status: str
+    reason: str
+    how: str
+    whom: str
+    recorded_by: str
+    occurred_at: datetime | None
+    source: str = Field(description="referral (the parents action) or review (step 7)")
+
+
+class OwnEntryOut(BaseModel):
+    """One of review's own entries (steps 7 and 8) with its facts."""
+
+    number: int
+    kind: str
+    actor: str
+    actor_role: str
+    occurred_at: datetime
+    recorded_at: datetime
+    facts: dict[str, Any]
+
+    @classmethod
+    def of(cls, own: OwnEntry) -> OwnEntryOut:
+        return cls(**vars(own))
+
+
+class ReadOut(BaseModel):
+    """One read of the case: who, in which role, when, what, and as of when."""
+
+    user: str
+    role: str
+    at: datetime
+    what: str
+    as_of: str | None
+
+    @classmethod
+    def of(cls, own: OwnEntry) -> ReadOut:
+        return cls(
+            user=own.actor,
+            role=own.actor_role,
+            at=own.recorded_at,
+            what=own.facts.get("what", ""),
+            as_of=own.facts.get("as_of"),
+        )
+
+
+class ContainmentOut(BaseModel):
+    """Policy step 7 as recorded."""
+
+    support: list[OwnEntryOut]
+    staff_informed: list[OwnEntryOut]
+    parents_conversations: list[OwnEntryOut]
+    education_sessions: list[OwnEntryOut]
+    removal_help: list[OwnEntryOut]
+    site_removals: list[OwnEntryOut]
+    site_removal_status: dict[str, str] = Field(description="Each site's latest status.")
+
+
+class ReviewOut(BaseModel):
+    """Policy step 8 as recorded: the review date, the reviews, each closing and reopening."""
+
+    review_date: date | None
+    review_after_days: int
+    review_overdue: bool
+    reviews: list[OwnEntryOut]
+    closures: list[OwnEntryOut]
 
 
 class CaseViewOut(BaseModel):
-    """A case's chronology, in the order things happened."""
+    """A case as it stands (or stood at ``as_of``): its chronology in ``entries``, in the order
+    things happened, and what follows from it; who read it in ``reads``."""
 
     case_id: UUID
     school: str
     reference: str
+    as_of: datetime | None
+    version: int = Field(description="The ETag: entries other than reads.")
+    disclosure_route: str
+    opened_at: datetime | None
+    status: str = Field(description="open, closed or reopened")
+    dsl: str
+    classification: str = Field(description="The DSL's override if any, else the computed one.")
+    subtype: str
+    computed_classification: str
+    computed_subtype: str
+    policy_version: str
+    actions: list[ActionOut]
+    open_actions: list[str]
+    overdue_actions: list[str]
+    parents: ParentsOut
+    containment: ContainmentOut
+    review: ReviewOut
     entries: list[EntryOut]
+    reads: list[ReadOut]
+
+
+class ChronologyOut(BaseModel):
+    """Every entry of the case, reads included, in the order things happened."""
+
+    case_id: UUID
+    school: str
+    reference: str
+    as_of: datetime | None
+    entries: list[EntryOut]
+
+
+class CaseSummaryOut(BaseModel):
+    """One line of a school's case list."""
+
+    case_id: UUID
+    reference: str
+    status: str
+    classification: str
+    subtype: str
+    open_actions: int
+    overdue_actions: int
+    dsl: str
+    opened_at: datetime | None
+    review_date: date | None
+    review_overdue: bool
+
+
+class CaseListOut(BaseModel):
+    school: str
+    cases: list[CaseSummaryOut]
+
+
+class OverdueOut(BaseModel):
+    """An action past its deadline, and the case it belongs to."""
+
+    case_id: UUID
+    school: str
+    reference: str
+    dsl: str
+    action: str
+    level: str
+    why: str
+    due_at: datetime
+    overdue_minutes: int
+
+
+class OverdueListOut(BaseModel):
+    at: datetime
+    schools: list[str]
+    overdue: list[OverdueOut]
+
+
+@router.get("/cases", response_model=CaseListOut)
+def list_cases(
+    school: SchoolCode,
+    request: Request,
+    principal: Annotated[Principal, Depends(SCHOOL_READERS)],
+) -> CaseListOut:
+    """A school's cases: reference, status, classification, open and overdue actions, DSL and
+    review date. For the school's DSL and head, and the auditors and trust leads whose token
+    names it; any other school is 404, as for a case that does not exist."""
+    hide_unless_visible(principal, school)
+    views = reviews_of(request).school_cases(school)
+    return CaseListOut(school=school, cases=[_summary(v) for v in views])
+
+
+@router.get("/overdue", response_model=OverdueListOut)
+def list_overdue(
+    request: Request,
+    principal: Annotated[Principal, Depends(SCHOOL_READERS)],
+    school: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Z]{2,8}$",
+            description="One school; default: every school the token names (for a trust-wide "
+            "token, every school with a case).",
+        ),
+    ] = None,
+) -> OverdueListOut:
+    """Actions past their deadline, the longest overdue first: of one school, or across the
+    trust."""
+    reviews = reviews_of(request)
+    if school is not None:
+        hide_unless_visible(principal, school)
+        schools = [school]
+    elif ALL_SCHOOLS in principal.schools:
+        schools = [s for s in reviews.schools() if principal.may_act_for(s)]
+    else:
+        schools = sorted(principal.schools)
+    now = reviews.clock()
+    return OverdueListOut(
+        at=now,
+        schools=schools,
+        overdue=[
+            OverdueOut(
+                case_id=view.case_id,
+                school=view.school,
+                reference=view.reference,
+                dsl=view.dsl,
+                action=action.action,
+                level=action.level,
+                why=action.why,
+                due_at=action.due_at,
+                overdue_minutes=int((now - action.due_at).total_seconds() // 60),
+            )
+            for view, action in reviews.overdue(schools)
+        ],
+    )
 
 
 @router.get("/cases/{case_id}", response_model=CaseViewOut)
 def get_case_view(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(CASE_READERS)]
+    case_id: UUID,
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(CASE_READERS)],
+    as_of: AsOf = None,
 ) -> CaseViewOut:
-    """The case's chronology: every entry with who, when it happened and when recorded."""
-    record = visible_case(request, principal, case_id)
-    return CaseViewOut(
+    """The case as it stands, or as it stood at ``as_of``: its chronology (``entries``, every
+    entry with who, when it happened and when recorded, and its reason), status, DSL,
+    classification, actions with their deadlines, parents, step 7, step 8, and who read it.
+    This read is recorded first. The ``ETag`` (without ``as_of``) is for ``If-Match``."""
+    record = _read(request, principal, case_id, "case_view", as_of)
+    view = case_view(record, now=reviews_of(request).clock(), as_of=as_of)
+    if as_of is None:
+        response.headers["ETag"] = f'"{view.version}"'
+    return _case_view_out(view)
+
+
+@router.get("/cases/{case_id}/chronology", response_model=ChronologyOut)
+def get_chronology(
+    case_id: UUID,
+    request: Request,
+    principal: Annotated[Principal, Depends(CASE_READERS)],
+    as_of: AsOf = None,
+) -> ChronologyOut:
+    """Every entry of the case, the reads of it included, in the order things happened; with
+    ``as_of``, only those on record then. This read is recorded first."""
+    record = _read(request, principal, case_id, "chronology", as_of)
+    view = case_view(record, now=reviews_of(request).clock(), as_of=as_of)
+    reasons = {e.number: e for e in view.entries}
+    entries = [
+        EntryOut(**vars(reasons[e.number]))
+        if e.number in reasons
+        else EntryOut.model_validate(e, from_attributes=True)
+        for e in record.chronology(as_of)
+    ]
+    return ChronologyOut(
         case_id=case_id,
         school=record.school,
         reference=record.reference,
-        entries=[EntryOut.model_validate(e, from_attributes=True) for e in record.chronology()],
+        as_of=as_of,
+        entries=entries,
+    )
+
+
+def _read(
+    request: Request, principal: Principal, case_id: UUID, what: str, as_of: datetime | None
+) -> CaseRecord:
+    """The visible case, with this read recorded on it."""
+    visible_case(request, principal, case_id)
+    try:
+        return reviews_of(request).record_read(
+            case_id, user=principal.user, role=principal.role, what=what, as_of=as_of
+        )
+    except CaseNotFoundError:
+        raise case_not_found() from None
+    except CaseChangedError:
+        # Only after many attempts (record_read retries): not a conflict of the reader's.
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the case is being written to; nothing was shown, retry shortly",
+            headers={"Retry-After": "1"},
+        ) from None
+
+
+def _summary(view: CaseView) -> CaseSummaryOut:
+    return CaseSummaryOut(
+        case_id=view.case_id,
+        reference=view.reference,
+        status=view.status,
+        classification=view.classification,
+        subtype=view.subtype,
+        open_actions=len(view.open_actions),
+        overdue_actions=len(view.overdue_actions),
+        dsl=view.dsl,
+        opened_at=view.opened_at,
+        review_date=view.review_date,
+        review_overdue=view.review_overdue,
+    )
+
+
+def _case_view_out(view: CaseView) -> CaseViewOut:
+    step7 = {kind: [OwnEntryOut.of(e) for e in entries] for kind, entries in view.step7.items()}
+    return CaseViewOut(
+        case_id=view.case_id,
+        school=view.school,
+        reference=view.reference,
+        as_of=view.as_of,
+        version=view.version,
+        disclosure_route=view.disclosure_route,
+        opened_at=view.opened_at,
+        status=view.status,
+        dsl=view.dsl,
+        classification=view.classification,
+        subtype=view.subtype,
+        computed_classification=view.computed_classification,
+        computed_subtype=view.computed_subtype,
+        policy_version=view.policy_version,
+        actions=[ActionOut.of(a, view.now) for a in view.actions.values()],
+        open_actions=[a.action for a in view.open_actions],
+        overdue_actions=[a.action for a in view.overdue_actions],
+        parents=ParentsOut(**vars(view.parents)),
+        containment=ContainmentOut(
+            support=step7[SUPPORT_GIVEN],
+            staff_informed=step7[STAFF_INFORMED],
+            parents_conversations=step7[PARENTS_SPOKEN_TO],
+            education_sessions=step7[EDUCATION_SESSION],
+            removal_help=step7[REMOVAL_HELP],
+            site_removals=step7[SITE_REMOVAL],
+            site_removal_status=view.site_removal_status,
+        ),
+        review=ReviewOut(
+            review_date=view.review_date,
+            review_after_days=view.review_after_days,
+            review_overdue=view.review_overdue,
+            reviews=[OwnEntryOut.of(e) for e in view.reviews],
+            closures=[OwnEntryOut.of(e) for e in view.closures],
+        ),
+        entries=[EntryOut(**vars(e)) for e in view.entries],
+        reads=[ReadOut.of(r) for r in view.reads],
     )

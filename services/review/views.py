@@ -1,0 +1,453 @@
+"""A case as it stands, or as it stood at any moment: a pure fold of its entries.
+
+Every entry keeps the message it came from (an upstream contract as published, or review's own
+entry's facts), so :func:`fold` needs nothing but the entries: the view of a case ``as_of`` a
+moment is the fold of the entries on record then, and an auditor sees exactly what was known
+when each decision was taken. Nothing here reads a store or a clock: ``now`` is an argument.
+
+The actions mirror referral's rules (its ``apply_assessment``) from the assessments and the
+DSL's decisions as referral published them; review never imports referral's domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cache, lru_cache
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from services.review.domain import OWN_SUBJECT_PREFIX, CaseRecord
+from services.review.own_entries import (
+    CASE_CLOSED,
+    CASE_READ,
+    CASE_REOPENED,
+    EDUCATION_SESSION,
+    PARENTS_SPOKEN_TO,
+    REMOVAL_HELP,
+    REVIEW_RECORDED,
+    SITE_REMOVAL,
+    STAFF_INFORMED,
+    SUPPORT_GIVEN,
+    own_facts,
+)
+from shared.contracts import Contract, UnknownSubjectError, decode
+from shared.contracts.intake import DslAssignedV1, IncidentReportedV1
+from shared.contracts.referral import (
+    ActionCompletedV1,
+    ActionDeclinedV1,
+    AssessmentRecordedV1,
+    ClassificationOverriddenV1,
+)
+
+REVIEW_AFTER_DAYS: dict[str, int] = {"uk-2024.1": 42, "uk-2024.2": 42}
+"""The school's review cycle (policy step 8): a case is reviewed this many days after the
+disclosure, by the policy version of its first assessment. A policy value, not a law: a trust
+that reviews sooner changes it here, with a new policy version."""
+
+DEFAULT_REVIEW_AFTER_DAYS = 42
+"""For a case not yet assessed, or assessed under a version the table does not name."""
+
+# A case's status.
+OPEN_CASE, CLOSED, REOPENED = "open", "closed", "reopened"
+# An action's status, and the level of one the latest assessment no longer asks for (referral's).
+OPEN, DONE, DECLINED = "open", "done", "declined"
+NO_LONGER_REQUIRED = "no_longer_required"
+# Whether the parents or carers were told.
+TOLD, NOT_TOLD, NOT_YET = "told", "not_told", "not_yet"
+
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+_REASON_FIELDS = (
+    "reason",
+    "reasons",
+    "correction_reason",
+    "handover_reason",
+    "emergency_justification",
+)
+
+
+@dataclass
+class ActionView:
+    """One action as it stands: what the latest assessment asks, by when, and the decision."""
+
+    action: str
+    level: str
+    why: str
+    declinable: bool
+    required_since: datetime
+    due_at: datetime
+    policy_version: str
+    status: str = OPEN
+    decision: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def outstanding(self) -> bool:
+        """Open, and still asked for by the latest assessment."""
+        return self.status == OPEN and self.level != NO_LONGER_REQUIRED
+
+    def overdue(self, now: datetime) -> bool:
+        return self.outstanding and now > self.due_at
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """One entry of the chronology: what, who, when it happened and was recorded, and the
+    reason and policy version it carries, if any."""
+
+    number: int
+    kind: str
+    summary: str
+    actor: str
+    actor_role: str
+    occurred_at: datetime
+    recorded_at: datetime
+    source: str
+    reason: str = ""
+    policy_version: str = ""
+
+
+@dataclass(frozen=True)
+class OwnEntry:
+    """One of review's own entries (step 7, step 8, a read), with its facts."""
+
+    number: int
+    kind: str
+    actor: str
+    actor_role: str
+    occurred_at: datetime
+    recorded_at: datetime
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Parents:
+    """Whether the parents or carers were told (referral's parents action done, or, when no
+    such action is outstanding, a conversation recorded at step 7), or recorded as not to be
+    told with the reason (the action declined)."""
+
+    status: str
+    reason: str = ""
+    how: str = ""
+    whom: str = ""
+    recorded_by: str = ""
+    occurred_at: datetime | None = None
+    source: str = ""
+
+
+@dataclass
+class CaseView:
+    """A case as it stood at ``as_of`` (None: as it stands), with overdue judged at ``now``."""
+
+    case_id: UUID
+    school: str
+    reference: str
+    now: datetime
+    as_of: datetime | None = None
+    version: int = 0
+    """The number of entries other than reads: what ``If-Match`` is checked against, so that
+    reading a case (which is itself recorded) never makes a write look stale."""
+    disclosure_route: str = ""
+    opened_at: datetime | None = None
+    status: str = OPEN_CASE
+    dsl: str = ""
+    classification: str = "undetermined"
+    subtype: str = ""
+    computed_classification: str = "undetermined"
+    computed_subtype: str = ""
+    classification_overridden: bool = False
+    policy_version: str = ""
+    first_policy_version: str = ""
+    actions: dict[str, ActionView] = field(default_factory=dict)
+    step7: dict[str, list[OwnEntry]] = field(
+        default_factory=lambda: {
+            kind: []
+            for kind in (
+                SUPPORT_GIVEN,
+                STAFF_INFORMED,
+                PARENTS_SPOKEN_TO,
+                EDUCATION_SESSION,
+                REMOVAL_HELP,
+                SITE_REMOVAL,
+            )
+        }
+    )
+    reviews: list[OwnEntry] = field(default_factory=list)
+    closures: list[OwnEntry] = field(default_factory=list)
+    """Each closing and reopening, in order."""
+    reads: list[OwnEntry] = field(default_factory=list)
+    entries: list[EntryView] = field(default_factory=list)
+    """The chronology without the reads, in the order things happened."""
+
+    @property
+    def open_actions(self) -> list[ActionView]:
+        return [a for a in self.actions.values() if a.outstanding]
+
+    @property
+    def overdue_actions(self) -> list[ActionView]:
+        return [a for a in self.actions.values() if a.overdue(self.now)]
+
+    @property
+    def parents(self) -> Parents:
+        action = self.actions.get("parents_or_carers")
+        if action is not None and action.status == DONE:
+            return Parents(
+                TOLD,
+                how=action.decision.get("how", ""),
+                whom=action.decision.get("whom", ""),
+                recorded_by=action.decision.get("recorded_by", ""),
+                occurred_at=action.decision.get("occurred_at"),
+                source="referral",
+            )
+        if action is not None and action.status == DECLINED:
+            return Parents(
+                NOT_TOLD,
+                reason=action.decision.get("reason", ""),
+                recorded_by=action.decision.get("recorded_by", ""),
+                occurred_at=action.decision.get("occurred_at"),
+                source="referral",
+            )
+        spoken = self.step7[PARENTS_SPOKEN_TO]
+        if spoken and (action is None or not action.outstanding):
+            last = spoken[-1]
+            return Parents(
+                TOLD,
+                how=last.facts.get("how", ""),
+                whom=last.facts.get("with_whom", ""),
+                recorded_by=last.actor,
+                occurred_at=last.occurred_at,
+                source="review",
+            )
+        return Parents(NOT_YET)
+
+    @property
+    def review_after_days(self) -> int:
+        return REVIEW_AFTER_DAYS.get(self.first_policy_version, DEFAULT_REVIEW_AFTER_DAYS)
+
+    @property
+    def review_date(self) -> date | None:
+        """The disclosure's date plus the review cycle of the case's first policy version (UTC
+        dates, as every time the record keeps)."""
+        if self.opened_at is None:
+            return None
+        return (self.opened_at + timedelta(days=self.review_after_days)).astimezone(UTC).date()
+
+    @property
+    def reviews_since_reopened(self) -> list[OwnEntry]:
+        """The reviews that count towards closing: a reopened case is reviewed again."""
+        reopened = [c for c in self.closures if c.kind == CASE_REOPENED]
+        since = reopened[-1].number if reopened else 0
+        return [r for r in self.reviews if r.number > since]
+
+    @property
+    def review_overdue(self) -> bool:
+        review_date = self.review_date
+        return (
+            self.status != CLOSED
+            and review_date is not None
+            and not self.reviews_since_reopened
+            and self.now.astimezone(UTC).date() > review_date
+        )
+
+    @property
+    def site_removal_status(self) -> dict[str, str]:
+        """Each hosting site's removal status as last recorded."""
+        return {e.facts["site"]: e.facts["status"] for e in self.step7[SITE_REMOVAL]}
+
+
+def case_view(record: CaseRecord, *, now: datetime, as_of: datetime | None = None) -> CaseView:
+    """The view of ``record`` as it stands, or as it stood at ``as_of`` (then overdue is
+    judged at ``as_of`` too: what was overdue then)."""
+    return fold(
+        record.on_record(as_of if as_of is not None else _END_OF_TIME),
+        case_id=record.id,
+        school=record.school,
+        reference=record.reference,
+        now=as_of if as_of is not None else now,
+        as_of=as_of,
+    )
+
+
+def fold(
+    entries: Sequence[CaseRecord.EntryRecorded],
+    *,
+    case_id: UUID,
+    school: str,
+    reference: str,
+    now: datetime,
+    as_of: datetime | None = None,
+) -> CaseView:
+    """Fold ``entries``, in the order they were recorded, into the case's view."""
+    view = CaseView(case_id=case_id, school=school, reference=reference, now=now, as_of=as_of)
+    for entry in entries:
+        if entry.subject.startswith(OWN_SUBJECT_PREFIX):
+            facts, _ = own_facts(entry.payload)
+            own = OwnEntry(
+                entry.number,
+                entry.kind,
+                entry.actor,
+                entry.actor_role,
+                entry.occurred_at,
+                entry.recorded_at,
+                facts,
+            )
+            if entry.kind == CASE_READ:
+                view.reads.append(own)
+                continue
+            _apply_own(view, own)
+            view.entries.append(_entry_view(entry, reason=str(facts.get("reason", ""))))
+        else:
+            contract = _contract(entry.subject, entry.payload)
+            if contract is not None:
+                _apply_upstream(view, contract)
+            view.entries.append(_entry_view(entry, contract=contract))
+        if view.opened_at is None:
+            view.opened_at = entry.occurred_at
+    view.version = len(view.entries)
+    view.entries.sort(key=lambda e: (e.occurred_at, e.recorded_at))
+    return view
+
+
+def version_of(entries: Iterable[CaseRecord.EntryRecorded]) -> int:
+    """A case's version for ``If-Match``: its entries other than reads."""
+    return sum(1 for e in entries if e.kind != CASE_READ)
+
+
+@lru_cache(maxsize=8192)
+def _contract(subject: str, payload: str) -> Contract | None:
+    """The upstream contract an entry keeps. Contracts are frozen, so a decoded one is shared
+    between folds (the same case folded at several moments decodes each entry once).
+
+    None for an entry from before entries kept their message, and for a subject or a shape
+    this release does not know: the entry stays in the chronology, in words."""
+    if not subject:
+        return None
+    try:
+        return decode(subject, payload.encode())
+    except (UnknownSubjectError, ValidationError):
+        return None
+
+
+def _entry_view(
+    entry: CaseRecord.EntryRecorded, *, contract: Contract | None = None, reason: str = ""
+) -> EntryView:
+    if contract is not None:
+        reason = next(
+            (r for f in _reason_fields(type(contract)) if (r := getattr(contract, f))), ""
+        )
+    policy_version = contract.policy_version if isinstance(contract, AssessmentRecordedV1) else ""
+    return EntryView(
+        entry.number,
+        entry.kind,
+        entry.summary,
+        entry.actor,
+        entry.actor_role,
+        entry.occurred_at,
+        entry.recorded_at,
+        entry.source,
+        str(reason),
+        str(policy_version),
+    )
+
+
+@cache
+def _reason_fields(contract: type[Contract]) -> tuple[str, ...]:
+    """The reason fields a contract has, looked up once per class: asking a pydantic model
+    for a field it lacks is slow, and a fold asks for every entry."""
+    return tuple(f for f in _REASON_FIELDS if f in contract.model_fields)
+
+
+def _apply_own(view: CaseView, own: OwnEntry) -> None:
+    if own.kind in view.step7:
+        view.step7[own.kind].append(own)
+    elif own.kind == REVIEW_RECORDED:
+        view.reviews.append(own)
+    elif own.kind == CASE_CLOSED:
+        view.closures.append(own)
+        view.status = CLOSED
+    elif own.kind == CASE_REOPENED:
+        view.closures.append(own)
+        view.status = REOPENED
+
+
+def _apply_upstream(view: CaseView, contract: Contract) -> None:
+    if isinstance(contract, IncidentReportedV1):
+        view.disclosure_route = str(contract.disclosure_route)
+        # The case opens with its disclosure, even if referral's first message came first.
+        view.opened_at = contract.occurred_at
+    elif isinstance(contract, DslAssignedV1):
+        view.dsl = contract.dsl
+    elif isinstance(contract, AssessmentRecordedV1):
+        _apply_assessment(view, contract)
+    elif isinstance(contract, ClassificationOverriddenV1):
+        view.classification, view.subtype = contract.classification, contract.subtype
+        view.classification_overridden = True
+    elif isinstance(contract, ActionCompletedV1 | ActionDeclinedV1):
+        _apply_decision(view, contract)
+
+
+def _apply_assessment(view: CaseView, assessment: AssessmentRecordedV1) -> None:
+    """Referral's rules: a new action, or one whose level or reason changed, is (re)opened
+    from the assessment's time; a declined action the policy no longer lets be declined is
+    opened again (the decision stays in its history); an open action no longer asked for is
+    no longer required."""
+    view.computed_classification = assessment.classification
+    view.computed_subtype = assessment.subtype
+    if not view.classification_overridden:
+        view.classification, view.subtype = assessment.classification, assessment.subtype
+    view.policy_version = assessment.policy_version
+    view.first_policy_version = view.first_policy_version or assessment.policy_version
+    at = assessment.occurred_at
+    asked = {a.action: a for a in assessment.actions}
+    for name, required in asked.items():
+        due = at + timedelta(minutes=required.due_within_minutes)
+        current = view.actions.get(name)
+        if current is None:
+            view.actions[name] = ActionView(
+                name,
+                required.level,
+                required.why,
+                required.declinable,
+                at,
+                due,
+                assessment.policy_version,
+            )
+            continue
+        changed = (current.level, current.why) != (required.level, required.why)
+        current.why, current.declinable = required.why, required.declinable
+        current.policy_version = assessment.policy_version
+        if changed and current.status == OPEN:
+            current.level, current.required_since, current.due_at = required.level, at, due
+        elif current.status == DECLINED and not required.declinable:
+            current.history.append(
+                f"declined ({current.decision.get('reason', '')}), reopened: {required.why}"
+            )
+            current.level, current.required_since, current.due_at = required.level, at, due
+            current.status, current.decision = OPEN, {}
+        else:
+            current.level = required.level
+    for name, current in view.actions.items():
+        if name not in asked and current.status == OPEN:
+            current.level = NO_LONGER_REQUIRED
+
+
+def _apply_decision(view: CaseView, decision: ActionCompletedV1 | ActionDeclinedV1) -> None:
+    action = view.actions.get(decision.action)
+    if action is None:
+        # Referral refuses a decision on an action it does not hold; a view never invents one.
+        return
+    recorded = {"recorded_by": decision.recorded_by, "occurred_at": decision.occurred_at}
+    if isinstance(decision, ActionCompletedV1):
+        action.status = DONE
+        action.decision = {
+            "how": decision.how,
+            "whom": decision.whom,
+            "their_reference": decision.their_reference,
+            **recorded,
+        }
+    else:
+        action.status = DECLINED
+        action.decision = {"reason": decision.reason, **recorded}
