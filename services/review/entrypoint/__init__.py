@@ -11,12 +11,12 @@ from fastapi import FastAPI
 
 from services.review.adapters.contracts import PUBLISHED, to_contract
 from services.review.application import Reviews
-from services.review.entrypoint import cases, steps
+from services.review.entrypoint import cases, exports, stats, steps
 from services.review.entrypoint.common import router
 from shared.runtime import ServiceSpec, create_http_app
 from shared.settings import Settings
 
-__all__ = ["SPEC", "cases", "create_app", "router", "steps"]
+__all__ = ["SPEC", "cases", "create_app", "exports", "router", "stats", "steps"]
 
 SPEC = ServiceSpec(
     name="review",
