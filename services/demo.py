@@ -54,9 +54,51 @@ DEMO_TRIAGE = {
     "other_young_people_involved": "yes",
     "image_locations": [{"kind": "site_or_app", "name": "an invented group chat"}],
     "adult_involvement": "no",
+    "coercion_blackmail_or_grooming": "no",
+    "capacity_to_consent_concerns": "no",
+    "acts_unusual_or_violent": "no",
+    "sexual_acts": "no",
     "pictured_under_13": "no",
+    "immediate_risk_of_harm": "no",
+    "financially_motivated_extortion": "no",
 }
 _UNKNOWN = ("unknown", ["unknown"])
+
+# Step 5: a willing exchange within a relationship, forwarded beyond the intended recipient
+# without her agreement: reckless misuse, so aggravated.
+DEMO_RISK = {
+    "factors": {
+        "willing_or_coerced": "willing",
+        "spread_beyond_intended_recipient": "yes",
+        "public_platform": "no",
+        "several_recipients": "yes",
+        "age_gap_years": 1,
+        "vulnerabilities": "no",
+        "earlier_incidents": "no",
+        "intent_to_harm": "no",
+        "without_consent": "yes",
+        "experimental_context": "romantic",
+    },
+    "conclusion": "medium",
+    "reasons": "Invented: forwarded to a group chat without her agreement; no adult involved.",
+}
+# How the DSL did what each action asked (step 6).
+DEMO_DONE = {
+    "police": {"how": "phone", "whom": "Invented PC 1234", "their_reference": "INV-POL-1"},
+    "parents_or_carers": {"how": "in_person", "whom": "YP-DEMO-1's parents (invented)"},
+    "hosting_site": {
+        "how": "online_form",
+        "whom": "the app's safety team",
+        "their_reference": "INV-R-1",
+    },
+    "senior_management": {"how": "in_person", "whom": "head.demo"},
+    "dsl_record": {"how": "secure_system", "whom": "dsl.demo"},
+}
+DEMO_REVIEW = {
+    "what_worked": "Invented: the DSL was told in person within minutes.",
+    "what_did_not_work": "Invented: the group chat was reported a day late.",
+    "procedure_changes": "Invented: report to the hosting site the same day.",
+}
 
 DEMO_SITE_REPORT = {"site": "an invented group chat app", "report_reference": "INVENTED-REPORT-1"}
 
@@ -157,7 +199,32 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
                     f"{', '.join(a['missing_facts']) or 'nothing'}"
                 )
 
-            console.print("6. Review shows the chronology (review)")
+            console.print(
+                "6. The DSL's risk assessment, and what the policy now requires (referral)"
+            )
+            post = partial(_post, http, auth)
+            post(f"{base['referral']}/cases/{case_id}/risk-assessments", DEMO_RISK)
+            required = http.get(f"{base['referral']}/cases/{case_id}", headers=auth).json()
+            console.print(f"   {required['classification']} ({required['subtype']})")
+            for action in required["actions"]:
+                console.print(f"   {action['action']:<22} {action['level']:<12} {action['why']}")
+            for action in required["actions"]:
+                if action["action"] in DEMO_DONE:
+                    done = {"action": action["action"], **DEMO_DONE[action["action"]]}
+                    post(f"{base['referral']}/cases/{case_id}/actions/completed", done)
+            console.print("   each done, with whom and the other side's reference")
+
+            console.print("7. Review: the case reviewed and closed (review, steps 7-8)")
+            _wait(
+                partial(_nothing_open, http, f"{base['review']}/cases/{case_id}", auth),
+                timeout,
+                "review to see every action done",
+            )
+            post(f"{base['review']}/cases/{case_id}/reviews", DEMO_REVIEW)
+            closed = post(f"{base['review']}/cases/{case_id}/closure", {})
+            console.print(f"   {closed['summary']}")
+
+            console.print("8. Review shows the chronology (review)")
             view = _wait(
                 partial(_view_with_entries, http, f"{base['review']}/cases/{case_id}", auth, 11),
                 timeout,
@@ -165,15 +232,31 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
             )
             for e in view["entries"]:
                 console.print(
-                    f"   {e['occurred_at']}  {e['kind']:<20} by {e['actor']} ({e['actor_role']})"
+                    f"   {e['occurred_at']}  {e['kind']:<24} by {e['actor']} ({e['actor_role']})"
                 )
+            verified = http.get(f"{base['review']}/cases/{case_id}/export.json", headers=auth)
+            if verified.status_code == 200:
+                console.print(f"   hash chain: {verified.json().get('verification', '')}")
     except (DemoError, httpx.HTTPError) as e:
         console.print(f"[red]demo failed:[/red] {e}. Is `safeguard up` running?")
         return 1
     console.print(
-        "[green]done[/green]: the case is stored, triaged, assessed and in the chronology."
+        "[green]done[/green]: the case is recorded, assessed, acted on, reviewed and closed."
     )
     return 0
+
+
+def _post(http: httpx.Client, auth: dict[str, str], url: str, body: dict[str, Any]) -> Any:
+    """POST an entry with its own key; a refusal stops the demo with what was refused."""
+    r = http.post(url, json=body, headers={**auth, "Idempotency-Key": str(uuid.uuid4())})
+    if r.status_code >= 400:
+        raise DemoError(f"{url} answered {r.status_code}: {r.text[:500]}")
+    return r.json()
+
+
+def _nothing_open(http: httpx.Client, url: str, headers: dict[str, str]) -> Any:
+    view = _json_if_ok(http, url, headers)
+    return view if view and view.get("actions") and not view.get("open_actions") else None
 
 
 def _ready(http: httpx.Client, base: str) -> bool | None:

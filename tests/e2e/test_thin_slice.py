@@ -125,10 +125,15 @@ async def test_the_demo_runs_against_the_services(services: Services) -> None:
         "young_person_recorded",
         "triage_recorded",
         "assessment_recorded",
+        "risk_assessed",
+        "action_completed",
+        "review_recorded",
+        "case_closed",
     ):
         assert kind in result.stdout
     assert "assessment 2" in result.stdout
-    assert "done" in result.stdout
+    assert "aggravated (youth_reckless_misuse)" in result.stdout
+    assert "reviewed and closed" in result.stdout
 
 
 async def test_a_consumer_killed_mid_stream_applies_everything_once_after_restart(
