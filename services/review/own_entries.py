@@ -1,5 +1,6 @@
 """Review's own entries: policy step 7 (containing the incident), step 8 (review and closure),
-and every read of a case. Their kinds, the facts each keeps, and their words in the chronology.
+the child-protection file sent to a young person's new school and its receipt confirmed, and
+every read of a case. Their kinds, the facts each keeps, and their words in the chronology.
 
 Each is a :class:`~services.review.domain.CaseRecord` entry on subject ``review.<kind>`` whose
 payload is ``{"facts": {...}, "key": "<user>:<Idempotency-Key>"}``: the facts as sent (codes and
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 # Step 7: containing the incident and managing pupil reaction.
 SUPPORT_GIVEN = "support_given"
@@ -34,15 +35,33 @@ CASE_CLOSED = "case_closed"
 CASE_REOPENED = "case_reopened"
 STEP_8 = (REVIEW_RECORDED, CASE_CLOSED, CASE_REOPENED)
 
+# Records (Keeping Children Safe in Education): the child-protection file moves with the young
+# person to their new school, securely, with confirmation of receipt (services.review.transfer).
+FILE_SENT = "child_protection_file_sent"
+FILE_RECEIVED = "child_protection_file_received"
+FILE_TRANSFER = (FILE_SENT, FILE_RECEIVED)
+
 # The access log: who read the case, in which role, when, and what.
 CASE_READ = "case_read"
 
-OWN_KINDS = (*STEP_7, *STEP_8, CASE_READ)
+OWN_KINDS = (*STEP_7, *STEP_8, *FILE_TRANSFER, CASE_READ)
 
 REMOVAL_SERVICES = {
     "childline_iwf_report_remove": "Childline/IWF Report Remove",
     "ncmec_take_it_down": "NCMEC Take It Down",
 }
+
+SecureMethod = Literal[
+    "secure_records_system", "secure_email", "hand_delivered", "recorded_delivery"
+]
+SECURE_METHODS: dict[str, str] = {
+    "secure_records_system": "the schools' secure records system",
+    "secure_email": "secure (encrypted) email",
+    "hand_delivered": "hand delivery, signed for",
+    "recorded_delivery": "recorded delivery, signed for",
+}
+"""How a child-protection file may be sent (the keys are :data:`SecureMethod`): securely, and so
+that its delivery can be shown."""
 
 
 def own_payload(facts: Mapping[str, Any], key: str = "") -> str:
@@ -110,6 +129,20 @@ def _reopened(f: Mapping[str, Any]) -> str:
     return f"Case reopened: {f['reason']}"
 
 
+def _file_sent(f: Mapping[str, Any]) -> str:
+    text = (
+        f"Child-protection file of {f['pseudonym']} sent to {f['to_school']}, "
+        f"for {f['to_whom']}, by {SECURE_METHODS[f['method']]}"
+    )
+    return f"{text}; note: {f['note']}" if f.get("note") else text
+
+
+def _file_received(f: Mapping[str, Any]) -> str:
+    which = f" (the file sent in entry {f['transfer']})" if f.get("transfer") else ""
+    text = f"Receipt of the child-protection file{which} confirmed by {f['confirmed_by']}"
+    return f"{text}; note: {f['note']}" if f.get("note") else text
+
+
 def _read(f: Mapping[str, Any]) -> str:
     text = f"{_words(f['what'])} read"
     return f"{text}, as it stood at {f['as_of']}" if f.get("as_of") else text
@@ -125,6 +158,8 @@ _SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     REVIEW_RECORDED: _review,
     CASE_CLOSED: _closed,
     CASE_REOPENED: _reopened,
+    FILE_SENT: _file_sent,
+    FILE_RECEIVED: _file_received,
     CASE_READ: _read,
 }
 

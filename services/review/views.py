@@ -26,6 +26,8 @@ from services.review.own_entries import (
     CASE_READ,
     CASE_REOPENED,
     EDUCATION_SESSION,
+    FILE_RECEIVED,
+    FILE_SENT,
     PARENTS_SPOKEN_TO,
     REMOVAL_HELP,
     REVIEW_RECORDED,
@@ -34,6 +36,7 @@ from services.review.own_entries import (
     SUPPORT_GIVEN,
     own_facts,
 )
+from services.review.transfer import TransferView, apply_receipt, transfer_sent
 from shared.contracts import Contract, UnknownSubjectError, decode
 from shared.contracts.intake import DslAssignedV1, IncidentReportedV1
 from shared.contracts.referral import (
@@ -178,6 +181,8 @@ class CaseView:
     reviews: list[OwnEntry] = field(default_factory=list)
     closures: list[OwnEntry] = field(default_factory=list)
     """Each closing and reopening, in order."""
+    transfers: list[TransferView] = field(default_factory=list)
+    """Each sending of the child-protection file to a new school, and its receipt."""
     reads: list[OwnEntry] = field(default_factory=list)
     entries: list[EntryView] = field(default_factory=list)
     """The chronology without the reads, in the order things happened."""
@@ -189,6 +194,11 @@ class CaseView:
     @property
     def overdue_actions(self) -> list[ActionView]:
         return [a for a in self.actions.values() if a.overdue(self.now)]
+
+    @property
+    def overdue_transfers(self) -> list[TransferView]:
+        """Files sent whose receipt is not confirmed five school days on."""
+        return [t for t in self.transfers if t.overdue(self.now)]
 
     @property
     def parents(self) -> Parents:
@@ -371,6 +381,14 @@ def _apply_own(view: CaseView, own: OwnEntry) -> None:
     elif own.kind == CASE_REOPENED:
         view.closures.append(own)
         view.status = REOPENED
+    elif own.kind == FILE_SENT:
+        view.transfers.append(
+            transfer_sent(
+                own.number, own.facts, by=own.actor, role=own.actor_role, at=own.occurred_at
+            )
+        )
+    elif own.kind == FILE_RECEIVED:
+        apply_receipt(view.transfers, own.number, own.facts, by=own.actor, at=own.occurred_at)
 
 
 def _apply_upstream(view: CaseView, contract: Contract) -> None:

@@ -134,6 +134,13 @@ VALID_BODIES = {
     },
     "/cases/{case_id}/closure": {},
     "/cases/{case_id}/reopening": {"reason": "Invented"},
+    "/cases/{case_id}/transfers": {
+        "pseudonym": "YP-1",
+        "to_school": "ELM",
+        "to_whom": "Invented",
+        "method": "secure_records_system",
+    },
+    "/cases/{case_id}/transfers/confirmations": {"confirmed_by": "Invented"},
 }
 
 

@@ -1,7 +1,276 @@
-"""Review's exports routes (filled in by the exports work)."""
+"""A case's history exported, as PDF and as JSON, for the school's DSL and head and for auditors;
+and the record of the child-protection file sent to a young person's new school, with the
+receiving school's confirmation of receipt (the DSL and head).
+
+An export is a read of the case, and is recorded as one in its chronology before it is made, so
+it holds its own read. Each POST takes an ``Idempotency-Key`` (a retry answers 200 with the
+first attempt's entry) and ``If-Match`` (the ``ETag`` of ``GET /cases/{id}``; 409 if the case
+changed meanwhile); every free-text field is :data:`~shared.imagery.FreeText`.
+"""
 
 from __future__ import annotations
 
-from services.review.entrypoint.common import router
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field
+
+from services.review.application import CaseNotFoundError
+from services.review.domain import CaseRecord
+from services.review.entrypoint.cases import AsOf
+from services.review.entrypoint.common import (
+    CASE_READERS,
+    DECIDERS,
+    reviews_of,
+    router,
+    visible_case,
+)
+from services.review.entrypoint.steps import Note, Pseudonym, Words
+from services.review.exports import CaseExport, TransferOut, build_export, render_pdf
+from services.review.own_entries import SecureMethod, own_facts
+from services.review.transfer import TransferView, confirm_receipt, send_file
+from services.review.views import case_view, version_of
+from shared.application import CaseChangedError
+from shared.http import (
+    EntryIn,
+    IdempotencyKey,
+    IfMatch,
+    entry_errors,
+    expected_version,
+    refuse_future,
+)
+from shared.identity import Principal, case_not_found
+from shared.runtime import ServiceRuntime
 
 __all__ = ["router"]
+
+Reader = Annotated[Principal, Depends(CASE_READERS)]
+Decider = Annotated[Principal, Depends(DECIDERS)]
+
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The case history as a PDF."}
+}
+
+
+@router.get(
+    "/cases/{case_id}/export.pdf", response_class=Response, responses=_PDF, tags=["exports"]
+)
+def export_pdf(case_id: UUID, request: Request, principal: Reader, as_of: AsOf = None) -> Response:
+    """The case's history as a PDF, for an inspection, a court or the child-protection file
+    that moves with a young person: the case header (school, reference, status, classification
+    in force and computed, DSL, review date), transfers of the file, the hash chain verified
+    when exported, and every entry in the order things happened (when it happened and was
+    recorded, what, who and in which role, in words, with its hash); on every page who exported
+    it, when, and the page number. With ``as_of``, the case as it stood then. This export is
+    recorded as a read of the case first."""
+    export = _export(request, principal, case_id, "export.pdf", as_of)
+    return Response(
+        render_pdf(export),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{_filename(export)}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/cases/{case_id}/export.json", response_model=CaseExport, tags=["exports"])
+def export_json(
+    case_id: UUID, request: Request, response: Response, principal: Reader, as_of: AsOf = None
+) -> CaseExport:
+    """The same history, machine-readable: each entry also with its subject, its payload
+    exactly as stored and hashed, and its previous and own hash, so that the chain can be
+    checked again from the export alone. This export is recorded as a read of the case first."""
+    response.headers["Cache-Control"] = "no-store"
+    return _export(request, principal, case_id, "export.json", as_of)
+
+
+# The child-protection file sent to the young person's new school.
+
+
+class TransferIn(EntryIn):
+    """The DSL sent the young person's child-protection file to their new school, securely."""
+
+    pseudonym: Pseudonym
+    to_school: Words = Field(
+        max_length=200,
+        description="The new school: its code if in the trust, else its name and town.",
+    )
+    to_whom: Words = Field(
+        max_length=200, description="Who there it was sent to, e.g. 'their DSL, Ms A. Invented'."
+    )
+    method: SecureMethod
+    note: Note = ""
+
+
+class ReceiptIn(EntryIn):
+    """The receiving school confirmed it has the file; ``occurred_at`` is when they confirmed."""
+
+    confirmed_by: Words = Field(
+        max_length=200, description="Who at the receiving school confirmed, and their role."
+    )
+    transfer: int | None = Field(
+        default=None,
+        ge=1,
+        description="The transfer confirmed: the number of the entry that recorded it; "
+        "default: the latest not yet confirmed.",
+    )
+    note: Note = ""
+
+
+class TransferEntryOut(BaseModel):
+    """The entry recorded, and the transfer as it now stands (deadline, confirmation, overdue);
+    the case's new version is the ``ETag``."""
+
+    number: int
+    kind: str
+    summary: str
+    actor: str
+    actor_role: str
+    occurred_at: datetime
+    recorded_at: datetime
+    facts: dict[str, Any]
+    transfer: TransferOut
+
+
+@router.post(
+    "/cases/{case_id}/transfers",
+    status_code=201,
+    response_model=TransferEntryOut,
+    tags=["transfers"],
+)
+def record_transfer(
+    case_id: UUID,
+    body: TransferIn,
+    request: Request,
+    response: Response,
+    principal: Decider,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> TransferEntryOut:
+    """Records: the child-protection file sent to the young person's new school (which
+    school, to whom, how it was sent securely). Its receipt is due within five school days."""
+    refuse_future(body.occurred_at)
+    visible_case(request, principal, case_id)
+    with entry_errors(f"/cases/{case_id}"):
+        entry, record, created = send_file(
+            reviews_of(request),
+            case_id,
+            body.model_dump(mode="json", exclude={"occurred_at"}),
+            recorded_by=principal.user,
+            recorded_by_role=principal.role,
+            occurred_at=body.occurred_at,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version(if_match),
+        )
+    return _answer(request, response, entry, record, created, lambda t: t.number == entry.number)
+
+
+@router.post(
+    "/cases/{case_id}/transfers/confirmations",
+    status_code=201,
+    response_model=TransferEntryOut,
+    tags=["transfers"],
+)
+def record_transfer_confirmation(
+    case_id: UUID,
+    body: ReceiptIn,
+    request: Request,
+    response: Response,
+    principal: Decider,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> TransferEntryOut:
+    """Records: the receiving school confirmed receipt of the child-protection file (who there
+    confirmed, when). Refused (422, saying why) when no transfer is recorded, when the one
+    named is confirmed already, or when receipt would precede sending."""
+    refuse_future(body.occurred_at)
+    visible_case(request, principal, case_id)
+    with entry_errors(f"/cases/{case_id}"):
+        entry, record, created = confirm_receipt(
+            reviews_of(request),
+            case_id,
+            body.model_dump(mode="json", exclude={"occurred_at"}),
+            recorded_by=principal.user,
+            recorded_by_role=principal.role,
+            occurred_at=body.occurred_at,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version(if_match),
+        )
+    return _answer(
+        request,
+        response,
+        entry,
+        record,
+        created,
+        lambda t: t.confirmation_number == entry.number,
+    )
+
+
+def _export(
+    request: Request, principal: Principal, case_id: UUID, what: str, as_of: datetime | None
+) -> CaseExport:
+    """The export of a case the principal may see, its read recorded first: the export holds
+    its own read, and its time is the footer's."""
+    visible_case(request, principal, case_id)
+    reviews = reviews_of(request)
+    try:
+        record = reviews.record_read(
+            case_id, user=principal.user, role=principal.role, what=what, as_of=as_of
+        )
+    except CaseNotFoundError:
+        raise case_not_found() from None
+    except CaseChangedError:
+        # Only after many attempts (record_read retries): not the reader's conflict.
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the case is being written to; nothing was exported, retry shortly",
+            headers={"Retry-After": "1"},
+        ) from None
+    runtime: ServiceRuntime = request.app.state.runtime
+    school = runtime.trust.school(record.school)
+    return build_export(
+        record,
+        case_view(record, now=reviews.clock(), as_of=as_of),
+        reviews.verify(case_id),
+        school_name=school.name if school else record.school,
+        exported_by=principal.user,
+        exported_by_role=principal.role,
+        exported_at=record.entries[-1].recorded_at,
+    )
+
+
+def _filename(export: CaseExport) -> str:
+    return "case-history-" + re.sub(r"[^A-Za-z0-9._-]", "_", export.reference)
+
+
+def _answer(
+    request: Request,
+    response: Response,
+    entry: CaseRecord.EntryRecorded,
+    record: CaseRecord,
+    created: bool,
+    recorded: Callable[[TransferView], bool],
+) -> TransferEntryOut:
+    """201 with the entry recorded, or 200 with the one a retry's first attempt recorded; the
+    transfer it ``recorded`` as it now stands; the case's version as the ``ETag``."""
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["ETag"] = f'"{version_of(record.entries)}"'
+    view = case_view(record, now=reviews_of(request).clock())
+    transfer = next(t for t in view.transfers if recorded(t))
+    return TransferEntryOut(
+        number=entry.number,
+        kind=entry.kind,
+        summary=entry.summary,
+        actor=entry.actor,
+        actor_role=entry.actor_role,
+        occurred_at=entry.occurred_at,
+        recorded_at=entry.recorded_at,
+        facts=own_facts(entry.payload)[0],
+        transfer=TransferOut.of(transfer, view.now),
+    )
