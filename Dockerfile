@@ -13,6 +13,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --uid 10001 --user-group --no-create-home safeguard \
     && install -d -o safeguard -g safeguard /var/lib/safeguard
 
+# A Unicode font for review's PDF exports (without it they fall back to Helvetica, and
+# characters it cannot show are replaced; the JSON export always keeps them exactly).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /src
 COPY . .
 RUN pip install --no-cache-dir .

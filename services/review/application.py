@@ -31,6 +31,7 @@ from services.review.own_entries import (
     own_payload,
     summary,
 )
+from services.review.transfer import TransferView
 from services.review.views import ActionView, CaseView, case_view, version_of
 from shared.application import CaseChangedError, ServiceApplication, key_reused
 from shared.contracts.streams import message_id
@@ -179,6 +180,17 @@ class Reviews(ServiceApplication):
         ]
         return sorted(found, key=lambda pair: pair[1].due_at)
 
+    def overdue_transfers(self, schools: Iterable[str]) -> list[tuple[CaseView, TransferView]]:
+        """Every child-protection file of ``schools``' cases not confirmed as received in
+        time, the longest overdue first."""
+        found = [
+            (view, transfer)
+            for school in schools
+            for view in self.school_cases(school)
+            for transfer in view.overdue_transfers
+        ]
+        return sorted(found, key=lambda pair: pair[1].due_on)
+
     # The access log.
 
     def record_read(
@@ -225,7 +237,7 @@ class Reviews(ServiceApplication):
         if kind not in (*STEP_7, *STEP_8) or kind in (CASE_CLOSED, CASE_REOPENED):
             msg = f"{kind} is not a step 7 or step 8 entry"
             raise ValueError(msg)
-        return self._record_own(
+        return self.record_own_entry(
             case_id,
             kind,
             facts,
@@ -256,7 +268,7 @@ class Reviews(ServiceApplication):
             if refusals := closure_refusals(view):
                 raise ClosureRefusedError(refusals)
 
-        return self._record_own(
+        return self.record_own_entry(
             case_id,
             CASE_CLOSED,
             {"note": note},
@@ -288,7 +300,7 @@ class Reviews(ServiceApplication):
             if refusals := reopening_refusals(view):
                 raise ClosureRefusedError(refusals)
 
-        return self._record_own(
+        return self.record_own_entry(
             case_id,
             CASE_REOPENED,
             {"reason": reason},
@@ -300,7 +312,7 @@ class Reviews(ServiceApplication):
             check=check,
         )
 
-    def _record_own(
+    def record_own_entry(
         self,
         case_id: UUID,
         kind: str,
@@ -313,7 +325,11 @@ class Reviews(ServiceApplication):
         expected_version: int | None,
         check: Callable[[CaseView], None] | None = None,
     ) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
-        """The entry, the record after it, and whether this call recorded it: a retry with the
+        """Record one of review's own entries of ``kind`` (the commands of steps 7 and 8,
+        closing, transfers), after ``check`` passes on the case as it stands, in the same
+        attempt as the write.
+
+        The entry, the record after it, and whether this call recorded it: a retry with the
         same key (scoped to the user) returns the entry its first attempt recorded, and the
         same key with other facts is refused. Tried again if the case changed while it was
         being recorded; ``expected_version`` (reads do not count) is checked each time."""

@@ -18,6 +18,7 @@ REQUIRED_ACTION_OPEN = "required_action_open"
 PARENTS_NOT_TOLD = "parents_neither_told_nor_reason_recorded"
 NOT_REFERRING_WITHOUT_REASONS = "not_referring_without_written_reasons"
 NO_REVIEW = "no_review_recorded"
+TRANSFER_UNCONFIRMED = "transfer_unconfirmed"
 NOT_CLOSED = "not_closed"
 
 # Whether to refer to the police is the DSL's to decide at these levels; not referring needs
@@ -81,6 +82,16 @@ def closure_refusals(view: CaseView) -> tuple[Refusal, ...]:
                 "police",
             )
         )
+    for transfer in view.transfers:
+        # Until the new school confirms receipt, someone here must still be chasing it.
+        if not transfer.confirmed:
+            refusals.append(
+                Refusal(
+                    TRANSFER_UNCONFIRMED,
+                    f"the child-protection file sent to {transfer.to_school} on "
+                    f"{transfer.sent_at:%Y-%m-%d} is not confirmed as received",
+                )
+            )
     if not view.reviews_since_reopened:
         again = " since the case was reopened" if view.closures else ""
         refusals.append(

@@ -178,9 +178,7 @@ def receipt_refusal(
 
 # The commands. They take the application's own-entry path with a check made against the case
 # as it stands, under the same lock and in the same attempt as the write, so that nothing can be
-# recorded between the check and the entry. ``Reviews`` has no public command that takes such a
-# check (``record_step`` takes steps 7 and 8 only, without one), hence its private
-# ``_record_own``: these two belong on ``Reviews`` as methods, beside ``close_case``.
+# recorded between the check and the entry.
 
 
 def send_file(
@@ -203,7 +201,7 @@ def send_file(
         if refusal := sending_refusal(view, facts):
             raise TransferRefusedError(refusal)
 
-    return reviews._record_own(
+    return reviews.record_own_entry(
         case_id,
         FILE_SENT,
         facts,
@@ -236,7 +234,7 @@ def confirm_receipt(
         if refusal := receipt_refusal(view.transfers, facts.get("transfer"), occurred_at):
             raise TransferRefusedError(refusal)
 
-    return reviews._record_own(
+    return reviews.record_own_entry(
         case_id,
         FILE_RECEIVED,
         facts,

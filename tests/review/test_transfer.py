@@ -245,6 +245,14 @@ def test_over_http_the_transfer_its_deadline_confirmation_and_overdue(client: Te
     at(reviews_of(client), datetime(2026, 10, 24, 9, 0, tzinfo=UTC))
     exported = client.get(f"/cases/{story.case_id}/export.json", headers=bearer(client)).json()
     assert [(t["number"], t["overdue"]) for t in exported["transfers"]] == [(body["number"], True)]
+    view = client.get(f"/cases/{story.case_id}", headers=bearer(client)).json()
+    assert [(t["number"], t["overdue"]) for t in view["transfers"]] == [(body["number"], True)]
+    overdue = client.get("/overdue", params={"school": "OAK"}, headers=bearer(client)).json()
+    assert [(o["case_id"], o["to_school"]) for o in overdue["overdue_transfers"]] == [
+        (str(story.case_id), "ELM")
+    ]
+    listed = client.get("/cases", params={"school": "OAK"}, headers=bearer(client)).json()
+    assert [c["overdue_transfers"] for c in listed["cases"]] == [1]
     confirmed = post(
         client,
         story,
@@ -324,3 +332,16 @@ def test_over_http_only_the_schools_dsl_and_head_record_transfers(client: TestCl
     nowhere = f"/cases/{Story().case_id}/transfers/confirmations"
     assert client.post(nowhere, json=RECEIVED, headers=bearer(client)).status_code == 404
     assert len(reviews_of(client).case_view(story.case_id).transfers) == 1
+
+
+def test_a_case_is_not_closed_while_its_file_is_not_confirmed_as_received() -> None:
+    from services.review.closure import TRANSFER_UNCONFIRMED, closure_refusals
+
+    story = a_case()
+    sending(story)
+    refused = closure_refusals(story.reviews.case_view(story.case_id))
+    assert TRANSFER_UNCONFIRMED in [r.rule for r in refused]
+    at(story.reviews, FRIDAY + timedelta(days=4))
+    receipt(story, FRIDAY + timedelta(days=3))
+    refused = closure_refusals(story.reviews.case_view(story.case_id))
+    assert TRANSFER_UNCONFIRMED not in [r.rule for r in refused]

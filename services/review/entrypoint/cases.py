@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from services.review.application import CaseNotFoundError
 from services.review.domain import CaseRecord
 from services.review.entrypoint.common import CASE_READERS, reviews_of, router, visible_case
+from services.review.exports import TransferOut
 from services.review.own_entries import (
     EDUCATION_SESSION,
     PARENTS_SPOKEN_TO,
@@ -176,6 +177,7 @@ class CaseViewOut(BaseModel):
     parents: ParentsOut
     containment: ContainmentOut
     review: ReviewOut
+    transfers: list[TransferOut]
     entries: list[EntryOut]
     reads: list[ReadOut]
 
@@ -204,6 +206,7 @@ class CaseSummaryOut(BaseModel):
     opened_at: datetime | None
     review_date: date | None
     review_overdue: bool
+    overdue_transfers: int
 
 
 class CaseListOut(BaseModel):
@@ -225,10 +228,23 @@ class OverdueOut(BaseModel):
     overdue_minutes: int
 
 
+class OverdueTransferOut(BaseModel):
+    """A child-protection file whose receipt the new school has not confirmed in time."""
+
+    case_id: UUID
+    school: str
+    reference: str
+    dsl: str
+    to_school: str
+    sent_at: datetime
+    due_on: date
+
+
 class OverdueListOut(BaseModel):
     at: datetime
     schools: list[str]
     overdue: list[OverdueOut]
+    overdue_transfers: list[OverdueTransferOut]
 
 
 @router.get("/cases", response_model=CaseListOut)
@@ -285,6 +301,18 @@ def list_overdue(
                 overdue_minutes=int((now - action.due_at).total_seconds() // 60),
             )
             for view, action in reviews.overdue(schools)
+        ],
+        overdue_transfers=[
+            OverdueTransferOut(
+                case_id=view.case_id,
+                school=view.school,
+                reference=view.reference,
+                dsl=view.dsl,
+                to_school=transfer.to_school,
+                sent_at=transfer.sent_at,
+                due_on=transfer.due_on,
+            )
+            for view, transfer in reviews.overdue_transfers(schools)
         ],
     )
 
@@ -368,6 +396,7 @@ def _summary(view: CaseView) -> CaseSummaryOut:
         opened_at=view.opened_at,
         review_date=view.review_date,
         review_overdue=view.review_overdue,
+        overdue_transfers=len(view.overdue_transfers),
     )
 
 
@@ -408,6 +437,7 @@ def _case_view_out(view: CaseView) -> CaseViewOut:
             reviews=[OwnEntryOut.of(e) for e in view.reviews],
             closures=[OwnEntryOut.of(e) for e in view.closures],
         ),
+        transfers=[TransferOut.of(t, view.now) for t in view.transfers],
         entries=[EntryOut(**vars(e)) for e in view.entries],
         reads=[ReadOut.of(r) for r in view.reads],
     )
