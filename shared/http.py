@@ -8,6 +8,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Annotated, Any, Protocol, Self
 from uuid import UUID
 
@@ -107,6 +108,49 @@ class RecordEntry(Protocol):
     ) -> tuple[CaseEntry, bool]: ...
 
 
+def post_entry_route(
+    router: APIRouter,
+    path: str,
+    route: Callable[..., Any],
+    *,
+    body: type[BaseModel],
+    out: type[BaseModel],
+    who: Authorize,
+    name: str,
+    description: str,
+    tags: list[str | Enum] | None = None,
+) -> None:
+    """Add ``route``, written once for many routes (its parameters as keywords), as ``POST
+    path`` recording one entry of a case: 201 with ``out``. FastAPI reads the parameters from
+    the signature given here: the case id, the body (this route's own model, so that the
+    OpenAPI shows it), the request and response, the principal ``who`` lets in,
+    ``Idempotency-Key`` and ``If-Match``."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    route.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("case_id", keyword, annotation=UUID),
+            inspect.Parameter("body", keyword, annotation=body),
+            inspect.Parameter("request", keyword, annotation=Request),
+            inspect.Parameter("response", keyword, annotation=Response),
+            inspect.Parameter("principal", keyword, annotation=Principal, default=Depends(who)),
+            inspect.Parameter("idempotency_key", keyword, annotation=IdempotencyKey, default=None),
+            inspect.Parameter("if_match", keyword, annotation=IfMatch, default=None),
+        ],
+        return_annotation=out,
+    )
+    route.__name__ = name
+    route.__doc__ = description
+    router.add_api_route(
+        path,
+        route,
+        methods=["POST"],
+        status_code=status.HTTP_201_CREATED,
+        response_model=out,
+        name=name,
+        tags=tags,
+    )
+
+
 def add_entry_route(
     router: APIRouter,
     path: str,
@@ -140,27 +184,13 @@ def add_entry_route(
             kwargs["response"].status_code = status.HTTP_200_OK
         return out.of(entry)
 
-    # FastAPI reads the route's parameters from its signature: the body is this route's model.
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    route.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("case_id", keyword, annotation=UUID),
-            inspect.Parameter("body", keyword, annotation=body),
-            inspect.Parameter("request", keyword, annotation=Request),
-            inspect.Parameter("response", keyword, annotation=Response),
-            inspect.Parameter("principal", keyword, annotation=Principal, default=Depends(who)),
-            inspect.Parameter("idempotency_key", keyword, annotation=IdempotencyKey, default=None),
-            inspect.Parameter("if_match", keyword, annotation=IfMatch, default=None),
-        ],
-        return_annotation=out,
-    )
-    route.__name__ = command.__name__
-    route.__doc__ = description
-    router.add_api_route(
+    post_entry_route(
+        router,
         path,
         route,
-        methods=["POST"],
-        status_code=status.HTTP_201_CREATED,
-        response_model=out,
+        body=body,
+        out=out,
+        who=who,
         name=command.__name__,
+        description=description,
     )

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from services.review.chronology import Described, describe
 from services.review.closure import (
     ClosureRefusedError,
+    Refusal,
     closure_refusals,
     reopening_refusals,
 )
@@ -47,6 +49,23 @@ READ_ATTEMPTS = 20
 
 class CaseNotFoundError(LookupError):
     """No case record has that id."""
+
+
+class Recording(TypedDict, total=False):
+    """How one of review's own entries is sent: who records it, in which role, when it happened
+    (default: now), the retry's idempotency key, and the case version it was written against
+    (the ``If-Match``)."""
+
+    recorded_by: Required[str]
+    recorded_by_role: Required[str]
+    occurred_at: datetime | None
+    idempotency_key: str | None
+    expected_version: int | None
+
+
+Recorded = tuple[CaseRecord.EntryRecorded, CaseRecord, bool]
+"""The entry, the record after it, and whether this call recorded it (False: a retry's first
+attempt did)."""
 
 
 class Reviews(ServiceApplication):
@@ -107,14 +126,15 @@ class Reviews(ServiceApplication):
 
     def case_ids(self) -> Iterator[UUID]:
         """Every case review holds, in the order it opened them."""
-        opened = get_topic(CaseRecord.Opened)
+        return self._originators(CaseRecord.Opened)
+
+    def _originators(self, started: type[Aggregate.Created]) -> Iterator[UUID]:
+        """The aggregates created by a ``started`` event, in the order they were created."""
+        topic = get_topic(started)
         start = None
-        while True:
-            page = self.recorder.select_notifications(
-                start=start, limit=1000, topics=(opened,), inclusive_of_start=False
-            )
-            if not page:
-                return
+        while page := self.recorder.select_notifications(
+            start=start, limit=1000, topics=(topic,), inclusive_of_start=False
+        ):
             yield from (UUID(str(n.originator_id)) for n in page)
             start = page[-1].id
 
@@ -146,17 +166,11 @@ class Reviews(ServiceApplication):
 
     def schools(self) -> list[str]:
         """Every school review holds a case of, by its index."""
-        started = get_topic(SchoolCases.Started)
         schools: list[str] = []
-        start = None
-        while page := self.recorder.select_notifications(
-            start=start, limit=1000, topics=(started,), inclusive_of_start=False
-        ):
-            for notification in page:
-                index: object = self.repository.get(UUID(str(notification.originator_id)))
-                assert isinstance(index, SchoolCases)
-                schools.append(index.school)
-            start = page[-1].id
+        for index_id in self._originators(SchoolCases.Started):
+            index: object = self.repository.get(index_id)
+            assert isinstance(index, SchoolCases)
+            schools.append(index.school)
         return sorted(schools)
 
     def case_view(self, case_id: UUID, *, as_of: datetime | None = None) -> CaseView:
@@ -172,24 +186,17 @@ class Reviews(ServiceApplication):
 
     def overdue(self, schools: Iterable[str]) -> list[tuple[CaseView, ActionView]]:
         """Every overdue action of the cases of ``schools``, the longest overdue first."""
-        found = [
-            (view, action)
-            for school in schools
-            for view in self.school_cases(school)
-            for action in view.overdue_actions
-        ]
+        found = [(view, a) for view in self._cases_of(schools) for a in view.overdue_actions]
         return sorted(found, key=lambda pair: pair[1].due_at)
 
     def overdue_transfers(self, schools: Iterable[str]) -> list[tuple[CaseView, TransferView]]:
         """Every child-protection file of ``schools``' cases not confirmed as received in
         time, the longest overdue first."""
-        found = [
-            (view, transfer)
-            for school in schools
-            for view in self.school_cases(school)
-            for transfer in view.overdue_transfers
-        ]
+        found = [(view, t) for view in self._cases_of(schools) for t in view.overdue_transfers]
         return sorted(found, key=lambda pair: pair[1].due_on)
+
+    def _cases_of(self, schools: Iterable[str]) -> Iterator[CaseView]:
+        return (view for school in schools for view in self.school_cases(school))
 
     # The access log.
 
@@ -208,14 +215,16 @@ class Reviews(ServiceApplication):
         given. Returns the record with the read on it. Tried again when the case changed
         meanwhile: a read never fails because of a concurrent write."""
         facts = {"what": what, "as_of": as_of.isoformat() if as_of else None}
-        for _ in range(READ_ATTEMPTS):
-            record, saved = self._try_append(
-                case_id, CASE_READ, facts, by=user, role=role, occurred_at=at
-            )
-            if saved:
-                return record
-        msg = "the case kept changing while its read was being recorded"
-        raise CaseChangedError(msg)
+        _, record, _ = self.record_own_entry(
+            case_id,
+            CASE_READ,
+            facts,
+            attempts=READ_ATTEMPTS,
+            recorded_by=user,
+            recorded_by_role=role,
+            occurred_at=at,
+        )
+        return record
 
     # Steps 7 and 8: review's own entries, sent over HTTP.
 
@@ -224,92 +233,40 @@ class Reviews(ServiceApplication):
         case_id: UUID,
         kind: str,
         facts: Mapping[str, Any],
-        *,
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+        **recording: Unpack[Recording],
+    ) -> Recorded:
         """Record a step 7 or step 8 entry (a review of outcomes and procedures) of ``kind``
         with its ``facts`` (codes and words, JSON-ready). Closing and reopening have their own
         commands, with their rules."""
         if kind not in (*STEP_7, *STEP_8) or kind in (CASE_CLOSED, CASE_REOPENED):
             msg = f"{kind} is not a step 7 or step 8 entry"
             raise ValueError(msg)
-        return self.record_own_entry(
-            case_id,
-            kind,
-            facts,
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version,
-        )
+        return self.record_own_entry(case_id, kind, facts, **recording)
 
     def close_case(
-        self,
-        case_id: UUID,
-        *,
-        note: str = "",
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+        self, case_id: UUID, *, note: str = "", **recording: Unpack[Recording]
+    ) -> Recorded:
         """Close the case (step 8). Refused, with every reason (:class:`ClosureRefusedError`),
         while a required action is neither done nor declined, the parents are neither told nor
         recorded as not to be told with the reason, not referring to the police lacks its
         written reasons, or no review is recorded."""
-
-        def check(view: CaseView) -> None:
-            if refusals := closure_refusals(view):
-                raise ClosureRefusedError(refusals)
-
         return self.record_own_entry(
-            case_id,
-            CASE_CLOSED,
-            {"note": note},
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version,
-            check=check,
+            case_id, CASE_CLOSED, {"note": note}, check=_refused_by(closure_refusals), **recording
         )
 
     def reopen_case(
-        self,
-        case_id: UUID,
-        *,
-        reason: str,
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+        self, case_id: UUID, *, reason: str, **recording: Unpack[Recording]
+    ) -> Recorded:
         """Reopen a closed case, with the reason; it is then reviewed again before closing."""
         if not reason.strip():
             msg = "reopening a case needs the reason"
             raise NeedsReasonError(msg)
-
-        def check(view: CaseView) -> None:
-            if refusals := reopening_refusals(view):
-                raise ClosureRefusedError(refusals)
-
         return self.record_own_entry(
             case_id,
             CASE_REOPENED,
             {"reason": reason},
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version,
-            check=check,
+            check=_refused_by(reopening_refusals),
+            **recording,
         )
 
     def record_own_entry(
@@ -318,90 +275,71 @@ class Reviews(ServiceApplication):
         kind: str,
         facts: Mapping[str, Any],
         *,
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None,
-        idempotency_key: str | None,
-        expected_version: int | None,
         check: Callable[[CaseView], None] | None = None,
-    ) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+        attempts: int = ATTEMPTS,
+        **recording: Unpack[Recording],
+    ) -> Recorded:
         """Record one of review's own entries of ``kind`` (the commands of steps 7 and 8,
-        closing, transfers), after ``check`` passes on the case as it stands, in the same
+        closing, transfers, reads), after ``check`` passes on the case as it stands, in the same
         attempt as the write.
 
-        The entry, the record after it, and whether this call recorded it: a retry with the
-        same key (scoped to the user) returns the entry its first attempt recorded, and the
-        same key with other facts is refused. Tried again if the case changed while it was
-        being recorded; ``expected_version`` (reads do not count) is checked each time."""
-        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
-        for _ in range(ATTEMPTS):
-            record, saved = self._try_append(
-                case_id,
-                kind,
-                facts,
-                by=recorded_by,
-                role=recorded_by_role,
-                occurred_at=occurred_at,
-                key=key,
-                expected_version=expected_version,
-                check=check,
-            )
-            if saved is None:
-                found = _keyed(record, key)
-                assert found is not None
-                return found, record, False
-            if saved:
-                return record.entries[-1], record, True
-        msg = "the case kept changing while this entry was being recorded"
-        raise CaseChangedError(msg)
-
-    def _try_append(
-        self,
-        case_id: UUID,
-        kind: str,
-        facts: Mapping[str, Any],
-        *,
-        by: str,
-        role: str,
-        occurred_at: datetime | None,
-        key: str = "",
-        expected_version: int | None = None,
-        check: Callable[[CaseView], None] | None = None,
-    ) -> tuple[CaseRecord, bool | None]:
-        """One attempt at an own entry: True if saved, False if the case changed meanwhile
-        (IntegrityError: try again), None if a retry's key found the entry already there.
+        A retry with the same key (scoped to the user) returns the entry its first attempt
+        recorded, and the same key with other facts is refused. Tried again, up to ``attempts``
+        times, if the case changed while it was being recorded; ``expected_version`` (reads do
+        not count) is checked each time.
 
         The consumers apply upstream messages under ``processing_lock``; taking it here keeps
         this process's own writes from racing them. Another instance of review can still
-        append in between, which the store refuses (IntegrityError)."""
-        with self.processing_lock:
-            record = self.get_case(case_id)
-            if key and (found := _keyed(record, key)) is not None:
-                if own_facts(found.payload)[0] != dict(facts):
-                    raise key_reused(f"a {found.kind} entry")
-                return record, None
-            if expected_version is not None and version_of(record.entries) != expected_version:
-                msg = f"the case is at version {version_of(record.entries)}, not {expected_version}"
-                raise CaseChangedError(msg)
-            now = self.clock()
-            if check is not None:
-                check(case_view(record, now=now))
-            occurred = occurred_at or now
-            check_occurred_before_recorded(occurred, now)
-            record.record_own(
-                kind=kind,
-                summary=summary(kind, facts),
-                actor=by,
-                actor_role=role,
-                occurred_at=occurred,
-                recorded_at=now,
-                payload=own_payload(facts, key),
-            )
-            try:
-                self.save(record)
-            except IntegrityError:
-                return record, False
-            return record, True
+        append in between, which the store refuses (IntegrityError: try again)."""
+        by = recording["recorded_by"]
+        idempotency_key = recording.get("idempotency_key")
+        key = f"{by}:{idempotency_key}" if idempotency_key else ""
+        expected_version = recording.get("expected_version")
+        for _ in range(attempts):
+            with self.processing_lock:
+                record = self.get_case(case_id)
+                if key and (found := _keyed(record, key)) is not None:
+                    if own_facts(found.payload)[0] != dict(facts):
+                        raise key_reused(f"a {found.kind} entry")
+                    return found, record, False
+                version = version_of(record.entries)
+                if expected_version is not None and version != expected_version:
+                    msg = f"the case is at version {version}, not {expected_version}"
+                    raise CaseChangedError(msg)
+                now = self.clock()
+                if check is not None:
+                    check(case_view(record, now=now))
+                occurred = recording.get("occurred_at") or now
+                check_occurred_before_recorded(occurred, now)
+                record.record_own(
+                    kind=kind,
+                    summary=summary(kind, facts),
+                    actor=by,
+                    actor_role=recording["recorded_by_role"],
+                    occurred_at=occurred,
+                    recorded_at=now,
+                    payload=own_payload(facts, key),
+                )
+                try:
+                    self.save(record)
+                except IntegrityError:
+                    continue
+                return record.entries[-1], record, True
+        what = "its read" if kind == CASE_READ else "this entry"
+        msg = f"the case kept changing while {what} was being recorded"
+        raise CaseChangedError(msg)
+
+
+def _refused_by(
+    refusals: Callable[[CaseView], tuple[Refusal, ...]],
+) -> Callable[[CaseView], None]:
+    """A check that refuses closing or reopening with every reason ``refusals`` finds."""
+
+    def check(view: CaseView) -> None:
+        if found := refusals(view):
+            raise ClosureRefusedError(found)
+
+    return check
 
 
 def _keyed(record: CaseRecord, key: str) -> CaseRecord.EntryRecorded | None:

@@ -65,6 +65,16 @@ class CaseHeader(BaseModel):
     open_actions: list[str]
     overdue_actions: list[str]
 
+    @classmethod
+    def of(cls, view: CaseView) -> CaseHeader:
+        """The header of ``view``'s case: each field as the view has it, actions by name."""
+        actions = {
+            "open_actions": [a.action for a in view.open_actions],
+            "overdue_actions": [a.action for a in view.overdue_actions],
+        }
+        same = {name: getattr(view, name) for name in cls.model_fields if name not in actions}
+        return cls(**same, **actions)
+
 
 class TransferOut(BaseModel):
     """The child-protection file sent to a new school, and its receipt."""
@@ -125,6 +135,12 @@ class ExportedEntry(BaseModel):
     previous_hash: str
     hash: str
 
+    @classmethod
+    def of(cls, entry: CaseRecord.EntryRecorded, reason: str) -> ExportedEntry:
+        """``entry`` as it was hashed, with the ``reason`` its view found for it."""
+        hashed = {name: getattr(entry, name) for name in cls.model_fields if name != "reason"}
+        return cls(**hashed, reason=reason)
+
     @field_serializer("occurred_at", "recorded_at")
     def _as_hashed(self, at: datetime) -> str:
         """Times exactly as the hash covers them (ISO 8601 as Python writes it, +00:00 rather
@@ -175,22 +191,7 @@ def build_export(
         exported_by=exported_by,
         exported_by_role=exported_by_role,
         exported_at=exported_at,
-        case=CaseHeader(
-            status=view.status,
-            classification=view.classification,
-            subtype=view.subtype,
-            classification_overridden=view.classification_overridden,
-            computed_classification=view.computed_classification,
-            computed_subtype=view.computed_subtype,
-            policy_version=view.policy_version,
-            dsl=view.dsl,
-            disclosure_route=view.disclosure_route,
-            opened_at=view.opened_at,
-            review_date=view.review_date,
-            review_overdue=view.review_overdue,
-            open_actions=[a.action for a in view.open_actions],
-            overdue_actions=[a.action for a in view.overdue_actions],
-        ),
+        case=CaseHeader.of(view),
         transfers=[TransferOut.of(t, view.now) for t in view.transfers],
         chain=ChainCheck(
             intact=chain_break is None,
@@ -200,22 +201,7 @@ def build_export(
             head_hash=head,
         ),
         entries=[
-            ExportedEntry(
-                number=e.number,
-                kind=e.kind,
-                summary=e.summary,
-                actor=e.actor,
-                actor_role=e.actor_role,
-                occurred_at=e.occurred_at,
-                recorded_at=e.recorded_at,
-                source=e.source,
-                subject=e.subject,
-                payload=e.payload,
-                reason=reasons.get(e.number, ""),
-                previous_hash=e.previous_hash,
-                hash=e.hash,
-            )
-            for e in record.chronology(view.as_of)
+            ExportedEntry.of(e, reasons.get(e.number, "")) for e in record.chronology(view.as_of)
         ],
     )
 

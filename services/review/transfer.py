@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 from uuid import UUID
 
 from services.review.own_entries import FILE_RECEIVED, FILE_SENT
@@ -23,8 +23,7 @@ from shared.entries import EntryError
 
 if TYPE_CHECKING:
     # Only for annotations: the application and the views import this module.
-    from services.review.application import Reviews
-    from services.review.domain import CaseRecord
+    from services.review.application import Recorded, Recording, Reviews
     from services.review.views import CaseView
 
 SCHOOL_DAYS_TO_TRANSFER = 5
@@ -182,16 +181,8 @@ def receipt_refusal(
 
 
 def send_file(
-    reviews: Reviews,
-    case_id: UUID,
-    facts: Mapping[str, Any],
-    *,
-    recorded_by: str,
-    recorded_by_role: str,
-    occurred_at: datetime | None = None,
-    idempotency_key: str | None = None,
-    expected_version: int | None = None,
-) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+    reviews: Reviews, case_id: UUID, facts: Mapping[str, Any], **recording: Unpack[Recording]
+) -> Recorded:
     """Record that the DSL sent the young person's child-protection file to their new school:
     ``facts`` are ``pseudonym``, ``to_school``, ``to_whom``, ``method`` (a key of
     :data:`~services.review.own_entries.SECURE_METHODS`) and ``note``. Its receipt is due
@@ -201,50 +192,23 @@ def send_file(
         if refusal := sending_refusal(view, facts):
             raise TransferRefusedError(refusal)
 
-    return reviews.record_own_entry(
-        case_id,
-        FILE_SENT,
-        facts,
-        recorded_by=recorded_by,
-        recorded_by_role=recorded_by_role,
-        occurred_at=occurred_at,
-        idempotency_key=idempotency_key,
-        expected_version=expected_version,
-        check=check,
-    )
+    return reviews.record_own_entry(case_id, FILE_SENT, facts, check=check, **recording)
 
 
 def confirm_receipt(
-    reviews: Reviews,
-    case_id: UUID,
-    facts: Mapping[str, Any],
-    *,
-    recorded_by: str,
-    recorded_by_role: str,
-    occurred_at: datetime | None = None,
-    idempotency_key: str | None = None,
-    expected_version: int | None = None,
-) -> tuple[CaseRecord.EntryRecorded, CaseRecord, bool]:
+    reviews: Reviews, case_id: UUID, facts: Mapping[str, Any], **recording: Unpack[Recording]
+) -> Recorded:
     """Record the receiving school's confirmation of receipt: ``facts`` are ``confirmed_by``
     (who there confirmed), ``transfer`` (the number of the entry that recorded the sending;
     None: the latest transfer not yet confirmed) and ``note``; ``occurred_at`` is when they
     confirmed. Refused (:class:`TransferRefusedError`) without a transfer to confirm."""
+    occurred_at = recording.get("occurred_at")
 
     def check(view: CaseView) -> None:
         if refusal := receipt_refusal(view.transfers, facts.get("transfer"), occurred_at):
             raise TransferRefusedError(refusal)
 
-    return reviews.record_own_entry(
-        case_id,
-        FILE_RECEIVED,
-        facts,
-        recorded_by=recorded_by,
-        recorded_by_role=recorded_by_role,
-        occurred_at=occurred_at,
-        idempotency_key=idempotency_key,
-        expected_version=expected_version,
-        check=check,
-    )
+    return reviews.record_own_entry(case_id, FILE_RECEIVED, facts, check=check, **recording)
 
 
 def _day(at: datetime) -> date:

@@ -11,12 +11,10 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, HTTPException, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
-from services.review.application import CaseNotFoundError
-from services.review.domain import CaseRecord
-from services.review.entrypoint.common import CASE_READERS, reviews_of, router, visible_case
+from services.review.entrypoint.common import CASE_READERS, read_case, reviews_of, router
 from services.review.exports import TransferOut
 from services.review.own_entries import (
     EDUCATION_SESSION,
@@ -27,13 +25,11 @@ from services.review.own_entries import (
     SUPPORT_GIVEN,
 )
 from services.review.views import ActionView, CaseView, OwnEntry, case_view
-from shared.application import CaseChangedError
 from shared.identity import (
     ALL_SCHOOLS,
     Authorize,
     Principal,
     Role,
-    case_not_found,
     hide_unless_visible,
 )
 
@@ -329,7 +325,7 @@ def get_case_view(
     entry with who, when it happened and when recorded, and its reason), status, DSL,
     classification, actions with their deadlines, parents, step 7, step 8, and who read it.
     This read is recorded first. The ``ETag`` (without ``as_of``) is for ``If-Match``."""
-    record = _read(request, principal, case_id, "case_view", as_of)
+    record = read_case(request, principal, case_id, "case_view", as_of, nothing_was="shown")
     view = case_view(record, now=reviews_of(request).clock(), as_of=as_of)
     if as_of is None:
         response.headers["ETag"] = f'"{view.version}"'
@@ -345,7 +341,7 @@ def get_chronology(
 ) -> ChronologyOut:
     """Every entry of the case, the reads of it included, in the order things happened; with
     ``as_of``, only those on record then. This read is recorded first."""
-    record = _read(request, principal, case_id, "chronology", as_of)
+    record = read_case(request, principal, case_id, "chronology", as_of, nothing_was="shown")
     view = case_view(record, now=reviews_of(request).clock(), as_of=as_of)
     reasons = {e.number: e for e in view.entries}
     entries = [
@@ -361,26 +357,6 @@ def get_chronology(
         as_of=as_of,
         entries=entries,
     )
-
-
-def _read(
-    request: Request, principal: Principal, case_id: UUID, what: str, as_of: datetime | None
-) -> CaseRecord:
-    """The visible case, with this read recorded on it."""
-    visible_case(request, principal, case_id)
-    try:
-        return reviews_of(request).record_read(
-            case_id, user=principal.user, role=principal.role, what=what, as_of=as_of
-        )
-    except CaseNotFoundError:
-        raise case_not_found() from None
-    except CaseChangedError:
-        # Only after many attempts (record_read retries): not a conflict of the reader's.
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the case is being written to; nothing was shown, retry shortly",
-            headers={"Retry-After": "1"},
-        ) from None
 
 
 def _summary(view: CaseView) -> CaseSummaryOut:

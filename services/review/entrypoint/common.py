@@ -1,13 +1,31 @@
-"""What every review route shares: the router, who reads cases, finding a visible case."""
+"""What every review route shares: the router, who reads cases, finding a visible case, reading
+it on the record, and the routes that record one of review's own entries."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from enum import Enum
+from typing import Any, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel
 
-from services.review.application import CaseNotFoundError, Reviews
+from services.review.application import CaseNotFoundError, Recorded, Recording, Reviews
+from services.review.closure import ClosureRefusedError
 from services.review.domain import CaseRecord
+from services.review.own_entries import own_facts
+from services.review.views import version_of
+from shared.application import CaseChangedError
+from shared.http import (
+    EntryIn,
+    entry_errors,
+    expected_version,
+    post_entry_route,
+    refuse_future,
+)
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
 from shared.runtime import ServiceRuntime
 
@@ -32,3 +50,148 @@ def visible_case(request: Request, principal: Principal, case_id: UUID) -> CaseR
         raise case_not_found() from None
     hide_unless_visible(principal, record.school)
     return record
+
+
+def read_case(
+    request: Request,
+    principal: Principal,
+    case_id: UUID,
+    what: str,
+    as_of: datetime | None,
+    *,
+    nothing_was: str,
+) -> CaseRecord:
+    """The visible case, with this read of ``what`` recorded on it; 503 (``nothing_was`` shown,
+    exported...) if the case kept changing while the read was being recorded."""
+    visible_case(request, principal, case_id)
+    try:
+        return reviews_of(request).record_read(
+            case_id, user=principal.user, role=principal.role, what=what, as_of=as_of
+        )
+    except CaseNotFoundError:
+        raise case_not_found() from None
+    except CaseChangedError:
+        # Only after many attempts (record_read retries): not a conflict of the reader's.
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the case is being written to; nothing was {nothing_was}, retry shortly",
+            headers={"Retry-After": "1"},
+        ) from None
+
+
+# Review's own entries, sent over HTTP: steps 7 and 8, and the child-protection file's transfers.
+
+
+class StepEntryOut(BaseModel):
+    """An entry of steps 7 or 8 as recorded; the case's new version is the ``ETag``."""
+
+    number: int
+    kind: str
+    summary: str
+    actor: str
+    actor_role: str
+    occurred_at: datetime
+    recorded_at: datetime
+    facts: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: CaseRecord.EntryRecorded, record: CaseRecord, now: datetime) -> Self:
+        """The entry as recorded (its facts without the retry's key), and what
+        :meth:`besides` adds from ``record``, the case after it, at ``now``."""
+        shown = {
+            name: getattr(entry, name) for name in StepEntryOut.model_fields if name != "facts"
+        }
+        return cls(**shown, facts=own_facts(entry.payload)[0], **cls.besides(entry, record, now))
+
+    @classmethod
+    def besides(
+        cls, entry: CaseRecord.EntryRecorded, record: CaseRecord, now: datetime
+    ) -> dict[str, Any]:
+        """What an answer shows besides the entry: nothing, unless a subclass says."""
+        return {}
+
+
+Facts = dict[str, Any]
+"""An entry's own facts as sent, JSON-ready: its body without ``occurred_at``."""
+
+OwnEntryCommand = Callable[[Reviews, UUID, Facts, Recording], Recorded]
+"""Records one of review's own entries of a case from the facts sent."""
+
+
+def own_entry_route(
+    path: str,
+    body: type[EntryIn],
+    *,
+    out: type[StepEntryOut] = StepEntryOut,
+    tags: list[str | Enum] | None = None,
+) -> Callable[[OwnEntryCommand], OwnEntryCommand]:
+    """Add ``POST path`` for the command it decorates, which records one of review's own
+    entries of a case from the facts sent in ``body``; the command's name is the route's, and
+    its docstring the route's description.
+
+    For the DSL and head of a case they may see: 201 with the entry as ``out``, or 200 with the
+    one a retry's first attempt recorded, the case's new version as the ``ETag``; refused as
+    the shared answers say (:func:`~shared.http.entry_errors`), closing and reopening with
+    every reason."""
+
+    def add(command: OwnEntryCommand) -> OwnEntryCommand:
+        def route(**kwargs: Any) -> StepEntryOut:
+            sent: EntryIn = kwargs["body"]
+            request: Request = kwargs["request"]
+            principal: Principal = kwargs["principal"]
+            case_id: UUID = kwargs["case_id"]
+            refuse_future(sent.occurred_at)
+            visible_case(request, principal, case_id)
+            reviews = reviews_of(request)
+            with _refusals(case_id):
+                entry, record, created = command(
+                    reviews,
+                    case_id,
+                    sent.model_dump(mode="json", exclude={"occurred_at"}),
+                    Recording(
+                        recorded_by=principal.user,
+                        recorded_by_role=principal.role,
+                        occurred_at=sent.occurred_at,
+                        idempotency_key=kwargs["idempotency_key"],
+                        expected_version=expected_version(kwargs["if_match"]),
+                    ),
+                )
+            response: Response = kwargs["response"]
+            if not created:
+                response.status_code = status.HTTP_200_OK
+            response.headers["ETag"] = f'"{version_of(record.entries)}"'
+            return out.of(entry, record, reviews.clock())
+
+        post_entry_route(
+            router,
+            path,
+            route,
+            body=body,
+            out=out,
+            who=DECIDERS,
+            name=command.__name__,
+            description=command.__doc__ or "",
+            tags=tags,
+        )
+        return command
+
+    return add
+
+
+@contextmanager
+def _refusals(case_id: UUID) -> Iterator[None]:
+    """422 naming each rule a closing or reopening breaks; otherwise the shared answers (422
+    naming the rule or the field that needs a reason, 409 with what to do)."""
+    with entry_errors(f"/cases/{case_id}"):
+        try:
+            yield
+        except ClosureRefusedError as e:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                {
+                    "msg": f"refused: {len(e.refusals)} reason(s)",
+                    "reasons": [
+                        {"rule": r.rule, "msg": r.message, "action": r.action} for r in e.refusals
+                    ],
+                },
+            ) from None

@@ -11,45 +11,37 @@ changed meanwhile); every free-text field is :data:`~shared.imagery.FreeText`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, HTTPException, Request, Response, status
-from pydantic import BaseModel, Field
+from fastapi import Depends, Request, Response
+from pydantic import Field
 
-from services.review.application import CaseNotFoundError
+from services.review.application import Recorded, Recording, Reviews
 from services.review.domain import CaseRecord
 from services.review.entrypoint.cases import AsOf
 from services.review.entrypoint.common import (
     CASE_READERS,
-    DECIDERS,
+    Facts,
+    StepEntryOut,
+    own_entry_route,
+    read_case,
     reviews_of,
     router,
-    visible_case,
 )
 from services.review.entrypoint.steps import Note, Pseudonym, Words
 from services.review.exports import CaseExport, TransferOut, build_export, render_pdf
-from services.review.own_entries import SecureMethod, own_facts
-from services.review.transfer import TransferView, confirm_receipt, send_file
-from services.review.views import case_view, version_of
-from shared.application import CaseChangedError
-from shared.http import (
-    EntryIn,
-    IdempotencyKey,
-    IfMatch,
-    entry_errors,
-    expected_version,
-    refuse_future,
-)
-from shared.identity import Principal, case_not_found
+from services.review.own_entries import SecureMethod
+from services.review.transfer import confirm_receipt, send_file
+from services.review.views import case_view
+from shared.http import EntryIn
+from shared.identity import Principal
 from shared.runtime import ServiceRuntime
 
 __all__ = ["router"]
 
 Reader = Annotated[Principal, Depends(CASE_READERS)]
-Decider = Annotated[Principal, Depends(DECIDERS)]
 
 _PDF: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The case history as a PDF."}
@@ -122,93 +114,42 @@ class ReceiptIn(EntryIn):
     note: Note = ""
 
 
-class TransferEntryOut(BaseModel):
+class TransferEntryOut(StepEntryOut):
     """The entry recorded, and the transfer as it now stands (deadline, confirmation, overdue);
     the case's new version is the ``ETag``."""
 
-    number: int
-    kind: str
-    summary: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
-    facts: dict[str, Any]
     transfer: TransferOut
 
+    @classmethod
+    def besides(
+        cls, entry: CaseRecord.EntryRecorded, record: CaseRecord, now: datetime
+    ) -> dict[str, Any]:
+        """The transfer the entry records the sending or the receipt of (entry numbers are
+        unique in a case)."""
+        view = case_view(record, now=now)
+        transfer = next(
+            t for t in view.transfers if entry.number in (t.number, t.confirmation_number)
+        )
+        return {"transfer": TransferOut.of(transfer, view.now)}
 
-@router.post(
-    "/cases/{case_id}/transfers",
-    status_code=201,
-    response_model=TransferEntryOut,
-    tags=["transfers"],
-)
-def record_transfer(
-    case_id: UUID,
-    body: TransferIn,
-    request: Request,
-    response: Response,
-    principal: Decider,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> TransferEntryOut:
+
+@own_entry_route("/cases/{case_id}/transfers", TransferIn, out=TransferEntryOut, tags=["transfers"])
+def record_transfer(reviews: Reviews, case_id: UUID, facts: Facts, sent: Recording) -> Recorded:
     """Records: the child-protection file sent to the young person's new school (which
     school, to whom, how it was sent securely). Its receipt is due within five school days."""
-    refuse_future(body.occurred_at)
-    visible_case(request, principal, case_id)
-    with entry_errors(f"/cases/{case_id}"):
-        entry, record, created = send_file(
-            reviews_of(request),
-            case_id,
-            body.model_dump(mode="json", exclude={"occurred_at"}),
-            recorded_by=principal.user,
-            recorded_by_role=principal.role,
-            occurred_at=body.occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version(if_match),
-        )
-    return _answer(request, response, entry, record, created, lambda t: t.number == entry.number)
+    return send_file(reviews, case_id, facts, **sent)
 
 
-@router.post(
-    "/cases/{case_id}/transfers/confirmations",
-    status_code=201,
-    response_model=TransferEntryOut,
-    tags=["transfers"],
+@own_entry_route(
+    "/cases/{case_id}/transfers/confirmations", ReceiptIn, out=TransferEntryOut, tags=["transfers"]
 )
 def record_transfer_confirmation(
-    case_id: UUID,
-    body: ReceiptIn,
-    request: Request,
-    response: Response,
-    principal: Decider,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> TransferEntryOut:
+    reviews: Reviews, case_id: UUID, facts: Facts, sent: Recording
+) -> Recorded:
     """Records: the receiving school confirmed receipt of the child-protection file (who there
     confirmed, when). Refused (422, saying why) when no transfer is recorded, when the one
     named is confirmed already, or when receipt would precede sending."""
-    refuse_future(body.occurred_at)
-    visible_case(request, principal, case_id)
-    with entry_errors(f"/cases/{case_id}"):
-        entry, record, created = confirm_receipt(
-            reviews_of(request),
-            case_id,
-            body.model_dump(mode="json", exclude={"occurred_at"}),
-            recorded_by=principal.user,
-            recorded_by_role=principal.role,
-            occurred_at=body.occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version(if_match),
-        )
-    return _answer(
-        request,
-        response,
-        entry,
-        record,
-        created,
-        lambda t: t.confirmation_number == entry.number,
-    )
+    return confirm_receipt(reviews, case_id, facts, **sent)
 
 
 def _export(
@@ -216,21 +157,8 @@ def _export(
 ) -> CaseExport:
     """The export of a case the principal may see, its read recorded first: the export holds
     its own read, and its time is the footer's."""
-    visible_case(request, principal, case_id)
+    record = read_case(request, principal, case_id, what, as_of, nothing_was="exported")
     reviews = reviews_of(request)
-    try:
-        record = reviews.record_read(
-            case_id, user=principal.user, role=principal.role, what=what, as_of=as_of
-        )
-    except CaseNotFoundError:
-        raise case_not_found() from None
-    except CaseChangedError:
-        # Only after many attempts (record_read retries): not the reader's conflict.
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the case is being written to; nothing was exported, retry shortly",
-            headers={"Retry-After": "1"},
-        ) from None
     runtime: ServiceRuntime = request.app.state.runtime
     school = runtime.trust.school(record.school)
     return build_export(
@@ -246,31 +174,3 @@ def _export(
 
 def _filename(export: CaseExport) -> str:
     return "case-history-" + re.sub(r"[^A-Za-z0-9._-]", "_", export.reference)
-
-
-def _answer(
-    request: Request,
-    response: Response,
-    entry: CaseRecord.EntryRecorded,
-    record: CaseRecord,
-    created: bool,
-    recorded: Callable[[TransferView], bool],
-) -> TransferEntryOut:
-    """201 with the entry recorded, or 200 with the one a retry's first attempt recorded; the
-    transfer it ``recorded`` as it now stands; the case's version as the ``ETag``."""
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    response.headers["ETag"] = f'"{version_of(record.entries)}"'
-    view = case_view(record, now=reviews_of(request).clock())
-    transfer = next(t for t in view.transfers if recorded(t))
-    return TransferEntryOut(
-        number=entry.number,
-        kind=entry.kind,
-        summary=entry.summary,
-        actor=entry.actor,
-        actor_role=entry.actor_role,
-        occurred_at=entry.occurred_at,
-        recorded_at=entry.recorded_at,
-        facts=own_facts(entry.payload)[0],
-        transfer=TransferOut.of(transfer, view.now),
-    )
