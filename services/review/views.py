@@ -5,8 +5,9 @@ entry's facts), so :func:`fold` needs nothing but the entries: the view of a cas
 moment is the fold of the entries on record then, and an auditor sees exactly what was known
 when each decision was taken. Nothing here reads a store or a clock: ``now`` is an argument.
 
-The actions mirror referral's rules (its ``apply_assessment``) from the assessments and the
-DSL's decisions as referral published them; review never imports referral's domain.
+The actions are as referral published them with each assessment (``actions_after``: referral
+alone holds the rules that open, reopen and drop them), changed by the DSL's decisions that
+follow; review never imports referral's domain.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from shared.contracts.intake import DslAssignedV1, IncidentReportedV1
 from shared.contracts.referral import (
     ActionCompletedV1,
     ActionDeclinedV1,
+    ActionStateV1,
     AssessmentRecordedV1,
     ClassificationOverriddenV1,
 )
@@ -408,48 +410,42 @@ def _apply_upstream(view: CaseView, contract: Contract) -> None:
 
 
 def _apply_assessment(view: CaseView, assessment: AssessmentRecordedV1) -> None:
-    """Referral's rules: a new action, or one whose level or reason changed, is (re)opened
-    from the assessment's time; a declined action the policy no longer lets be declined is
-    opened again (the decision stays in its history); an open action no longer asked for is
-    no longer required."""
     view.computed_classification = assessment.classification
     view.computed_subtype = assessment.subtype
     if not view.classification_overridden:
         view.classification, view.subtype = assessment.classification, assessment.subtype
     view.policy_version = assessment.policy_version
     view.first_policy_version = view.first_policy_version or assessment.policy_version
-    at = assessment.occurred_at
-    asked = {a.action: a for a in assessment.actions}
-    for name, required in asked.items():
-        due = at + timedelta(minutes=required.due_within_minutes)
-        current = view.actions.get(name)
-        if current is None:
-            view.actions[name] = ActionView(
-                name,
-                required.level,
-                required.why,
-                required.declinable,
-                at,
-                due,
-                assessment.policy_version,
-            )
-            continue
-        changed = (current.level, current.why) != (required.level, required.why)
-        current.why, current.declinable = required.why, required.declinable
-        current.policy_version = assessment.policy_version
-        if changed and current.status == OPEN:
-            current.level, current.required_since, current.due_at = required.level, at, due
-        elif current.status == DECLINED and not required.declinable:
-            current.history.append(
-                f"declined ({current.decision.get('reason', '')}), reopened: {required.why}"
-            )
-            current.level, current.required_since, current.due_at = required.level, at, due
-            current.status, current.decision = OPEN, {}
-        else:
-            current.level = required.level
-    for name, current in view.actions.items():
-        if name not in asked and current.status == OPEN:
-            current.level = NO_LONGER_REQUIRED
+    # Every assessment that required an action was published with the states it left (the
+    # first policy version, uk-2024.1, required none and published none).
+    _take_states(view, assessment.actions_after or ())
+
+
+def _take_states(view: CaseView, states: Iterable[ActionStateV1]) -> None:
+    """The actions as referral left them after an assessment. A decision that still stands
+    keeps what review was told with it (its words, who recorded it and when); one the
+    assessment undid (a declined action the policy no longer lets be declined) goes to the
+    action's history, in referral's words."""
+    for state in states:
+        before = view.actions.get(state.action)
+        after = ActionView(
+            state.action,
+            state.level,
+            state.why,
+            state.declinable,
+            state.required_since,
+            state.due_at,
+            state.policy_version,
+            state.status,
+        )
+        if before is not None:
+            after.history = before.history
+            if before.status == after.status:
+                after.decision = before.decision
+            elif before.status == DECLINED:
+                reason = before.decision.get("reason", "")
+                after.history.append(f"declined ({reason}), reopened: {after.why}")
+        view.actions[state.action] = after
 
 
 def _apply_decision(view: CaseView, decision: ActionCompletedV1 | ActionDeclinedV1) -> None:

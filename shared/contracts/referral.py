@@ -38,6 +38,33 @@ class RequiredActionV1(BaseModel):
     declinable: bool
 
 
+class ActionStateV1(BaseModel):
+    """An action as it stands right after an assessment: referral's rules applied to what the
+    policy requires now and to the DSL's decisions before it. The DSL's words stay with each
+    decision's own contract (:class:`ActionCompletedV1`, :class:`ActionDeclinedV1`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    action: str = Field(
+        description="police, ceop, childrens_social_care, parents_or_carers, hosting_site, "
+        "senior_management, dsl_record"
+    )
+    level: Literal["required", "recommended", "dsl_decides", "no_longer_required"] = Field(
+        description="As the latest assessment asks it; no_longer_required when it no longer "
+        "asks for an action still open."
+    )
+    why: str
+    declinable: bool
+    status: Literal["open", "done", "declined"] = Field(
+        description="open again when the policy no longer lets a declined action be declined."
+    )
+    required_since: AwareDatetime = Field(
+        description="Since when it is asked at this level: the assessment that (re)opened it."
+    )
+    due_at: AwareDatetime
+    policy_version: str = Field(description="Of the latest assessment that asked for it.")
+
+
 @register
 class AssessmentRecordedV1(CaseContract):
     """The referral service assessed a case's facts against a policy version."""
@@ -60,6 +87,13 @@ class AssessmentRecordedV1(CaseContract):
     )
     criteria: tuple[CriterionV1, ...] = ()
     actions: tuple[RequiredActionV1, ...] = ()
+    actions_after: tuple[ActionStateV1, ...] | None = Field(
+        default=None,
+        description="Every action of the case as it stands right after this assessment, as "
+        "referral decided it from `actions` and the decisions before; the DSL's decisions "
+        "that follow change it without a new assessment. Null when referral published no "
+        "states (assessments recorded before it kept them): `actions` is all there is.",
+    )
     facts: Personal = Field(
         default="",
         description="The facts assessed, as canonical JSON: a replay re-runs the policy "

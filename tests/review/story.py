@@ -1,5 +1,8 @@
 """One invented case told to review as intake and referral publish it: golden contracts with
-the times a test chooses, applied at the next position of their upstream."""
+the times a test chooses, applied at the next position of their upstream.
+
+Each assessment carries the actions' states referral would publish with it: the story keeps
+the case's actions by referral's own rule, as referral does (a test may, review never does)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,14 @@ from uuid import UUID, uuid4
 
 from eventsourcing.persistence import Tracking
 
+from services.referral.domain.actions import (
+    DECLINED,
+    DONE,
+    Action,
+    apply_assessment,
+    canonical_states,
+)
+from services.referral.policy import Assessment, RequiredAction
 from services.review.application import Reviews
 from shared.contracts import Contract, decode
 
@@ -55,6 +66,8 @@ class Story:
         self.school = school
         self.reference = reference
         self.assessments = 0
+        self.actions: dict[str, Action] = {}
+        """The case's actions as referral holds them."""
 
     def publish(
         self, subject: str, at: datetime, recorded_at: datetime | None = None, **changes: Any
@@ -90,6 +103,13 @@ class Story:
         policy_version: str = "uk-2024.2",
     ) -> Story:
         self.assessments += 1
+        asked = tuple(RequiredAction(**a) for a in actions)
+        apply_assessment(
+            self.actions,
+            Assessment(classification, (), policy_version, actions=asked),
+            at,
+            self.assessments,
+        )
         self.publish(
             "referral.assessment.recorded.v1",
             at,
@@ -98,15 +118,20 @@ class Story:
             subtype=subtype if classification != "undetermined" else "",
             policy_version=policy_version,
             actions=list(actions),
+            actions_after=json.loads(canonical_states(self.actions)),
         )
         return self
 
     def done(self, name: str, at: datetime) -> Story:
         self.publish("referral.action.completed.v1", at, action=name)
+        if (held := self.actions.get(name)) is not None:  # referral refuses one it lacks
+            held.status = DONE
         return self
 
     def declined(self, name: str, at: datetime, reason: str = "Invented reason") -> Story:
         self.publish("referral.action.declined.v1", at, action=name, reason=reason)
+        if (held := self.actions.get(name)) is not None:
+            held.status, held.decision = DECLINED, {"reason": reason}
         return self
 
     def overridden(self, at: datetime, classification: str, subtype: str) -> Story:

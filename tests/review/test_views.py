@@ -163,6 +163,49 @@ def test_as_it_stands_the_override_stays_and_dropped_actions_are_no_longer_requi
     ]
 
 
+def test_a_declined_action_the_policy_no_longer_lets_be_declined_is_open_again() -> None:
+    story = Story().disclosure().assessed(T0 + minutes(2), POLICE_DSL, PARENTS)
+    story.declined("police", T0 + minutes(10), reason="Invented: experimental")
+    story.assessed(T0 + minutes(60), POLICE_REQUIRED, PARENTS, classification="aggravated")
+    police = view_at(story, T0 + minutes(61)).actions["police"]
+    assert (police.status, police.level, police.decision) == (OPEN, "required", {})
+    assert (police.required_since, police.due_at) == (T0 + minutes(60), T0 + minutes(120))
+    assert police.history == [
+        "declined (Invented: experimental), reopened: invented: police required"
+    ]
+    declined = view_at(story, T0 + minutes(30)).actions["police"]
+    assert (declined.status, declined.decision["recorded_by"]) == (DECLINED, "dsl.oak")
+
+
+def test_the_actions_are_as_referral_published_them_not_worked_out_again() -> None:
+    story = Story().disclosure()
+    # Referral's rules are its own: whatever it says an action stands at, the view shows.
+    story.publish(
+        "referral.assessment.recorded.v1",
+        T0 + minutes(2),
+        actions=[POLICE_DSL],
+        actions_after=[
+            {
+                "action": "police",
+                "level": "required",
+                "why": "invented: as referral decided it",
+                "declinable": False,
+                "status": "open",
+                "required_since": T0.isoformat(),
+                "due_at": (T0 + minutes(5)).isoformat(),
+                "policy_version": "uk-2024.2",
+            }
+        ],
+    )
+    police = view_at(story, T0 + minutes(3)).actions["police"]
+    assert (police.level, police.why, police.declinable) == (
+        "required",
+        "invented: as referral decided it",
+        False,
+    )
+    assert (police.required_since, police.due_at) == (T0, T0 + minutes(5))
+
+
 def test_overdue_is_judged_at_the_moment_asked() -> None:
     story = told_in_full()
     record = story.reviews.get_case(story.case_id)

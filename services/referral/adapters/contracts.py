@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from services.referral.domain import Referral
+from shared.contracts import Contract
 from shared.contracts.referral import (
     ActionCompletedV1,
     ActionDeclinedV1,
     ActionEscalatedV1,
+    ActionStateV1,
     AssessmentRecordedV1,
     ClassificationOverriddenV1,
     PoliceOutcomeRecordedV1,
@@ -31,5 +35,19 @@ _PUBLISHES: dict[type, Publishes] = {
 PUBLISHED = tuple(_PUBLISHES)
 """The stored events other services see; every other event is private to referral."""
 
-to_contract = contract_mapper(_PUBLISHES)
-"""The contract a stored event is published as; None for events private to referral."""
+_mapped = contract_mapper(_PUBLISHES)
+
+
+def to_contract(domain_event: object) -> Contract | None:
+    """The contract a stored event is published as; None for events private to referral.
+
+    An assessment's actions' states are stored as JSON text (like its outcome), which the
+    table's copy by name does not read: they are published as ``actions_after``, and not at all
+    (null) for an assessment recorded before they were kept."""
+    contract = _mapped(domain_event)
+    if isinstance(domain_event, Referral.AssessmentRecorded) and domain_event.action_states:
+        assert contract is not None
+        states = json.loads(domain_event.action_states)
+        after = tuple(ActionStateV1.model_validate(state) for state in states)
+        return contract.model_copy(update={"actions_after": after})
+    return contract

@@ -20,6 +20,8 @@ from services.referral.domain.actions import (
     Action,
     ActionError,
     apply_assessment,
+    assessed,
+    canonical_states,
     check_decision,
 )
 from services.referral.domain.deadlines import escalations_due
@@ -84,9 +86,11 @@ class Referral(Aggregate):
     class AssessmentRecorded(Aggregate.Event):
         """The facts known at ``occurred_at`` were assessed under ``policy_version``: both the
         facts read and the outcome are kept, as canonical JSON, so that a replay can re-run the
-        version and compare byte for byte."""
+        version and compare byte for byte. ``action_states`` are the case's actions as they
+        stand right after it (:func:`canonical_states`), published so that no other service
+        re-applies referral's rules to the outcome; :meth:`apply` makes exactly those of them."""
 
-        class_version = 2
+        class_version = 3
         PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("facts",)
 
         school: str
@@ -94,6 +98,7 @@ class Referral(Aggregate):
         number: int
         facts: str
         outcome: str
+        action_states: str
         policy_version: str
         caused_by: str
         recorded_by: str
@@ -111,6 +116,13 @@ class Referral(Aggregate):
             ).canonical()
             state["facts"] = ""
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Assessments recorded before the actions' states were kept: ``action_states`` is
+            empty ("not recorded", published without them). The aggregate's actions are what
+            :meth:`apply` makes of the outcome, as they always were."""
+            state["action_states"] = ""
+
         def apply(self, aggregate: Any) -> None:
             aggregate.assessments.append(self)
             apply_assessment(
@@ -120,13 +132,19 @@ class Referral(Aggregate):
     def record_assessment(
         self, facts: CaseFacts, outcome: Assessment, caused_by: str, by: str, at: datetime
     ) -> None:
+        number = len(self.assessments) + 1
+        canonical = outcome.canonical()
+        # The outcome as the event reads it back, through the rule its apply runs, on a copy:
+        # the states recorded (and published) are the ones the aggregate then holds.
+        after = assessed(self.actions, outcome_of(canonical), at, number)
         self.trigger_event(
             self.AssessmentRecorded,
             school=self.school,
             reference=self.reference,
-            number=len(self.assessments) + 1,
+            number=number,
             facts=facts.canonical,
-            outcome=outcome.canonical(),
+            outcome=canonical,
+            action_states=canonical_states(after),
             policy_version=outcome.policy_version,
             caused_by=caused_by,
             recorded_by=by,

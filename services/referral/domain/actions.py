@@ -3,6 +3,8 @@ closed by the DSL's decision (done, or declined with a written reason)."""
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,6 +96,42 @@ def apply_assessment(
             current.level = NO_LONGER_REQUIRED
         if current.outstanding and before.get(name) != (True, current.level):
             current.opened_by = number
+
+
+def assessed(
+    actions: dict[str, Action], assessment: Assessment, at: datetime, number: int = 0
+) -> dict[str, Action]:
+    """The case's actions as they will stand after assessment ``number``: :func:`apply_assessment`
+    run on a copy, so that ``actions`` are untouched and the result is what the assessment's
+    event then makes of them."""
+    after = copy.deepcopy(actions)
+    apply_assessment(after, assessment, at, number)
+    return after
+
+
+def canonical_states(actions: dict[str, Action]) -> str:
+    """Where each action stands, as canonical JSON, in the order the case came to hold them: what
+    other services take as they are instead of re-applying these rules.
+
+    Not the DSL's decision nor the history: their words (whom they spoke to, why not) are
+    personal data, published marked as such with each decision's own contract."""
+    return json.dumps(
+        [
+            {
+                "action": a.action,
+                "level": a.level,
+                "why": a.why,
+                "declinable": a.declinable,
+                "status": a.status,
+                "required_since": a.required_since.isoformat(),
+                "due_at": a.due_at.isoformat(),
+                "policy_version": a.policy_version,
+            }
+            for a in actions.values()
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
 
 
 def _reopen(action: Action, level: str, at: datetime, due: datetime) -> None:
