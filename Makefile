@@ -25,3 +25,4 @@ bench: $(BIN)/safeguard
 	$(BIN)/python bench/bench_relay.py
 	$(BIN)/python bench/bench_consumer.py
 	$(BIN)/python bench/bench_e2e.py
+	$(BIN)/python bench/bench_review.py --events 100000

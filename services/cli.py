@@ -2,16 +2,20 @@
 
 ``safeguard up`` runs everything on the embedded defaults; ``safeguard serve NAME`` runs one
 service; ``safeguard token issue`` makes a bearer token; ``safeguard demo`` walks an invented
-case through the running services; ``safeguard audit verify`` checks every case's hash chain.
+case through the running services; ``safeguard audit verify`` checks every case's hash chain;
+``safeguard review rebuild`` rebuilds review's store from the streams and compares it with the
+live one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,11 +26,18 @@ from shared.settings import Settings
 from shared.store import StoreConfigError, store_env
 from shared.trust import TrustFileError, load_trust
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from services.review.rebuild import RebuildOutcome
+
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="Bearer tokens for the embedded default.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(intake_app, name="intake")
 app.add_typer(audit_app, name="audit")
+review_app = typer.Typer(help="Review's store, rebuilt from the streams.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
 
 
 class ServiceName(StrEnum):
@@ -110,6 +121,119 @@ def demo(
     from services.demo import run_demo
 
     raise typer.Exit(run_demo(Settings(), timeout=timeout))
+
+
+@review_app.command("rebuild")
+def review_rebuild(
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Carry on an interrupted rebuild, not afresh.")
+    ] = False,
+    shares: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=32, help="Processes sharing the cases (default: one per core, up to 4)."
+        ),
+    ] = None,
+) -> None:
+    """Rebuild every review view from the streams into a fresh store beside the live one, then
+    compare each case with the live store: exit 0 if all are the same, 1 naming each that
+    differs."""
+    from services.review.application import Reviews
+    from services.review.rebuild import RebuildError, compare, live_env, rebuilt_store
+    from services.review.rebuild import review_head as head_of_review
+
+    settings = Settings()
+    try:
+        env = live_env(settings)
+    except StoreConfigError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    live_file = env.get("SQLITE_DBNAME")
+    if live_file and not Path(live_file).exists():
+        typer.echo(f"error: no live review store at {live_file}", err=True)
+        raise typer.Exit(2)
+    try:
+        outcome = _rebuild_with_progress(settings, resume=resume, shares=shares)
+    except RebuildError as e:
+        typer.echo(f"error: {e}; what was written stays: run again with --resume", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted; what was written stays: run again with --resume", err=True)
+        raise typer.Exit(130) from None
+    live, rebuilt = Reviews(env), rebuilt_store(settings)
+    try:
+        with _progress(transient=True) as bar:
+            task = bar.add_task("comparing with the live store", total=None)
+            comparison = compare(
+                live, rebuilt, head_of_review(outcome.heads), lambda: bar.advance(task)
+            )
+    finally:
+        live.close()
+        rebuilt.close()
+    for upstream, (live_at, rebuilt_at) in comparison.positions.items():
+        if live_at != rebuilt_at:
+            typer.echo(
+                f"note: the live store has applied {upstream} to position {live_at}, "
+                f"the rebuild to {rebuilt_at}: entries past the lower are left out"
+            )
+    if comparison.left_out_live or comparison.left_out_rebuilt:
+        typer.echo(
+            f"left out: {comparison.left_out_live} live entries and "
+            f"{comparison.left_out_rebuilt} rebuilt entries that the other store cannot have yet"
+        )
+    for difference in comparison.differences:
+        typer.echo(f"DIFFERS {difference.reference} ({difference.case_id}): {difference.problem}")
+    if comparison.differences:
+        typer.echo(f"{comparison.cases} cases compared, {len(comparison.differences)} differ")
+        raise typer.Exit(1)
+    typer.echo(f"{comparison.cases} cases compared: the same")
+
+
+def _progress(*, transient: bool = False) -> Progress:
+    """A progress bar on stderr: what is being done, how far, and how long is left."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as RichProgress
+
+    return RichProgress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=transient,
+    )
+
+
+def _rebuild_with_progress(
+    settings: Settings, *, resume: bool, shares: int | None
+) -> RebuildOutcome:
+    """Run the rebuild with a progress bar, and say what it read, wrote and how fast."""
+    from services.review.rebuild import rebuild, rebuild_settings
+    from services.runner import nats_for
+
+    with nats_for(settings) as url, _progress() as bar:
+        task = bar.add_task("rebuilding review from the streams", total=None)
+        outcome = asyncio.run(
+            rebuild(
+                settings,
+                url,
+                resume=resume,
+                shares=shares,
+                progress=lambda n: bar.advance(task, n),
+                total=lambda n: bar.update(task, total=n),
+            )
+        )
+    target = rebuild_settings(settings)
+    where = target.database_schema_prefix + "review" if settings.database_url else target.var_dir
+    typer.echo(
+        f"rebuilt {outcome.messages:,} stream messages ({outcome.stored:,} events stored) into "
+        f"{where} in {outcome.seconds:.1f} s: {outcome.messages_per_second:,.0f} events/s "
+        f"({outcome.shares} {'share' if outcome.shares == 1 else 'shares'})"
+    )
+    for unreadable in outcome.unreadable:
+        typer.echo(f"UNREADABLE {unreadable}: not applied (the live service dead-letters it)")
+    return outcome
 
 
 def main() -> None:

@@ -1,0 +1,309 @@
+"""The rebuild store, and applying stream messages to it in batches.
+
+The rebuild store sits beside the live one (``var/rebuild/review.sqlite``, or the PostgreSQL
+schema ``<prefix>rebuild_review``) and has the live store's layout, so that the live service's
+own :class:`Reviews` reads it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.utils import get_topic
+from pydantic import ValidationError
+
+from services.review.application import Reviews
+from services.review.domain import CaseRecord, SchoolCases
+from shared.contracts import UnknownSubjectError, decode
+from shared.contracts.review import ReviewEntryRecordedV1
+from shared.runtime import application_env
+from shared.settings import Settings
+
+REBUILD_SCHEMA_PREFIX = "rebuild_"
+WRITES_IN_FLIGHT = 2
+"""Batches handed to the saver thread and not yet written: the next is gathered meanwhile."""
+
+Message = tuple[str, bytes, int]
+"""A stream message as the rebuild keeps it: subject, data, relay position."""
+
+
+class RebuiltReviews(Reviews):
+    """Review as the streams alone rebuild it: upstream contracts as the live service applies
+    them, and review's own entries, from the REVIEW stream, recorded as its own again with the
+    same facts. Nothing relays this store, so nothing is published again.
+
+    Shares of the cases are applied in parallel and would each add to the same school's index
+    (:class:`SchoolCases`), so it is left out, and :func:`index_schools` writes the indexes once
+    every message is applied."""
+
+    name = "review"  # the live store's table names, which eventsourcing derives from it
+
+    def on_upstream(self, contract: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        if not isinstance(contract, ReviewEntryRecordedV1):
+            super().on_upstream(contract, processing_event)
+            return
+        record = self._record_for(contract.case_id, contract.school, contract.reference)
+        record.record_own(
+            kind=contract.kind,
+            summary=contract.summary,
+            actor=contract.actor,
+            actor_role=contract.actor_role,
+            occurred_at=contract.occurred_at,
+            recorded_at=contract.recorded_at,
+            payload=contract.payload,
+        )
+        processing_event.collect_events(record)
+
+
+class _ProcessingEvent(ProcessingEvent[UUID]):
+    """The library's, collecting our aggregates' events the same way without its runtime
+    protocol checks: ``isinstance`` against a ``Protocol`` costs more than applying a message."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            elif obj is not None:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
+
+
+class ChainTail:
+    """Stands in for a saved case's ``entries`` during a rebuild: how many there are and the
+    last one, which is all that chaining the next entry reads. Anything else raises, rather
+    than answering from a list that is not there."""
+
+    def __init__(self, entries: Sequence[CaseRecord.EntryRecorded]) -> None:
+        self.count = len(entries)
+        self.last = entries[-1] if entries else None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> CaseRecord.EntryRecorded:
+        if self.last is None or index not in (-1, self.count - 1):
+            msg = "a rebuild keeps only the last entry of a case in memory"
+            raise IndexError(msg)
+        return self.last
+
+    def append(self, entry: CaseRecord.EntryRecorded) -> None:
+        self.count += 1
+        self.last = entry
+
+
+def rebuild_settings(settings: Settings) -> Settings:
+    """Where the rebuild is written: beside the live store, never in it."""
+    return settings.model_copy(
+        update={
+            "var_dir": settings.var_dir / "rebuild",
+            "database_schema_prefix": settings.database_schema_prefix + REBUILD_SCHEMA_PREFIX,
+        }
+    )
+
+
+def rebuild_env(settings: Settings) -> dict[str, str]:
+    """The rebuild store's environment: cases stay cached, and are never re-read or copied."""
+    return {
+        **application_env(rebuild_settings(settings), "review"),
+        "AGGREGATE_CACHE_MAXSIZE": "0",  # unbounded: a saved case is only its chain's tail
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    }
+
+
+def live_env(settings: Settings) -> dict[str, str]:
+    """The live store, opened only to be read: no table is created in it."""
+    return {**application_env(settings, "review"), "CREATE_TABLE": "n"}
+
+
+def rebuilt_store(settings: Settings) -> Reviews:
+    """The rebuild store, read as the live service would read it."""
+    return Reviews(application_env(rebuild_settings(settings), "review"))
+
+
+def discard_rebuild(settings: Settings) -> None:
+    """Remove an earlier rebuild, so that this one starts afresh."""
+    target = rebuild_settings(settings)
+    if not settings.database_url:
+        for path in target.var_dir.glob("review.sqlite*"):
+            path.unlink()
+        return
+    import psycopg
+    from psycopg import sql
+
+    schema = f"{target.database_schema_prefix}review"
+    # Cannot be the live schema, whose prefix does not end in "rebuild_"; checked all the same.
+    assert schema != f"{settings.database_schema_prefix}review"
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+class RebuildError(RuntimeError):
+    """The rebuild could not go on; what it has saved stays, for ``--resume``."""
+
+
+@dataclass
+class ApplyResult:
+    """What was applied."""
+
+    applied: int = 0
+    """Messages applied."""
+    stored: int = 0
+    """Events written to the rebuild store."""
+    unreadable: list[str] = field(default_factory=list)
+    """Messages this release cannot decode (the live consumer dead-letters them)."""
+
+    def add(self, other: ApplyResult) -> None:
+        self.applied += other.applied
+        self.stored += other.stored
+        self.unreadable.extend(other.unreadable)
+
+
+class Applier:
+    """Applies messages to the cases it holds, and encodes their new events for the store.
+
+    Cases stay in the library's aggregate cache; once their new events are encoded, they keep
+    only the tails of their chains (:class:`ChainTail`). A case met for the first time is
+    read from the rebuild store (an interrupted rebuild saved it) or opened.
+    """
+
+    def __init__(self, app: RebuiltReviews) -> None:
+        self.app = app
+        assert app.repository.cache is not None, "rebuild_env turns the aggregate cache on"
+        self.cache = app.repository.cache
+
+    def apply(
+        self, upstream: str, messages: Sequence[Message]
+    ) -> tuple[list[StoredEvent], ApplyResult]:
+        result = ApplyResult()
+        events: list[Any] = []
+        touched: dict[UUID, Aggregate] = {}
+        for subject, data, position in messages:
+            try:
+                contract = decode(subject, data)
+            except (UnknownSubjectError, ValidationError):
+                result.unreadable.append(f"{subject} at {upstream}:{position}")
+                continue
+            processing_event = _ProcessingEvent(Tracking(upstream, position))
+            self.app.policy(cast("Any", contract), processing_event)
+            indexes = set()
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                self.cache.put(aggregate_id, aggregate)
+                if isinstance(aggregate, SchoolCases):
+                    indexes.add(aggregate_id)  # written by index_schools, once
+                elif isinstance(aggregate, Aggregate):
+                    touched[aggregate_id] = aggregate
+            events.extend(e for e in processing_event.events if e.originator_id not in indexes)
+            result.applied += 1
+        stored = list(map(self.app.mapper.to_stored_event, events))
+        for aggregate in touched.values():
+            if isinstance(aggregate, CaseRecord) and not isinstance(aggregate.entries, ChainTail):
+                aggregate.entries = cast(
+                    "list[CaseRecord.EntryRecorded]", ChainTail(aggregate.entries)
+                )
+        return stored, result
+
+
+class Writer:
+    """Writes stored events in batches: one transaction for thousands of events and the
+    position their stream has been applied to (a tracking row under the upstream's name, as
+    the live consumers keep it), so that an interrupted rebuild resumes from there.
+
+    Batches are written in ``saver`` (one thread, so in order) while the next is gathered, so
+    the store's own work runs outside the GIL."""
+
+    def __init__(
+        self,
+        app: Reviews,
+        saver: Executor,
+        batch_events: int,
+        tracking_name: Callable[[str], str] = str,
+    ) -> None:
+        self.app = app
+        self.tracking_name = tracking_name
+        self.saver = saver
+        self.batch_events = batch_events
+        self.upstream = ""
+        self.read_to = 0
+        self.written: dict[str, int] = {}
+        self.pending: list[StoredEvent] = []
+        self.messages = 0
+        self.saving: deque[Future[object]] = deque()
+        self.stored = 0
+
+    def position(self, upstream: str) -> int:
+        """How far ``upstream`` has been written: a rebuild carries on from there."""
+        if upstream not in self.written:
+            name = self.tracking_name(upstream)
+            self.written[upstream] = self.app.recorder.max_tracking_id(name) or 0
+        return self.written[upstream]
+
+    def add(
+        self, upstream: str, stored: Sequence[StoredEvent], read_to: int, messages: int
+    ) -> None:
+        """Events applied from ``upstream``'s stream, read up to ``read_to``."""
+        if upstream != self.upstream:
+            self.flush()
+            self.upstream = upstream
+        self.pending.extend(stored)
+        self.read_to = read_to
+        self.messages += messages
+        if len(self.pending) >= self.batch_events or self.messages >= 4 * self.batch_events:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.upstream or self.read_to <= self.position(self.upstream):
+            return
+        while len(self.saving) >= WRITES_IN_FLIGHT:
+            self.saving.popleft().result()
+        tracking = Tracking(self.tracking_name(self.upstream), self.read_to)
+        self.saving.append(
+            self.saver.submit(self.app.recorder.insert_events, self.pending, tracking=tracking)
+        )
+        self.stored += len(self.pending)
+        self.written[self.upstream] = self.read_to
+        self.pending = []
+        self.messages = 0
+
+    def wait(self) -> None:
+        """Until every batch handed to the saver is written (or raise why one could not be)."""
+        while self.saving:
+            self.saving.popleft().result()
+
+    def finish(self) -> int:
+        """Write what is left; the number of events written."""
+        self.flush()
+        self.wait()
+        return self.stored
+
+
+def index_schools(app: Reviews) -> None:
+    """Each school's index of its cases, from the cases the rebuild opened (in the order it
+    opened them), added to what an interrupted rebuild had indexed."""
+    opened: dict[str, list[UUID]] = {}
+    start = None
+    while page := app.recorder.select_notifications(
+        start=start, limit=1000, topics=(get_topic(CaseRecord.Opened),), inclusive_of_start=False
+    ):
+        for notification in page:
+            event = cast("CaseRecord.Opened", app.mapper.to_domain_event(notification))
+            opened.setdefault(event.school, []).append(event.originator_id)
+        start = page[-1].id
+    indexes = []
+    for school, case_ids in opened.items():
+        index = app._school_index(school)  # the live service's own way to find or start it
+        indexed = set(index.case_ids)
+        for case_id in case_ids:
+            if case_id not in indexed:
+                index.add_case(case_id)
+        indexes.append(index)
+    app.save(*indexes)

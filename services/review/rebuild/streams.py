@@ -1,0 +1,199 @@
+"""Reading the producers' streams from a position to the head they had when the rebuild
+started: ordered (ephemeral, flow-controlled) push consumers, the messages handed on in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy, RawStreamMsg
+from nats.js.errors import NotFoundError
+
+from services.review.rebuild.store import Message, RebuildError
+from shared.bus import nats_servers
+from shared.contracts.streams import POSITION_HEADER, PRODUCER_STREAMS
+
+UPSTREAMS = ("intake", "referral", "review")
+"""The streams a rebuild reads, in this order; ``review`` brings review's own entries."""
+BATCH_MESSAGES = 1000
+STALL_SECONDS = 30.0
+"""A stream that delivers nothing for this long, short of its head, fails the rebuild."""
+
+Deliver = Callable[[str, list[Message], int], Awaitable[None]]
+"""Takes an upstream's next messages, and the position its stream has been read up to."""
+
+
+async def connect(url: str, name: str) -> Client:
+    """A reader's connection: unlike a service's, it gives up if NATS stays away (the rebuild
+    then fails, and ``--resume`` carries on), and says nothing when it is closed."""
+
+    async def quiet(*_: object) -> None:
+        return None
+
+    return await nats.connect(
+        servers=nats_servers(url),
+        name=name,
+        max_reconnect_attempts=20,
+        reconnect_time_wait=0.5,
+        error_cb=quiet,
+        disconnected_cb=quiet,
+        closed_cb=quiet,
+    )
+
+
+@dataclass(frozen=True)
+class StreamHead:
+    """A stream as the rebuild found it: it reads up to ``last_seq``, whose relay position
+    (the producer's notification id) is ``last_position``."""
+
+    upstream: str
+    stream: str
+    first_seq: int = 0
+    last_seq: int = 0
+    last_position: int = 0
+
+    @property
+    def messages(self) -> int:
+        return self.last_seq - self.first_seq + 1 if self.last_seq else 0
+
+
+async def stream_heads(js: JetStreamContext) -> list[StreamHead]:
+    heads = []
+    for upstream in UPSTREAMS:
+        name = PRODUCER_STREAMS[upstream].name
+        try:
+            state = (await js.stream_info(name)).state
+        except NotFoundError:
+            heads.append(StreamHead(upstream, name))
+            continue
+        if not state.messages:
+            heads.append(StreamHead(upstream, name))
+            continue
+        last = await _position_at(js, name, state.last_seq)
+        heads.append(StreamHead(upstream, name, state.first_seq, state.last_seq, last))
+    return heads
+
+
+def review_head(heads: Sequence[StreamHead]) -> int:
+    """The position of the REVIEW stream's last message the rebuild read."""
+    return next((h.last_position for h in heads if h.upstream == "review"), 0)
+
+
+async def _position_at(js: JetStreamContext, stream: str, seq: int) -> int:
+    return position_of(await js.get_msg(stream, seq))
+
+
+def position_of(msg: Msg | RawStreamMsg) -> int:
+    try:
+        return int((msg.headers or {})[POSITION_HEADER])
+    except (KeyError, ValueError):
+        msg_ = f"{msg.subject} has no {POSITION_HEADER}: it did not come from a relay"
+        raise RebuildError(msg_) from None
+
+
+async def first_seq_after(js: JetStreamContext, head: StreamHead, position: int) -> int:
+    """The first stream sequence whose position is past ``position``: a relay's stream is in
+    position order, so a binary search finds it in a few reads."""
+    low, high = head.first_seq, head.last_seq
+    while position and low < high:
+        middle = (low + high) // 2
+        if await _position_at(js, head.stream, middle) <= position:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+async def read_streams(
+    js: JetStreamContext,
+    heads: Sequence[StreamHead],
+    after: Mapping[str, int],
+    deliver: Deliver,
+    skipped: Callable[[int], None],
+) -> None:
+    """Hand every message past ``after[upstream]`` up to each head to ``deliver``, in stream
+    order, a batch at a time; ``skipped`` is told how many messages needed no reading."""
+    for head in heads:
+        start = after.get(head.upstream, 0)
+        if head.last_position <= start:
+            skipped(head.messages)
+            continue
+        first = await first_seq_after(js, head, start)
+        skipped(first - head.first_seq)
+        await _read(js, head, first, deliver)
+
+
+async def _read(js: JetStreamContext, head: StreamHead, first: int, deliver: Deliver) -> None:
+    finished = asyncio.Event()
+    failures: list[BaseException] = []
+    batch: list[Message] = []
+    last_seen = time.monotonic()
+    position = 0
+
+    async def on_message(msg: Msg) -> None:
+        nonlocal last_seen, position
+        if finished.is_set():
+            return  # the ordered consumer goes on past the head until unsubscribed
+        last_seen = time.monotonic()
+        try:
+            position = position_of(msg)
+            if position <= head.last_position:
+                batch.append((msg.subject, msg.data, position))
+            if len(batch) >= BATCH_MESSAGES or position >= head.last_position:
+                taken = batch.copy()
+                batch.clear()
+                await deliver(head.upstream, taken, min(position, head.last_position))
+            if position >= head.last_position:
+                finished.set()
+            last_seen = time.monotonic()
+        except BaseException as e:  # nats-py would only log it: the rebuild fails instead
+            failures.append(e)
+            finished.set()
+
+    subscription = await js.subscribe(
+        PRODUCER_STREAMS[head.upstream].subjects[0],
+        stream=head.stream,
+        cb=on_message,
+        ordered_consumer=True,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first),
+    )
+    try:
+        while not finished.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await finished.wait()
+            if not finished.is_set() and time.monotonic() - last_seen > STALL_SECONDS:
+                msg = (
+                    f"{head.stream} delivered nothing for {STALL_SECONDS:.0f} s "
+                    f"after position {position} of {head.last_position}"
+                )
+                raise RebuildError(msg)
+    finally:
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
+    if failures:
+        raise failures[0]
+
+
+_CASE_ID_AT = b'{"case_id":"'
+"""How a relay's message about a case starts: ``model_dump_json`` writes the fields in their
+declared order, and ``case_id`` is a case contract's first."""
+
+
+def peek_case(data: bytes) -> int | None:
+    """A message's case id as a number, without decoding it (None: decode it to know)."""
+    if not data.startswith(_CASE_ID_AT):
+        return None
+    try:
+        return UUID(data[12:48].decode()).int
+    except ValueError:
+        return None
