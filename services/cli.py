@@ -2,7 +2,8 @@
 
 ``safeguard up`` runs everything on the embedded defaults; ``safeguard serve NAME`` runs one
 service; ``safeguard token issue`` makes a bearer token; ``safeguard demo`` walks an invented
-case through the running services; ``safeguard audit verify`` checks every case's hash chain;
+case through the running services; ``safeguard audit verify`` checks every case's hash chain,
+``safeguard audit replay`` every recorded assessment against its policy version;
 ``safeguard review rebuild`` rebuilds review's store from the streams and compares it with the
 live one.
 """
