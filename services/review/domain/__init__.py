@@ -85,7 +85,10 @@ class CaseRecord(Aggregate):
         payload: str,
     ) -> None:
         """Add the next entry, chained to the one before it."""
+        # One dict: the event's fields, of which entry_hash reads the chained ones.
         fields: dict[str, Any] = {
+            "school": self.school,
+            "reference": self.reference,
             "number": len(self.entries) + 1,
             "kind": kind,
             "summary": summary,
@@ -98,13 +101,8 @@ class CaseRecord(Aggregate):
             "payload": payload,
             "previous_hash": self.entries[-1].hash if self.entries else GENESIS,
         }
-        self.trigger_event(
-            self.EntryRecorded,
-            school=self.school,
-            reference=self.reference,
-            **fields,
-            hash=entry_hash(fields),
-        )
+        fields["hash"] = entry_hash(fields)
+        self.trigger_event(self.EntryRecorded, **fields)
 
     def record_own(
         self,

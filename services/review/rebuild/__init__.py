@@ -34,7 +34,7 @@ Speed
 The streams are read with ordered (ephemeral, flow-controlled) push consumers. The cases are
 dealt into shares by their id, a process per share (a share per core, up to four, from 50,000
 messages on), each reading every stream and applying its own cases' messages (:mod:`.run`):
-applying and writing a message costs five times reading it or more. A share keeps its cases in
+applying and writing a message costs four to five times reading it. A share keeps its cases in
 memory, in the library's own aggregate cache, and writes their new events in batches of
 thousands, in one transaction with its position in the stream (a tracking row), from a thread of
 its own while it applies the next batch; a saved case keeps only the tail of its chain in memory

@@ -3,7 +3,7 @@
 (those whose id modulo the number of shares is its own) and writes them.
 
 Why shares that each read everything: applying a message (decoding it, its words, the chained
-hash, the stored form, the insert) costs five times reading it or more, so the cores are best
+hash, the stored form, the insert) costs four to five times reading it, so the cores are best
 spent applying. Handing the messages from one reading process to others costs, in pickling
 and hand-offs, about what it saves (measured: ``docs/performance.md``); reading them again in
 each share costs a reading."""

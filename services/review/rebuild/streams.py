@@ -9,7 +9,6 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from uuid import UUID
 
 import nats
 from nats.aio.client import Client
@@ -190,10 +189,16 @@ declared order, and ``case_id`` is a case contract's first."""
 
 
 def peek_case(data: bytes) -> int | None:
-    """A message's case id as a number, without decoding it (None: decode it to know)."""
+    """A message's case id as a number, without decoding it (None: decode it to know).
+
+    Every share peeks at every message: the 32 hex digits are read as ``UUID`` reads them
+    (``int(digits, 16)``), without making a ``UUID`` (a third of the time)."""
     if not data.startswith(_CASE_ID_AT):
         return None
+    digits = data[12:48].replace(b"-", b"")
+    if len(digits) != 32:
+        return None
     try:
-        return UUID(data[12:48].decode()).int
+        return int(digits, 16)
     except ValueError:
         return None

@@ -1,0 +1,80 @@
+"""The rebuild's shortcuts give what the long way gives: the share a message's case falls in,
+and the record a case not yet in the cache starts from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from services.review.application import Reviews
+from services.review.rebuild.store import Applier, RebuiltReviews, rebuild_env
+from services.review.rebuild.streams import peek_case
+from shared.contracts.intake import LeadershipInformedV1
+from shared.settings import Settings
+from tests.helpers import incident_reported
+
+GOLDEN = Path(__file__).parent.parent / "contracts" / "golden"
+
+
+def test_peek_case_reads_the_case_id_as_uuid_does() -> None:
+    for _ in range(2000):
+        case_id = uuid4()
+        data = json.dumps({"case_id": str(case_id), "school": "OAK"}).replace(" ", "").encode()
+        assert peek_case(data) == case_id.int == UUID(data[12:48].decode()).int
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"school":"OAK","case_id":"0d0e5a53-2f4e-4b43-9a2b-5b7c0d4f8a11"}',
+        b'{"case_id":"not-a-uuid-at-all-but-36-characters-"}',
+        b'{"case_id":"0d0e5a53-2f4e-4b43-9a2b-5b7c0d4f8a1"}',
+        b'{"case_id":"0d0e5a53-2f4e-4b43-9a2b-5b7c0d4f8\xc3\xa9"}',
+        b'{"case_id":null}',
+        b"",
+    ],
+)
+def test_peek_case_leaves_what_it_cannot_read_to_decoding(data: bytes) -> None:
+    assert peek_case(data) is None
+
+
+def test_a_fresh_rebuild_opens_cases_without_asking_the_store(tmp_path: Path) -> None:
+    app = RebuiltReviews(rebuild_env(Settings(var_dir=tmp_path)))
+    try:
+        Applier(app)
+        assert app.cases_only_cached
+        asked: list[object] = []
+        app.repository.get = lambda *a, **k: asked.append(a)  # type: ignore[method-assign]
+        disclosure = incident_reported()
+        informed = LeadershipInformedV1.model_validate(
+            {
+                **json.loads((GOLDEN / "intake.leadership.informed.v1.json").read_text()),
+                "case_id": disclosure.case_id,  # type: ignore[attr-defined]
+            }
+        )
+        case = app._record_for(informed.case_id, informed.school, informed.reference)
+        assert (case.version, len(case.entries)) == (1, 0)
+        assert asked == []
+    finally:
+        app.close()
+
+
+def test_a_resumed_rebuild_reads_the_cases_it_saved(tmp_path: Path) -> None:
+    env = rebuild_env(Settings(var_dir=tmp_path))
+    first = Reviews(env)
+    disclosure = incident_reported()
+    first.process_event(disclosure, Tracking("intake", 1))  # type: ignore[arg-type]
+    first.close()
+    app = RebuiltReviews(env)
+    try:
+        Applier(app)
+        assert not app.cases_only_cached
+        case_id = disclosure.case_id  # type: ignore[attr-defined]
+        case = app._record_for(case_id, "OAK", "ignored")
+        assert len(case.entries) == 1
+    finally:
+        app.close()
