@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import singledispatchmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 ALLOCATION_ATTEMPTS = 20
+T = TypeVar("T")
 
 
 class IncidentNotFoundError(LookupError):
@@ -213,25 +214,25 @@ class Intake(ServiceApplication):
         if the case has moved on since, nothing is recorded (:class:`CaseChangedError`).
         """
         incident = self.get_incident(case_id)
-        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
-        if key in incident.triage_keys:
-            entry = incident.triage[incident.triage_keys[key] - 1]
-            if entry.answers != complete_answers(answers) or entry.reason != reason:
-                raise key_reused(f"triage {entry.number}")
-            return entry, False
-        now = self.clock()
-        incident.record_triage(
-            answers=answers,
-            image_locations=image_locations,
-            reason=reason,
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at or now,
-            recorded_at=now,
-            idempotency_key=key,
+        return self._record_keyed(
+            incident,
+            incident.triage_keys,
+            incident.triage,
+            f"{recorded_by}:{idempotency_key}" if idempotency_key else "",
+            expected_version,
+            same=lambda e: e.answers == complete_answers(answers) and e.reason == reason,
+            what=lambda e: f"triage {e.number}",
+            record=lambda occurred, recorded, key: incident.record_triage(
+                answers=answers,
+                image_locations=image_locations,
+                reason=reason,
+                recorded_by=recorded_by,
+                recorded_by_role=recorded_by_role,
+                occurred_at=occurred_at or occurred,
+                recorded_at=recorded,
+                idempotency_key=key,
+            ),
         )
-        self.save_change(incident, expected_version)
-        return incident.triage[-1], True
 
     def record_young_person(
         self,
@@ -248,24 +249,24 @@ class Intake(ServiceApplication):
         """Add a young person to the case, or correct one (with the reason); as
         :meth:`record_triage` for retries and concurrent changes."""
         incident = self.get_incident(case_id)
-        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
-        if key in incident.young_person_keys:
-            person = incident.young_people_history[incident.young_person_keys[key] - 1]
-            if not _same_person(person, checked_young_person(details)) or person.reason != reason:
-                raise key_reused(person.pseudonym)
-            return person, False
-        now = self.clock()
-        incident.record_young_person(
-            details=details,
-            reason=reason,
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at or now,
-            recorded_at=now,
-            idempotency_key=key,
+        return self._record_keyed(
+            incident,
+            incident.young_person_keys,
+            incident.young_people_history,
+            f"{recorded_by}:{idempotency_key}" if idempotency_key else "",
+            expected_version,
+            same=lambda e: _same_person(e, checked_young_person(details)) and e.reason == reason,
+            what=lambda e: e.pseudonym,
+            record=lambda occurred, recorded, key: incident.record_young_person(
+                details=details,
+                reason=reason,
+                recorded_by=recorded_by,
+                recorded_by_role=recorded_by_role,
+                occurred_at=occurred_at or occurred,
+                recorded_at=recorded,
+                idempotency_key=key,
+            ),
         )
-        self.save_change(incident, expected_version)
-        return incident.young_people_history[-1], True
 
     def record_informed(
         self,
@@ -284,26 +285,26 @@ class Intake(ServiceApplication):
         """Step 4: the DSL, or senior management, told of the incident; as
         :meth:`record_triage` for retries and concurrent changes."""
         incident = self.get_incident(case_id)
-        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
-        if key in incident.informed_keys:
-            entry = incident.informed[incident.informed_keys[key] - 1]
-            if (entry.audience, entry.person, entry.how) != (audience, person, how):
-                raise key_reused(f"that the {entry.audience} was told")
-            return entry, False
-        now = self.clock()
-        incident.record_informed(
-            audience=audience,
-            person=person,
-            how=how,
-            reason=reason,
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at or now,
-            recorded_at=now,
-            idempotency_key=key,
+        return self._record_keyed(
+            incident,
+            incident.informed_keys,
+            incident.informed,
+            f"{recorded_by}:{idempotency_key}" if idempotency_key else "",
+            expected_version,
+            same=lambda e: (e.audience, e.person, e.how) == (audience, person, how),
+            what=lambda e: f"that the {e.audience} was told",
+            record=lambda occurred, recorded, key: incident.record_informed(
+                audience=audience,
+                person=person,
+                how=how,
+                reason=reason,
+                recorded_by=recorded_by,
+                recorded_by_role=recorded_by_role,
+                occurred_at=occurred_at or occurred,
+                recorded_at=recorded,
+                idempotency_key=key,
+            ),
         )
-        self.save_change(incident, expected_version)
-        return incident.informed[-1], True
 
     def assign_dsl(
         self,
@@ -366,27 +367,26 @@ class Intake(ServiceApplication):
         """Step 2: a device search, refused if it breaks a condition (naming it) unless the
         emergency exception is justified; as :meth:`record_triage` for retries."""
         incident = self.get_incident(case_id)
-        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
-        if key in incident.search_keys:
-            search = incident.searches[incident.search_keys[key] - 1]
-            if (search.pseudonym, search.device, search.outcome) != (
-                details["pseudonym"],
-                details["device"],
-                details["outcome"],
-            ):
-                raise key_reused("a device search")
-            return search, False
-        now = self.clock()
-        incident.record_search(
-            **details,
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at or now,
-            recorded_at=now,
-            idempotency_key=key,
+        return self._record_keyed(
+            incident,
+            incident.search_keys,
+            incident.searches,
+            f"{recorded_by}:{idempotency_key}" if idempotency_key else "",
+            expected_version,
+            same=lambda e: (
+                (e.pseudonym, e.device, e.outcome)
+                == (details["pseudonym"], details["device"], details["outcome"])
+            ),
+            what=lambda e: "a device search",
+            record=lambda occurred, recorded, key: incident.record_search(
+                **details,
+                recorded_by=recorded_by,
+                recorded_by_role=recorded_by_role,
+                occurred_at=occurred_at or occurred,
+                recorded_at=recorded,
+                idempotency_key=key,
+            ),
         )
-        self.save_change(incident, expected_version)
-        return incident.searches[-1], True
 
     def decline_search(
         self,
@@ -407,6 +407,32 @@ class Intake(ServiceApplication):
         )
         self.save_change(incident, expected_version)
         return incident.searches_declined[-1]
+
+    def _record_keyed(
+        self,
+        incident: Incident,
+        keys: dict[str, int],
+        entries: list[T],
+        key: str,
+        expected_version: int | None,
+        *,
+        same: Callable[[T], bool],
+        what: Callable[[T], str],
+        record: Callable[[datetime, datetime, str], None],
+    ) -> tuple[T, bool]:
+        """One keyed entry of steps 1, 2 and 4 (kept as their own dataclasses, in ``entries``,
+        numbered in ``keys``): the entry a retry's first attempt recorded if ``key`` did
+        (refused if ``same`` says its details differ), else the one ``record`` adds, saved
+        against ``expected_version``."""
+        if key in keys:
+            entry = entries[keys[key] - 1]
+            if not same(entry):
+                raise key_reused(what(entry))
+            return entry, False
+        now = self.clock()
+        record(now, now, key)
+        self.save_change(incident, expected_version)
+        return entries[-1], True
 
     def record_entry(
         self,
