@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import ProcessingEvent
@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError, Recording, Tracking
 from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
+from shared import transcoder
 from shared.entries import CaseEntry
 from shared.entries import Recording as EntryRecording
 
@@ -94,6 +95,10 @@ class ServiceApplication(EventSourcedProjection[UUID]):
 
     Subclasses handle upstream contracts in :meth:`on_upstream`.
     """
+
+    env: ClassVar[dict[str, str]] = {"TRANSCODER_TOPIC": transcoder.TOPIC}
+    """Defaults under the environment a service is given: its events written by
+    :class:`shared.transcoder.FastJSONTranscoder`."""
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         super().__init__(env)

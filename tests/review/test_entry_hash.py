@@ -1,4 +1,4 @@
-"""``entry_hash`` writes its canonical JSON field by field, for speed: it must give exactly the
+"""``entry_hash`` writes its canonical JSON with orjson, for speed: it must give exactly the
 hashes the straightforward ``json.dumps`` form gives, which every stored chain depends on."""
 
 from __future__ import annotations
@@ -13,20 +13,7 @@ from typing import Any
 import pytest
 
 from services.review.domain.chain import CHAINED_FIELDS, GENESIS, entry_hash
-
-TEXTS = [
-    "",
-    "plain words",
-    'a "quoted" word',
-    "back\\slash \\n not a newline",
-    "tab\tnewline\nreturn\r bell\x07 nul\x00 escape\x1b unit\x1f del\x7f",
-    "é à ü ß \u2014 \u2018curly\u2019 \u201cquotes\u201d \u2026 €",
-    "日本語のテキスト, 中文, 한국어",
-    "emoji 🙂👩‍👩‍👧 and a lone surrogate-free astral 𝄞",
-    "line\u2028separator\u2029paragraph",
-    '{"case_id":"0d0e5a53-2f4e-4b43-9a2b-5b7c0d4f8a11","note":"He said \\"no\\"\\n"}',
-    "</script> & <b>",
-]
+from tests.awkward import a_text, a_time
 
 
 def reference(fields: Mapping[str, Any]) -> str:
@@ -37,22 +24,6 @@ def reference(fields: Mapping[str, Any]) -> str:
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def a_text(rng: random.Random) -> str:
-    if rng.random() < 0.5:
-        return rng.choice(TEXTS)
-    pool = "abc \"\\/'\n\t\r\x00\x01\x1f\x7f\x80\xa0é€😀\u2028\ufeff"
-    return "".join(rng.choice(pool) for _ in range(rng.randrange(0, 40)))
-
-
-def a_time(rng: random.Random) -> datetime:
-    at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(0, 10**8))
-    if rng.random() < 0.5:
-        at = at.replace(microsecond=rng.choice([1, 500_000, 999_999, rng.randrange(1, 10**6)]))
-    if rng.random() < 0.2:
-        at = at.astimezone(timezone(timedelta(hours=rng.randrange(-12, 14), minutes=30)))
-    return at
 
 
 def an_entry(rng: random.Random) -> dict[str, Any]:
@@ -93,12 +64,14 @@ def test_entry_hash_equals_the_json_dumps_form_over_varied_entries() -> None:
         {"occurred_at": datetime(2026, 11, 24, 9, 0, tzinfo=UTC)},  # no microseconds
         {"occurred_at": datetime(2026, 11, 24, 9, 0, 0, 1, tzinfo=UTC)},
         {"occurred_at": datetime(2026, 11, 24, 9, 0)},  # naive
+        {"occurred_at": datetime(2026, 11, 24, 9, 0, tzinfo=timezone(timedelta(seconds=3615)))},
         {"occurred_at": "2026-11-24T09:00:00+00:00"},  # an export's text
         {"recorded_at": date(2026, 11, 24)},
         {"number": True},
         {"number": 0},
         {"number": -3},
         {"number": 2.5},
+        {"number": 2**64},
         {"payload": None},
         {"payload": {"b": 1, "a": ["é", "\n"]}},
         {"summary": type("Text", (str,), {})("a str subclass \u00e9")},
