@@ -8,8 +8,10 @@ message id), 1,000 cases open at a time so that their messages interleave. Not t
 * raw: an ordered push consumer (nats-py) reads every message of the three streams and parses
   its position header, the least any reader of the streams does;
 * rebuild: ``services.review.rebuild.rebuild`` into a fresh SQLite store (the figure
-  ``safeguard review rebuild`` prints), in a child process so that its peak memory (and its
-  shares') is its own; the comparison with a live store is timed separately (``--compare``);
+  ``safeguard review rebuild`` prints: from reading the streams' heads to the school indexes
+  written, its processes' start included), in a child process so that its peak memory is its
+  own (each share and the writer report theirs); the comparison with a live store is timed
+  separately (``--compare``);
 * one case of 200 entries in a review store on SQLite: its chronology (the case read from the
   store), verify (the chain from the stored events), as_of, and its view (views.fold).
 
@@ -182,7 +184,7 @@ async def raw_read(url: str) -> tuple[float, int]:
 
 
 def _child_rebuild(settings: Settings, url: str, shares: int, results: Any) -> None:
-    """The rebuild in a process of its own: its peak memory, and its shares', are its own."""
+    """The rebuild in a process of its own, so that its peak memory is its own."""
     seen = {"read": 0.0, "printed": 0.0, "total": 0.0}
 
     def total(messages: int) -> None:
@@ -196,8 +198,12 @@ def _child_rebuild(settings: Settings, url: str, shares: int, results: Any) -> N
 
     outcome = asyncio.run(rebuild(settings, url, shares=shares, progress=progress, total=total))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    share = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    results.put((outcome.messages, outcome.applied, outcome.stored, outcome.seconds, own, share))
+    peaks = outcome.peak_memory_kb
+    share = max((kb for name, kb in peaks.items() if name.startswith("share")), default=0)
+    writer = peaks.get("writer", 0)
+    results.put(
+        (outcome.messages, outcome.applied, outcome.stored, outcome.seconds, own, share, writer)
+    )
 
 
 def timed_rebuild(settings: Settings, url: str, shares: int) -> dict[str, float]:
@@ -207,7 +213,15 @@ def timed_rebuild(settings: Settings, url: str, shares: int) -> dict[str, float]
     child.start()
     figures = results.get()
     child.join()
-    names = ("messages", "applied", "stored", "seconds", "maxrss_kb", "share_maxrss_kb")
+    names = (
+        "messages",
+        "applied",
+        "stored",
+        "seconds",
+        "maxrss_kb",
+        "share_maxrss_kb",
+        "writer_maxrss_kb",
+    )
     return dict(zip(names, figures, strict=True))
 
 
@@ -312,8 +326,9 @@ async def run(events: int, shares: list[int], rounds: int, with_compare: bool) -
         print(
             f"rebuild in {n} share(s): {last['applied']:,.0f} messages applied, "
             f"{last['stored']:,.0f} events stored, {last['seconds']:.1f} s; peak RSS: "
-            f"rebuild process {last['maxrss_kb'] / 1024:,.0f} MB, "
-            f"largest share process {last['share_maxrss_kb'] / 1024:,.0f} MB"
+            f"rebuild process (reading) {last['maxrss_kb'] / 1024:,.0f} MB, "
+            f"largest share process {last['share_maxrss_kb'] / 1024:,.0f} MB, "
+            f"writing process {last['writer_maxrss_kb'] / 1024:,.0f} MB"
         )
 
         if with_compare:

@@ -132,7 +132,10 @@ def review_rebuild(
     shares: Annotated[
         int | None,
         typer.Option(
-            min=1, max=32, help="Processes sharing the cases (default: one per core, up to 4)."
+            min=1,
+            max=32,
+            help="Processes the cases are dealt to, the streams read once here and one more "
+            "process writing (default: one per core, up to 4, from 50,000 messages).",
         ),
     ] = None,
 ) -> None:

@@ -31,7 +31,7 @@ from shared.consumer import ExactlyOnceConsumer
 from shared.identity import TokenService
 from shared.relay import OutboxRelay, ToContract
 from shared.settings import Settings
-from shared.store import store_env
+from shared.store import application_env
 from shared.trust import Trust, load_trust
 
 log = logging.getLogger(__name__)
@@ -239,14 +239,6 @@ class ServiceRuntime:
             with contextlib.suppress(Exception):  # reported above if the store is down
                 report.update(self.app.health())
         return bool(report["store"]["ok"] and nats_ok and relay_ok), report
-
-
-def application_env(settings: Settings, service: str) -> dict[str, str]:
-    """The eventsourcing env a service's application is built with: its store, and the trust
-    file (the application reads the trust's settings, such as referral's policy version in
-    force and its notice recipients, from the same file as the runtime)."""
-    trust_file = str(settings.trust_file) if settings.trust_file else ""
-    return {**store_env(settings, service), "SAFEGUARD_TRUST_FILE": trust_file}
 
 
 def create_http_app(

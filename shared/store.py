@@ -52,6 +52,14 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
     }
 
 
+def application_env(settings: Settings, service: str) -> dict[str, str]:
+    """The eventsourcing env a service's application is built with: its store, and the trust
+    file (the application reads the trust's settings, such as referral's policy version in
+    force and its notice recipients, from the same file as the runtime)."""
+    trust_file = str(settings.trust_file) if settings.trust_file else ""
+    return {**store_env(settings, service), "SAFEGUARD_TRUST_FILE": trust_file}
+
+
 def ensure_schema(url: str, schema: str) -> None:
     """eventsourcing creates its tables but not the schema that holds them."""
     import psycopg

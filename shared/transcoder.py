@@ -15,7 +15,7 @@ standard library's encoder against 2 to 3 µs (``docs/performance.md``, section 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -30,6 +30,9 @@ _NATIVE = (str, int, float, bool, list, tuple, dict)
 
 def written_as_iso(value: datetime) -> bool:
     """Whether orjson writes this time as ``isoformat()`` does: all but offsets with seconds."""
+    zone = value.tzinfo
+    if zone is UTC or zone is None:  # most: eventsourcing's timestamps are in UTC
+        return True
     offset = value.utcoffset()
     return offset is None or not (offset.seconds % 60 or offset.microseconds)
 

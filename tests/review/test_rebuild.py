@@ -23,13 +23,16 @@ from services.review.own_entries import REVIEW_RECORDED
 from services.review.rebuild import (
     ChainTail,
     Comparison,
+    RebuildError,
     RebuildOutcome,
     compare,
     live_env,
     rebuild,
     rebuilt_store,
     review_head,
+    stream_heads,
 )
+from services.review.rebuild.run import _rebuild_dealt, _Share
 from shared.bus import connect, ensure_streams
 from shared.contracts import Contract, decode
 from shared.contracts.streams import POSITION_HEADER, PREVIOUS_HEADER, PRODUCER_STREAMS
@@ -155,7 +158,8 @@ async def world(store: StoreChoice, nats_server: EmbeddedNats) -> AsyncIterator[
 async def rebuilt_and_compared(
     settings: Settings, live: Reviews, **options: Any
 ) -> tuple[RebuildOutcome, Comparison]:
-    outcome = await rebuild(settings, settings.nats_url, shares=1, **options)
+    options.setdefault("shares", 1)
+    outcome = await rebuild(settings, settings.nats_url, **options)
     rebuilt = rebuilt_store(settings)
     try:
         return outcome, compare(live, rebuilt, review_head(outcome.heads))
@@ -269,6 +273,37 @@ async def test_shares_in_processes_rebuild_the_same_as_one(world: World) -> None
     assert outcome.shares == 2
     assert outcome.applied == 11  # each message applied by exactly one share
     assert (comparison.cases, comparison.differences) == (3, [])
+
+
+async def test_an_interrupted_rebuild_in_shares_resumes_in_the_same_shares(world: World) -> None:
+    settings, live, _, upstreams, _ = world
+    first, _ = await rebuilt_and_compared(settings, live, shares=2)
+    assert first.shares == 2
+    await a_case(upstreams, 4, referral_first=True)
+    await a_case(upstreams, 5, referral_first=False)
+
+    # Asked for one share, it keeps the two the cases were dealt into, each at its position.
+    resumed, comparison = await rebuilt_and_compared(settings, live, resume=True, shares=1)
+    assert resumed.shares == 2
+    assert resumed.applied == 3 + 3
+    assert (comparison.cases, comparison.differences) == (5, [])
+
+
+async def test_a_share_that_fails_fails_the_rebuild_and_says_why(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    nc = await connect(nats_server.url, "test-rebuild-fails")
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js, Settings(var_dir=tmp_path))
+        heads = tuple(await stream_heads(js))
+    finally:
+        await nc.close()
+    # A store no share can open: a directory where the SQLite file should be.
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path)}
+    jobs = [_Share(env, heads, index, 2, 5000) for index in range(2)]
+    with pytest.raises(RebuildError, match=r"(share \d|writing): .*Error"):
+        await asyncio.wait_for(_rebuild_dealt(jobs, nats_server.url, {}, lambda _: None), 60)
 
 
 def test_a_saved_case_keeps_only_its_last_entry_in_memory() -> None:

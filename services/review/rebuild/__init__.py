@@ -31,14 +31,15 @@ compared. On a quiet system nothing is left out.
 
 Speed
 -----
-The streams are read with ordered (ephemeral, flow-controlled) push consumers. The cases are
-dealt into shares by their id, a process per share (a share per core, up to four, from 50,000
-messages on), each reading every stream and applying its own cases' messages (:mod:`.run`):
-applying and writing a message costs four to five times reading it. A share keeps its cases in
-memory, in the library's own aggregate cache, and writes their new events in batches of
-thousands, in one transaction with its position in the stream (a tracking row), from a thread of
-its own while it applies the next batch; a saved case keeps only the tail of its chain in memory
-(:class:`ChainTail`), so memory grows with the number of cases, not of events (:mod:`.store`).
+The streams are read with ordered (ephemeral, flow-controlled) push consumers. From 50,000
+messages on, the cases are dealt into shares by their id (a share per core, up to four): this
+process reads every stream once and deals each message to its case's share, a process each
+(forked from a server process that imported what they need once), and the events the shares
+make are written by one more process, the store's one writer (:mod:`.run`). A share keeps its
+cases in memory, in the library's own aggregate cache; a case keeps only the tail of its chain
+once its events are made (:class:`ChainTail`), so memory grows with the number of cases, not of
+events (:mod:`.store`). Events are written in transactions of thousands (a twentieth of the
+rebuild, 5,000 to 20,000), each with the position its share has applied its streams to.
 Figures: ``docs/performance.md``, section 4.
 
 Interrupted

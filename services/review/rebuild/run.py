@@ -1,12 +1,16 @@
-"""The whole rebuild, in shares of the cases: each share is rebuilt by a process of its own
-(or, with one share, by this one) that reads every stream, applies the messages of its cases
-(those whose id modulo the number of shares is its own) and writes them.
+"""The whole rebuild, in shares of the cases.
 
-Why shares that each read everything: applying a message (decoding it, its words, the chained
-hash, the stored form, the insert) costs four to five times reading it, so the cores are best
-spent applying. Handing the messages from one reading process to others costs, in pickling
-and hand-offs, about what it saves (measured: ``docs/performance.md``); reading them again in
-each share costs a reading."""
+With one share this process reads every stream and applies every message. With several, this
+process reads every stream once and deals each message to the share that holds its case (its
+id modulo the number of shares): a process per share applies and writes what it is dealt.
+
+Why: applying and writing a message costs about four times reading it, so the cores are best
+spent applying, and a message is best read once. Each share reading every stream itself, and
+applying only its own cases, cost each share a reading of every message and the server a
+delivery of each to every share; a share that gave back its encoded events for one writer
+spent on pickling what the second core gave (both measured: ``docs/performance.md``). Dealt
+messages cross to their share as the bytes they arrived as, and each share writes its own.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +18,21 @@ import asyncio
 import multiprocessing
 import os
 import queue
+import resource
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import StoredEvent, Tracking
 from pydantic import ValidationError
 
 from services.review.rebuild.store import (
     Applier,
     ApplyResult,
+    Insert,
+    InsertInThread,
     Message,
     RebuildError,
     RebuiltReviews,
@@ -45,14 +52,21 @@ from services.review.rebuild.streams import (
 from shared.contracts import UnknownSubjectError, decode, loaded
 from shared.settings import Settings
 
-DEFAULT_BATCH_EVENTS = 5000
+BATCH_EVENTS = (5000, 20_000)
+"""Events a transaction writes: a twentieth of the rebuild's messages, within these bounds.
+Larger transactions cost less an event as the store grows (each dirties fewer pages of the
+store's index per event); smaller ones leave less to write once the last message is applied."""
 SHARES_FROM_MESSAGES = 50_000
 """Below this many messages one share is faster: starting a process costs about a second."""
+INBOX_BATCHES = 24
+"""Batches dealt to a share and not yet taken: reading runs that far ahead of applying."""
+WRITES_AHEAD = 3
+"""Batches of events the shares have made and the writer has not yet taken."""
 SHARES_TRACKING_NAME = "rebuild-shares"
 """A tracking row whose "position" is the number of shares the cases were dealt into."""
 
 Progress = Callable[[float], None]
-"""Told how many more stream messages have been read (by every share, together)."""
+"""Told how many more stream messages have been applied, or passed over."""
 
 
 @dataclass
@@ -67,6 +81,8 @@ class RebuildOutcome:
     seconds: float
     shares: int
     unreadable: list[str]
+    peak_memory_kb: dict[str, int]
+    """The most memory (resident) each process of its own held: each share's and the writer's."""
 
     @property
     def messages_per_second(self) -> float:
@@ -83,7 +99,6 @@ class _Share:
     """What one share rebuilds."""
 
     env: dict[str, str]
-    nats_url: str
     heads: tuple[StreamHead, ...]
     index: int
     shares: int
@@ -93,13 +108,12 @@ class _Share:
         """One share writes the live consumers' own names; several, one name each."""
         return upstream if self.shares == 1 else f"{upstream}/{self.index + 1}-of-{self.shares}"
 
-    def owns(self, message: Message) -> bool:
-        if self.shares == 1:
-            return True
-        case = peek_case(message[1])
-        if case is None:
-            case = _decoded_case(message[0], message[1])
-        return case % self.shares == self.index
+
+def _share_of(message: Message, shares: int) -> int:
+    case = peek_case(message[1])
+    if case is None:
+        case = _decoded_case(message[0], message[1])
+    return case % shares
 
 
 def _decoded_case(subject: str, data: bytes) -> int:
@@ -112,13 +126,51 @@ def _decoded_case(subject: str, data: bytes) -> int:
     return case_id.int if case_id is not None else 0
 
 
+class _Applying:
+    """One share's applying of the messages it is given, past its own positions (an
+    interrupted rebuild of this share wrote those before), and the writing of their events:
+    here, from a thread of its own, or by ``insert`` (to the one process that writes)."""
+
+    def __init__(self, share: _Share, insert: Insert | None = None) -> None:
+        self.app = RebuiltReviews(share.env)
+        self.here: InsertInThread | None = None
+        if insert is None:
+            self.here = InsertInThread(self.app)
+            insert = self.here
+        self.applier = Applier(self.app)
+        self.writer = Writer(self.app, insert, share.batch_events, share.tracking_name)
+        self.after = {h.upstream: self.writer.position(h.upstream) for h in share.heads}
+        self.result = ApplyResult()
+
+    def deliver(self, upstream: str, messages: list[Message], read_to: int) -> None:
+        after = self.after[upstream]
+        if messages and messages[0][2] <= after:
+            messages = [m for m in messages if m[2] > after]
+        stored, applied = self.applier.apply(upstream, messages)
+        self.writer.add(upstream, stored, read_to, len(messages))
+        self.result.add(applied)
+
+    def finish(self) -> ApplyResult:
+        self.result.stored = self.writer.finish()
+        return self.result
+
+    def close(self) -> None:
+        try:
+            if self.here is not None:
+                self.here.wait()
+        finally:
+            if self.here is not None:
+                self.here.close()
+            self.app.close()
+
+
 async def rebuild(
     settings: Settings,
     nats_url: str,
     *,
     resume: bool = False,
     shares: int | None = None,
-    batch_events: int = DEFAULT_BATCH_EVENTS,
+    batch_events: int | None = None,
     progress: Progress | None = None,
     total: Callable[[int], None] | None = None,
 ) -> RebuildOutcome:
@@ -126,6 +178,7 @@ async def rebuild(
     later messages are left for a later run), afresh or, with ``resume``, from the positions
     an interrupted rebuild wrote (in as many shares as it had)."""
     loaded()
+    start = time.perf_counter()
     nc = await connect(nats_url, "review-rebuild")
     try:
         heads = await stream_heads(nc.jetstream())
@@ -134,24 +187,32 @@ async def rebuild(
     if not resume:
         discard_rebuild(settings)
     messages = sum(h.messages for h in heads)
+    if batch_events is None:
+        batch_events = min(max(messages // 20, BATCH_EVENTS[0]), BATCH_EVENTS[1])
     env = rebuild_env(settings)
     app = RebuiltReviews(env)
     env["CREATE_TABLE"] = "n"  # made now, once: the shares only add rows
     try:
         shares = _shares(app, shares or default_shares(messages), resume=resume)
+        jobs = [_Share(env, tuple(heads), index, shares, batch_events) for index in range(shares)]
+        # Read from the earliest of the shares' positions: each passes over what it has.
+        after = {
+            h.upstream: min(
+                app.recorder.max_tracking_id(j.tracking_name(h.upstream)) or 0 for j in jobs
+            )
+            for h in heads
+        }
     finally:
         app.close()
     if total is not None:
         total(messages)
-    jobs = [
-        _Share(env, nats_url, tuple(heads), index, shares, batch_events) for index in range(shares)
-    ]
     report = progress or (lambda _: None)
-    start = time.perf_counter()
+    peaks: dict[str, int] = {}
     if shares == 1:
-        results = [await _rebuild_share(jobs[0], report)]
+        results = [await _rebuild_here(jobs[0], nats_url, report)]
     else:
-        results = await asyncio.to_thread(_in_processes, jobs, report)
+        results, peaks["writer"] = await _rebuild_dealt(jobs, nats_url, after, report)
+        peaks.update({f"share {i + 1}": r.peak_memory_kb for i, r in enumerate(results)})
     store = rebuilt_store(settings)
     try:
         index_schools(store)
@@ -170,6 +231,7 @@ async def rebuild(
         seconds=time.perf_counter() - start,
         shares=shares,
         unreadable=sorted({u for r in results for u in r.unreadable}),
+        peak_memory_kb=peaks,
     )
 
 
@@ -186,81 +248,225 @@ def _shares(app: RebuiltReviews, wanted: int, *, resume: bool) -> int:
     return wanted
 
 
-async def _rebuild_share(share: _Share, progress: Progress) -> ApplyResult:
-    """Read every stream from this share's positions, and apply and write its cases."""
-    app = RebuiltReviews(share.env)
-    result = ApplyResult()
+async def _rebuild_here(share: _Share, nats_url: str, progress: Progress) -> ApplyResult:
+    """One share: read every stream from its positions, and apply and write every message."""
+    applying = _Applying(share)
     try:
-        with ThreadPoolExecutor(1, thread_name_prefix="rebuild-write") as saver:
-            applier = Applier(app)
-            writer = Writer(app, saver, share.batch_events, share.tracking_name)
 
-            async def deliver(upstream: str, messages: list[Message], read_to: int) -> None:
-                stored, applied = applier.apply(upstream, [m for m in messages if share.owns(m)])
-                writer.add(upstream, stored, read_to, len(messages))
-                result.add(applied)
-                progress(len(messages))
+        async def deliver(upstream: str, messages: list[Message], read_to: int) -> None:
+            applying.deliver(upstream, messages, read_to)
+            progress(len(messages))
 
-            nc = await connect(share.nats_url, f"review-rebuild-{share.index + 1}")
-            try:
-                after = {h.upstream: writer.position(h.upstream) for h in share.heads}
-                await read_streams(nc.jetstream(), share.heads, after, deliver, progress)
-            finally:
-                await nc.close()
-                writer.wait()
-            result.stored = writer.finish()
+        nc = await connect(nats_url, "review-rebuild")
+        try:
+            await read_streams(nc.jetstream(), share.heads, applying.after, deliver, progress)
+        finally:
+            await nc.close()
+        return applying.finish()
     finally:
-        app.close()
-    return result
+        applying.close()
 
 
-def _share_process(share: _Share, updates: Any) -> None:
-    """A share in a process of its own: reports its progress, then its result or failure."""
+async def _rebuild_dealt(
+    jobs: Sequence[_Share], nats_url: str, after: dict[str, int], progress: Progress
+) -> tuple[list[ApplyResult], int]:
+    """Several shares, a process each: every stream read once, here, each message dealt to its
+    case's share, and the events the shares make written by one process of its own.
 
-    def progress(read: float) -> None:
-        updates.put(("read", share.index, read))
-
-    try:
-        result = asyncio.run(_rebuild_share(share, progress))
-    except BaseException as e:  # reported to the parent, which fails the rebuild
-        updates.put(("failed", share.index, f"{type(e).__name__}: {e}"))
-        return
-    updates.put(("done", share.index, result))
-
-
-def _in_processes(jobs: Sequence[_Share], progress: Progress) -> list[ApplyResult]:
-    # spawn, not fork: this process has threads and an event loop running.
-    context = multiprocessing.get_context("spawn")
+    One writer because the store has one: SQLite takes one writer at a time, and a
+    connection's cache of the store's pages is dropped whenever another commits, so shares
+    that each wrote spent more time writing than applying; and a process of its own, because
+    writing in a thread of this one, beside the reading, took twice as long for the GIL
+    (both measured: ``docs/performance.md``)."""
+    # Forked from a server process started afresh, which imports what a share needs once:
+    # this process has threads and an event loop running, so it is not forked itself.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
     updates = context.Queue()
+    to_write = context.Queue(maxsize=WRITES_AHEAD)
+    inboxes = [context.Queue(maxsize=INBOX_BATCHES) for _ in jobs]
     processes = [
         context.Process(
-            target=_share_process, args=(job, updates), name=f"review-rebuild-{job.index + 1}"
+            target=_share_process,
+            args=(job, inbox, to_write, updates),
+            name=f"review-rebuild-{job.index + 1}",
         )
-        for job in jobs
+        for job, inbox in zip(jobs, inboxes, strict=True)
     ]
+    processes.append(
+        context.Process(
+            target=_write_process,
+            args=(jobs[0].env, len(jobs), to_write, updates),
+            name="review-rebuild-writer",
+        )
+    )
     for process in processes:
-        process.start()
-    results: dict[int, ApplyResult] = {}
-    try:
-        while len(results) < len(jobs):
+        process.start()  # they start while the first messages are read
+    loop = asyncio.get_running_loop()
+
+    def report(applied: float) -> None:  # from the watching thread, to this loop's
+        loop.call_soon_threadsafe(progress, applied)
+
+    watch = _Watch(processes, updates, report)
+    watching = asyncio.ensure_future(asyncio.to_thread(watch.results))
+    shares = len(jobs)
+
+    async def hand(inbox: Any, item: object) -> None:
+        """Into a share's inbox, waiting while it is full, unless the rebuild has failed."""
+        while True:
+            if watching.done():
+                await watching  # raises why a share, or the writing, stopped
+                raise RebuildError("the writing finished before every message was dealt")
             try:
-                kind, index, value = updates.get(timeout=1.0)
+                await asyncio.to_thread(inbox.put, item, True, 1.0)
+            except queue.Full:
+                continue
+            return
+
+    async def deal(upstream: str, messages: list[Message], read_to: int) -> None:
+        parts: list[list[Message]] = [[] for _ in jobs]
+        for message in messages:
+            parts[_share_of(message, shares)].append(message)
+        for inbox, part in zip(inboxes, parts, strict=True):
+            # Even an empty part: the share's position in the stream moves on.
+            await hand(inbox, (upstream, part, read_to))
+
+    try:
+        nc = await connect(nats_url, "review-rebuild")
+        try:
+            await read_streams(nc.jetstream(), jobs[0].heads, after, deal, progress)
+        finally:
+            await nc.close()
+        for inbox in inboxes:
+            await hand(inbox, None)  # that was all
+        return await watching
+    finally:
+        watch.stop.set()
+        failed = not watching.done() or watching.cancelled() or watching.exception() is not None
+        for process in processes:
+            if failed and process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for channel in (*inboxes, to_write, updates):
+            if failed:
+                channel.cancel_join_thread()  # what nobody will take is dropped, not waited on
+            channel.close()
+        if not watching.done():
+            await asyncio.wait([watching])
+            watching.exception()  # why it stopped is the error already being raised
+
+
+class _Watch:
+    """What the processes report: the shares' progress, then the writer's results (and its
+    peak memory), or why any of them failed."""
+
+    def __init__(self, processes: Sequence[Any], updates: Any, progress: Progress) -> None:
+        self.processes = processes
+        self.updates = updates
+        self.progress = progress
+        self.stop = threading.Event()
+
+    def results(self) -> tuple[list[ApplyResult], int]:
+        while True:
+            if self.stop.is_set():
+                raise RebuildError("the rebuild stopped before its shares finished")
+            try:
+                kind, index, value = self.updates.get(timeout=1.0)
             except queue.Empty:
-                # A share reports even its own failure: one that stops without a word was killed.
-                for index, process in enumerate(processes):
-                    if process.exitcode not in (None, 0) and index not in results:
-                        msg = f"share {index + 1} stopped with exit code {process.exitcode}"
+                # Each reports even its own failure: one that stops without a word was killed.
+                for process in self.processes:
+                    if process.exitcode not in (None, 0):
+                        msg = f"{process.name} stopped with exit code {process.exitcode}"
                         raise RebuildError(msg) from None
                 continue
-            if kind == "read":
-                progress(value / len(jobs))
-            elif kind == "done":
-                results[index] = value
+            if kind == "applied":
+                self.progress(value)
+            elif kind == "written":
+                return cast("list[ApplyResult]", value), index
             else:
-                raise RebuildError(f"share {index + 1}: {value}")
+                raise RebuildError(f"{index}: {value}")
+
+
+class _GiveBack:
+    """A dealt share's batches of events, handed to the writing process in the order they
+    were made."""
+
+    def __init__(self, to_write: Any, index: int) -> None:
+        self.to_write = to_write
+        self.index = index
+
+    def __call__(self, events: list[StoredEvent], tracking: Tracking) -> None:
+        self.to_write.put(("stored", self.index, (events, tracking)))
+
+    def wait(self) -> None:
+        """Written in order: the writer takes this share's "done" after its last batch."""
+
+
+def _share_process(share: _Share, inbox: Any, to_write: Any, updates: Any) -> None:
+    """A share in a process of its own: applies what it is dealt until told that was all,
+    handing its events to the writer, then its result (or why it failed)."""
+    try:
+        result = _apply_dealt(share, inbox, to_write, updates)
+    except BaseException as e:  # reported to the parent, which fails the rebuild
+        updates.put(("failed", f"share {share.index + 1}", f"{type(e).__name__}: {e}"))
+        return
+    to_write.put(("done", share.index, result))
+
+
+def _apply_dealt(share: _Share, inbox: Any, to_write: Any, updates: Any) -> ApplyResult:
+    applying = _Applying(share, _GiveBack(to_write, share.index))
+    parent = multiprocessing.parent_process()
+    try:
+        while True:
+            try:
+                item = inbox.get(timeout=1.0)
+            except queue.Empty:
+                if parent is not None and not parent.is_alive():
+                    raise RebuildError("the rebuild that dealt to this share is gone") from None
+                continue
+            if item is None:
+                result = applying.finish()
+                result.peak_memory_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                return result
+            upstream, messages, read_to = item
+            applying.deliver(upstream, messages, read_to)
+            updates.put(("applied", share.index, len(messages)))
     finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-    return [results[index] for index in range(len(jobs))]
+        applying.close()
+
+
+def _write_process(env: dict[str, str], shares: int, to_write: Any, updates: Any) -> None:
+    """The one writer: each share's batches, each with its position, in the order it made
+    them; then every share's result to the parent (or why the writing failed)."""
+    try:
+        results = _write(env, shares, to_write)
+    except BaseException as e:  # reported to the parent, which fails the rebuild
+        updates.put(("failed", "writing", f"{type(e).__name__}: {e}"))
+        return
+    updates.put(("written", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, results))
+
+
+def _write(env: dict[str, str], shares: int, to_write: Any) -> list[ApplyResult]:
+    store = RebuiltReviews(env)
+    parent = multiprocessing.parent_process()
+    results: dict[int, ApplyResult] = {}
+    try:
+        while len(results) < shares:
+            try:
+                kind, index, value = to_write.get(timeout=1.0)
+            except queue.Empty:
+                if parent is not None and not parent.is_alive():
+                    raise RebuildError("the rebuild this process wrote for is gone") from None
+                continue
+            if kind == "stored":
+                events, tracking = value
+                store.recorder.insert_events(events, tracking=tracking)
+            else:
+                results[index] = value
+    finally:
+        store.close()
+    return [results[index] for index in range(shares)]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
@@ -24,12 +24,12 @@ from services.review.application import Reviews
 from services.review.domain import CaseRecord, SchoolCases
 from shared.contracts import UnknownSubjectError, decode
 from shared.contracts.review import ReviewEntryRecordedV1
-from shared.runtime import application_env
 from shared.settings import Settings
+from shared.store import application_env
 
 REBUILD_SCHEMA_PREFIX = "rebuild_"
 WRITES_IN_FLIGHT = 2
-"""Batches handed to the saver thread and not yet written: the next is gathered meanwhile."""
+"""Batches handed to the writing thread and not yet written: the next is gathered meanwhile."""
 
 Message = tuple[str, bytes, int]
 """A stream message as the rebuild keeps it: subject, data, relay position."""
@@ -178,6 +178,8 @@ class ApplyResult:
     """Events written to the rebuild store."""
     unreadable: list[str] = field(default_factory=list)
     """Messages this release cannot decode (the live consumer dead-letters them)."""
+    peak_memory_kb: int = 0
+    """The most memory (resident) the process that applied them held, when in one of its own."""
 
     def add(self, other: ApplyResult) -> None:
         self.applied += other.applied
@@ -235,31 +237,62 @@ class Applier:
         return stored, result
 
 
-class Writer:
-    """Writes stored events in batches: one transaction for thousands of events and the
-    position their stream has been applied to (a tracking row under the upstream's name, as
-    the live consumers keep it), so that an interrupted rebuild resumes from there.
+class Insert(Protocol):
+    """Writes a batch of stored events and the position they were applied to, in one
+    transaction; ``wait`` returns once every batch handed to it is written."""
 
-    Batches are written in ``saver`` (one thread, so in order) while the next is gathered, so
-    the store's own work runs outside the GIL."""
+    def __call__(self, events: list[StoredEvent], tracking: Tracking) -> None: ...
+
+    def wait(self) -> None: ...
+
+
+class InsertInThread:
+    """Inserts into ``app``'s store from a thread of its own (so in order), at most
+    ``WRITES_IN_FLIGHT`` batches behind, so that the next batch is gathered meanwhile and the
+    store's own work runs outside the GIL."""
+
+    def __init__(self, app: Reviews) -> None:
+        self.recorder = app.recorder
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="rebuild-write")
+        self.saving: deque[Future[object]] = deque()
+
+    def __call__(self, events: list[StoredEvent], tracking: Tracking) -> None:
+        while len(self.saving) >= WRITES_IN_FLIGHT:
+            self.saving.popleft().result()
+        self.saving.append(
+            self.thread.submit(self.recorder.insert_events, events, tracking=tracking)
+        )
+
+    def wait(self) -> None:
+        """Until every batch is written (or raise why one could not be)."""
+        while self.saving:
+            self.saving.popleft().result()
+
+    def close(self) -> None:
+        self.thread.shutdown()
+
+
+class Writer:
+    """Gathers stored events into batches of thousands, each written in one transaction with
+    the position its stream has been applied to (a tracking row under the upstream's name, as
+    the live consumers keep it), so that an interrupted rebuild resumes from there."""
 
     def __init__(
         self,
         app: Reviews,
-        saver: Executor,
+        insert: Insert,
         batch_events: int,
         tracking_name: Callable[[str], str] = str,
     ) -> None:
         self.app = app
+        self.insert = insert
         self.tracking_name = tracking_name
-        self.saver = saver
         self.batch_events = batch_events
         self.upstream = ""
         self.read_to = 0
         self.written: dict[str, int] = {}
         self.pending: list[StoredEvent] = []
         self.messages = 0
-        self.saving: deque[Future[object]] = deque()
         self.stored = 0
 
     def position(self, upstream: str) -> int:
@@ -285,26 +318,16 @@ class Writer:
     def flush(self) -> None:
         if not self.upstream or self.read_to <= self.position(self.upstream):
             return
-        while len(self.saving) >= WRITES_IN_FLIGHT:
-            self.saving.popleft().result()
-        tracking = Tracking(self.tracking_name(self.upstream), self.read_to)
-        self.saving.append(
-            self.saver.submit(self.app.recorder.insert_events, self.pending, tracking=tracking)
-        )
+        self.insert(self.pending, Tracking(self.tracking_name(self.upstream), self.read_to))
         self.stored += len(self.pending)
         self.written[self.upstream] = self.read_to
         self.pending = []
         self.messages = 0
 
-    def wait(self) -> None:
-        """Until every batch handed to the saver is written (or raise why one could not be)."""
-        while self.saving:
-            self.saving.popleft().result()
-
     def finish(self) -> int:
-        """Write what is left; the number of events written."""
+        """Write what is left, and wait for it; the number of events written."""
         self.flush()
-        self.wait()
+        self.insert.wait()
         return self.stored
 
 
