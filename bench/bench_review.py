@@ -25,7 +25,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import resource
+import os
 import statistics
 import time
 from collections.abc import Iterator
@@ -197,32 +197,48 @@ def _child_rebuild(settings: Settings, url: str, shares: int, results: Any) -> N
             seen["printed"] = seen["read"]
 
     outcome = asyncio.run(rebuild(settings, url, shares=shares, progress=progress, total=total))
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peaks = outcome.peak_memory_kb
-    share = max((kb for name, kb in peaks.items() if name.startswith("share")), default=0)
-    writer = peaks.get("writer", 0)
     results.put(
-        (outcome.messages, outcome.applied, outcome.stored, outcome.seconds, own, share, writer)
+        {
+            "messages": outcome.messages,
+            "applied": outcome.applied,
+            "stored": outcome.stored,
+            "seconds": outcome.seconds,
+            "usage": {
+                name: (usage.peak_memory_kb, usage.cpu_seconds)
+                for name, usage in outcome.usage.items()
+            },
+        }
     )
 
 
-def timed_rebuild(settings: Settings, url: str, shares: int) -> dict[str, float]:
+def timed_rebuild(settings: Settings, url: str, shares: int) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     child = context.Process(target=_child_rebuild, args=(settings, url, shares, results))
     child.start()
-    figures = results.get()
+    figures: dict[str, Any] = results.get()
     child.join()
-    names = (
-        "messages",
-        "applied",
-        "stored",
-        "seconds",
-        "maxrss_kb",
-        "share_maxrss_kb",
-        "writer_maxrss_kb",
+    return figures
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (Linux), user and system."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def usage_line(figures: dict[str, Any]) -> str:
+    """Each process's peak memory and CPU time, and how busy the cores were."""
+    parts = [
+        f"{name} {kb / 1024:,.0f} MB, {cpu:.1f} s" for name, (kb, cpu) in figures["usage"].items()
+    ]
+    parts.append(f"nats-server {figures['nats_cpu']:.1f} s")
+    cpu = sum(c for _, c in figures["usage"].values()) + figures["nats_cpu"]
+    return (
+        f"  peak RSS and CPU: {'; '.join(parts)}\n"
+        f"  {cpu:.1f} CPU-seconds in {figures['seconds']:.1f} s: "
+        f"{cpu / figures['seconds']:.2f} of {os.cpu_count()} cores busy"
     )
-    return dict(zip(names, figures, strict=True))
 
 
 def time_compare(settings: Settings, heads_review: int) -> tuple[float, int]:
@@ -294,7 +310,7 @@ async def run(events: int, shares: list[int], rounds: int, with_compare: bool) -
         )
 
         raws: list[float] = []
-        rebuilds: dict[int, list[dict[str, float]]] = {n: [] for n in shares}
+        rebuilds: dict[int, list[dict[str, Any]]] = {n: [] for n in shares}
         for r in range(rounds):
             seconds, read = await raw_read(url)
             assert read == events, read
@@ -302,7 +318,10 @@ async def run(events: int, shares: list[int], rounds: int, with_compare: bool) -
             line = f"round {r + 1}: raw read {raws[-1]:,.0f}/s"
             for n in shares:
                 target = settings.model_copy(update={"var_dir": tmp / f"var-{n}-{r}"})
+                assert nats_server.process is not None
+                nats_before = cpu_seconds(nats_server.process.pid)
                 figures = await asyncio.to_thread(timed_rebuild, target, url, n)
+                figures["nats_cpu"] = cpu_seconds(nats_server.process.pid) - nats_before
                 assert figures["messages"] == events, figures
                 rebuilds[n].append(figures)
                 line += f", rebuild in {n} share(s) {rate(events, figures['seconds']):,.0f}/s"
@@ -322,14 +341,12 @@ async def run(events: int, shares: list[int], rounds: int, with_compare: bool) -
         ratio = rebuilt / raw
         verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
         print(f"ratio rebuild/raw = {ratio:.2f} (target >= {TARGET_RATIO:.2f}: {verdict})")
-        last = figures[-1]
-        print(
-            f"rebuild in {n} share(s): {last['applied']:,.0f} messages applied, "
-            f"{last['stored']:,.0f} events stored, {last['seconds']:.1f} s; peak RSS: "
-            f"rebuild process (reading) {last['maxrss_kb'] / 1024:,.0f} MB, "
-            f"largest share process {last['share_maxrss_kb'] / 1024:,.0f} MB, "
-            f"writing process {last['writer_maxrss_kb'] / 1024:,.0f} MB"
-        )
+        for n, figures in rebuilds.items():
+            last = figures[-1]
+            print(
+                f"rebuild in {n} share(s), last round: {last['applied']:,.0f} messages applied, "
+                f"{last['stored']:,.0f} events stored, {last['seconds']:.1f} s\n" + usage_line(last)
+            )
 
         if with_compare:
             final = settings.model_copy(update={"var_dir": tmp / f"var-{n}-{rounds - 1}"})

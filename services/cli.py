@@ -135,7 +135,7 @@ def review_rebuild(
             min=1,
             max=32,
             help="Processes the cases are dealt to, the streams read once here and one more "
-            "process writing (default: one per core, up to 4, from 50,000 messages).",
+            "process writing (default: one per core, up to 4, from 20,000 messages).",
         ),
     ] = None,
 ) -> None:

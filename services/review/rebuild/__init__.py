@@ -31,7 +31,7 @@ compared. On a quiet system nothing is left out.
 
 Speed
 -----
-The streams are read with ordered (ephemeral, flow-controlled) push consumers. From 50,000
+The streams are read with ordered (ephemeral, flow-controlled) push consumers. From 20,000
 messages on, the cases are dealt into shares by their id (a share per core, up to four): this
 process reads every stream once and deals each message to its case's share, a process each
 (forked from a server process that imported what they need once), and the events the shares
@@ -39,7 +39,7 @@ make are written by one more process, the store's one writer (:mod:`.run`). A sh
 cases in memory, in the library's own aggregate cache; a case keeps only the tail of its chain
 once its events are made (:class:`ChainTail`), so memory grows with the number of cases, not of
 events (:mod:`.store`). Events are written in transactions of thousands (a twentieth of the
-rebuild, 5,000 to 20,000), each with the position its share has applied its streams to.
+rebuild, 5,000 to 10,000), each with the position its share has applied its streams to.
 Figures: ``docs/performance.md``, section 4.
 
 Interrupted

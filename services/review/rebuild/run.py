@@ -18,7 +18,6 @@ import asyncio
 import multiprocessing
 import os
 import queue
-import resource
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from services.review.rebuild.store import (
     Message,
     RebuildError,
     RebuiltReviews,
+    Usage,
     Writer,
     discard_rebuild,
     index_schools,
@@ -52,15 +52,16 @@ from services.review.rebuild.streams import (
 from shared.contracts import UnknownSubjectError, decode, loaded
 from shared.settings import Settings
 
-BATCH_EVENTS = (5000, 20_000)
+BATCH_EVENTS = (5000, 10_000)
 """Events a transaction writes: a twentieth of the rebuild's messages, within these bounds.
 Larger transactions cost less an event as the store grows (each dirties fewer pages of the
 store's index per event); smaller ones leave less to write once the last message is applied."""
-SHARES_FROM_MESSAGES = 50_000
-"""Below this many messages one share is faster: starting a process costs about a second."""
+SHARES_FROM_MESSAGES = 20_000
+"""Below this many messages one share, in this process, is as fast: starting the processes costs
+about a quarter of a second (measured: equal at 10,000 messages, 2 shares 25% faster at 20,000)."""
 INBOX_BATCHES = 24
 """Batches dealt to a share and not yet taken: reading runs that far ahead of applying."""
-WRITES_AHEAD = 3
+WRITES_AHEAD = 2
 """Batches of events the shares have made and the writer has not yet taken."""
 SHARES_TRACKING_NAME = "rebuild-shares"
 """A tracking row whose "position" is the number of shares the cases were dealt into."""
@@ -81,8 +82,9 @@ class RebuildOutcome:
     seconds: float
     shares: int
     unreadable: list[str]
-    peak_memory_kb: dict[str, int]
-    """The most memory (resident) each process of its own held: each share's and the writer's."""
+    usage: dict[str, Usage]
+    """What each process used: this one ("reading" when it deals to shares) and each share's
+    and the writer's."""
 
     @property
     def messages_per_second(self) -> float:
@@ -179,6 +181,7 @@ async def rebuild(
     an interrupted rebuild wrote (in as many shares as it had)."""
     loaded()
     start = time.perf_counter()
+    cpu_before = Usage.of_this_process().cpu_seconds
     nc = await connect(nats_url, "review-rebuild")
     try:
         heads = await stream_heads(nc.jetstream())
@@ -207,12 +210,12 @@ async def rebuild(
     if total is not None:
         total(messages)
     report = progress or (lambda _: None)
-    peaks: dict[str, int] = {}
+    usage: dict[str, Usage] = {}
     if shares == 1:
         results = [await _rebuild_here(jobs[0], nats_url, report)]
     else:
-        results, peaks["writer"] = await _rebuild_dealt(jobs, nats_url, after, report)
-        peaks.update({f"share {i + 1}": r.peak_memory_kb for i, r in enumerate(results)})
+        results, usage["writer"] = await _rebuild_dealt(jobs, nats_url, after, report)
+        usage.update({f"share {i + 1}": r.usage for i, r in enumerate(results) if r.usage})
     store = rebuilt_store(settings)
     try:
         index_schools(store)
@@ -231,7 +234,7 @@ async def rebuild(
         seconds=time.perf_counter() - start,
         shares=shares,
         unreadable=sorted({u for r in results for u in r.unreadable}),
-        peak_memory_kb=peaks,
+        usage={"this process": Usage.of_this_process(cpu_before), **usage},
     )
 
 
@@ -269,7 +272,7 @@ async def _rebuild_here(share: _Share, nats_url: str, progress: Progress) -> App
 
 async def _rebuild_dealt(
     jobs: Sequence[_Share], nats_url: str, after: dict[str, int], progress: Progress
-) -> tuple[list[ApplyResult], int]:
+) -> tuple[list[ApplyResult], Usage]:
     """Several shares, a process each: every stream read once, here, each message dealt to its
     case's share, and the events the shares make written by one process of its own.
 
@@ -361,8 +364,8 @@ async def _rebuild_dealt(
 
 
 class _Watch:
-    """What the processes report: the shares' progress, then the writer's results (and its
-    peak memory), or why any of them failed."""
+    """What the processes report: the shares' progress, then the writer's results (and what
+    it used), or why any of them failed."""
 
     def __init__(self, processes: Sequence[Any], updates: Any, progress: Progress) -> None:
         self.processes = processes
@@ -370,7 +373,7 @@ class _Watch:
         self.progress = progress
         self.stop = threading.Event()
 
-    def results(self) -> tuple[list[ApplyResult], int]:
+    def results(self) -> tuple[list[ApplyResult], Usage]:
         while True:
             if self.stop.is_set():
                 raise RebuildError("the rebuild stopped before its shares finished")
@@ -386,7 +389,7 @@ class _Watch:
             if kind == "applied":
                 self.progress(value)
             elif kind == "written":
-                return cast("list[ApplyResult]", value), index
+                return cast("tuple[list[ApplyResult], Usage]", value)
             else:
                 raise RebuildError(f"{index}: {value}")
 
@@ -430,7 +433,7 @@ def _apply_dealt(share: _Share, inbox: Any, to_write: Any, updates: Any) -> Appl
                 continue
             if item is None:
                 result = applying.finish()
-                result.peak_memory_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                result.usage = Usage.of_this_process()
                 return result
             upstream, messages, read_to = item
             applying.deliver(upstream, messages, read_to)
@@ -447,7 +450,7 @@ def _write_process(env: dict[str, str], shares: int, to_write: Any, updates: Any
     except BaseException as e:  # reported to the parent, which fails the rebuild
         updates.put(("failed", "writing", f"{type(e).__name__}: {e}"))
         return
-    updates.put(("written", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, results))
+    updates.put(("written", "writing", (results, Usage.of_this_process())))
 
 
 def _write(env: dict[str, str], shares: int, to_write: Any) -> list[ApplyResult]:

@@ -7,6 +7,7 @@ own :class:`Reviews` reads it.
 
 from __future__ import annotations
 
+import resource
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -168,6 +169,19 @@ class RebuildError(RuntimeError):
     """The rebuild could not go on; what it has saved stays, for ``--resume``."""
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What a process used: the most memory it held (resident) and its CPU time (all threads)."""
+
+    peak_memory_kb: int
+    cpu_seconds: float
+
+    @classmethod
+    def of_this_process(cls, cpu_since: float = 0.0) -> Usage:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return cls(usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_since)
+
+
 @dataclass
 class ApplyResult:
     """What was applied."""
@@ -178,8 +192,8 @@ class ApplyResult:
     """Events written to the rebuild store."""
     unreadable: list[str] = field(default_factory=list)
     """Messages this release cannot decode (the live consumer dead-letters them)."""
-    peak_memory_kb: int = 0
-    """The most memory (resident) the process that applied them held, when in one of its own."""
+    usage: Usage | None = None
+    """What the process that applied them used, when it was one of its own."""
 
     def add(self, other: ApplyResult) -> None:
         self.applied += other.applied
