@@ -196,6 +196,8 @@ async def rebuild(
     app = RebuiltReviews(env)
     env["CREATE_TABLE"] = "n"  # made now, once: the shares only add rows
     try:
+        # Empty, the store will hold only what this rebuild opens: its shares say what that is.
+        fresh = not app.recorder.max_notification_id()
         shares = _shares(app, shares or default_shares(messages), resume=resume)
         jobs = [_Share(env, tuple(heads), index, shares, batch_events) for index in range(shares)]
         # Read from the earliest of the shares' positions: each passes over what it has.
@@ -218,7 +220,7 @@ async def rebuild(
         usage.update({f"share {i + 1}": r.usage for i, r in enumerate(results) if r.usage})
     store = rebuilt_store(settings)
     try:
-        index_schools(store)
+        index_schools(store, [o for r in results for o in r.opened] if fresh else None)
         if shares > 1:
             # Done: the positions under the live consumers' own names, for the comparison.
             for head in heads:

@@ -194,11 +194,14 @@ class ApplyResult:
     """Messages this release cannot decode (the live consumer dead-letters them)."""
     usage: Usage | None = None
     """What the process that applied them used, when it was one of its own."""
+    opened: list[tuple[str, UUID]] = field(default_factory=list)
+    """The cases opened, with their schools, in the order they were opened."""
 
     def add(self, other: ApplyResult) -> None:
         self.applied += other.applied
         self.stored += other.stored
         self.unreadable.extend(other.unreadable)
+        self.opened.extend(other.opened)
 
 
 class Applier:
@@ -240,6 +243,9 @@ class Applier:
                     new_events = [e for e in new_events if e.originator_id != aggregate_id]
                 elif isinstance(aggregate, Aggregate):
                     touched[aggregate_id] = aggregate
+            for event in new_events:
+                if type(event) is CaseRecord.Opened:
+                    result.opened.append((event.school, event.originator_id))
             events.extend(new_events)
             result.applied += 1
         stored = list(map(self.app.mapper.to_stored_event, events))
@@ -345,20 +351,21 @@ class Writer:
         return self.stored
 
 
-def index_schools(app: Reviews) -> None:
+def index_schools(app: Reviews, opened: Sequence[tuple[str, UUID]] | None = None) -> None:
     """Each school's index of its cases, from the cases the rebuild opened (in the order it
-    opened them), added to what an interrupted rebuild had indexed."""
-    opened: dict[str, list[UUID]] = {}
-    start = None
-    while page := app.recorder.select_notifications(
-        start=start, limit=1000, topics=(get_topic(CaseRecord.Opened),), inclusive_of_start=False
-    ):
-        for notification in page:
-            event = cast("CaseRecord.Opened", app.mapper.to_domain_event(notification))
-            opened.setdefault(event.school, []).append(event.originator_id)
-        start = page[-1].id
+    opened them), added to what an interrupted rebuild had indexed.
+
+    ``opened``: the cases opened, when the applying kept them, so that the store need not be
+    read through for them (the store's events hold no index by topic: reading the cases' first
+    events back reads every event). Without it, as after an interrupted rebuild, whose cases
+    are only in the store, they are read from the store."""
+    by_school: dict[str, list[UUID]] = {}
+    if opened is None:
+        opened = _opened_in_store(app)
+    for school, case_id in opened:
+        by_school.setdefault(school, []).append(case_id)
     indexes = []
-    for school, case_ids in opened.items():
+    for school, case_ids in by_school.items():
         index = app._school_index(school)  # the live service's own way to find or start it
         indexed = set(index.case_ids)
         for case_id in case_ids:
@@ -366,3 +373,16 @@ def index_schools(app: Reviews) -> None:
                 index.add_case(case_id)
         indexes.append(index)
     app.save(*indexes)
+
+
+def _opened_in_store(app: Reviews) -> list[tuple[str, UUID]]:
+    opened = []
+    start = None
+    while page := app.recorder.select_notifications(
+        start=start, limit=1000, topics=(get_topic(CaseRecord.Opened),), inclusive_of_start=False
+    ):
+        for notification in page:
+            event = cast("CaseRecord.Opened", app.mapper.to_domain_event(notification))
+            opened.append((event.school, event.originator_id))
+        start = page[-1].id
+    return opened
