@@ -306,6 +306,61 @@ async def test_a_share_that_fails_fails_the_rebuild_and_says_why(
         await asyncio.wait_for(_rebuild_dealt(jobs, nats_server.url, {}, lambda _: None), 60)
 
 
+async def test_a_rebuild_in_shares_cut_off_midway_resumes_to_the_same_store(
+    store: StoreChoice, nats_server: EmbeddedNats
+) -> None:
+    settings = store.settings(nats_url=nats_server.url)
+    nc = await connect(nats_server.url, "test-rebuild-cut")
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js, settings)
+        upstreams = Upstreams(js, Reviews(store.env("review")))
+        for n in range(700):
+            case_id, reference, at = uuid4(), f"OAK-2026-{n:04d}", T0 + timedelta(minutes=n)
+            for subject in (
+                "intake.incident.reported.v1",
+                "intake.leadership.informed.v1",
+                "referral.assessment.recorded.v1",
+            ):
+                await upstreams.publish(golden(subject, case_id, reference, at))
+        upstreams.live.close()
+    finally:
+        await nc.close()
+
+    # Cut off (as by Ctrl-C) once most messages are applied: its processes are stopped.
+    cut = settings.model_copy(
+        update={
+            "var_dir": settings.var_dir / "cut",
+            "database_schema_prefix": settings.database_schema_prefix + "cut_",
+        }
+    )
+    applied = 0
+
+    def progress(n: float) -> None:
+        nonlocal applied
+        applied += int(n)
+        if applied >= 1500:
+            cutting.cancel()
+
+    cutting = asyncio.ensure_future(
+        rebuild(cut, nats_server.url, shares=2, batch_events=300, progress=progress)
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await cutting
+    resumed = await rebuild(cut, nats_server.url, resume=True)
+    assert (resumed.shares, resumed.messages) == (2, 2100)
+    assert resumed.applied < 2100  # it carried on from what had been written
+
+    whole = await rebuild(settings, nats_server.url, shares=1)
+    left, right = rebuilt_store(settings), rebuilt_store(cut)
+    try:
+        comparison = compare(left, right, review_head(whole.heads))
+    finally:
+        left.close()
+        right.close()
+    assert (comparison.cases, comparison.differences) == (700, [])
+
+
 def test_a_saved_case_keeps_only_its_last_entry_in_memory() -> None:
     record = CaseRecord(id=uuid4(), school="OAK", reference="OAK-2026-0001")
     for n in range(3):
