@@ -1,15 +1,15 @@
 """The whole rebuild, in shares of the cases.
 
-With one share this process reads every stream and applies every message. With several, this
-process reads every stream once and deals each message to the share that holds its case (its
-id modulo the number of shares): a process per share applies and writes what it is dealt.
+With one share this process reads every stream, applies every message and writes the events.
+With several, this process reads every stream once and deals each message to the share that
+holds its case (its id modulo the number of shares), a process per share applies what it is
+dealt, and one more process writes the events the shares make.
 
-Why: applying and writing a message costs about four times reading it, so the cores are best
-spent applying, and a message is best read once. Each share reading every stream itself, and
-applying only its own cases, cost each share a reading of every message and the server a
-delivery of each to every share; a share that gave back its encoded events for one writer
-spent on pickling what the second core gave (both measured: ``docs/performance.md``). Dealt
-messages cross to their share as the bytes they arrived as, and each share writes its own.
+Why: applying a message costs about three times reading it, so the cores are best spent
+applying, and a message is best read once (each share reading every stream cost each share a
+reading of every message, and the server a delivery of each to every share); and the store
+takes one writer at a time (shares that each wrote waited on each other). Dealt messages cross
+to their share as the bytes they arrived as. Measured: ``docs/performance.md``, section 4.
 """
 
 from __future__ import annotations
@@ -306,7 +306,7 @@ async def _rebuild_dealt(
         )
     )
     for process in processes:
-        process.start()  # they start while the first messages are read
+        process.start()  # about 0.2 s in all: the server starts, and imports once
     loop = asyncio.get_running_loop()
 
     def report(applied: float) -> None:  # from the watching thread, to this loop's
@@ -352,6 +352,8 @@ async def _rebuild_dealt(
             if failed and process.is_alive():
                 process.terminate()
         for process in processes:
+            if process.pid is None:
+                continue  # never started
             process.join(timeout=30)
             if process.is_alive():
                 process.kill()
