@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from services.review.domain import chain
 from services.review.domain.chain import CHAINED_FIELDS, GENESIS, entry_hash
 from tests.awkward import a_text, a_time
 
@@ -49,6 +50,23 @@ def test_entry_hash_writes_the_fields_in_sorted_order() -> None:
     assert list(CHAINED_FIELDS) != sorted(CHAINED_FIELDS)  # so the test means something
     entry = an_entry(random.Random(0))  # noqa: S311
     assert entry_hash(entry) == reference(entry)
+
+
+def test_an_entry_as_the_services_record_it_is_hashed_by_orjson(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_long_way(fields: Mapping[str, Any]) -> str:
+        raise AssertionError("took the long way")
+
+    monkeypatch.setattr(chain, "_entry_hash_long_way", no_long_way)
+    rng = random.Random(3)  # noqa: S311
+    for _ in range(200):
+        entry = {
+            **an_entry(rng),
+            "occurred_at": datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+            "recorded_at": datetime(2026, 11, 24, 9, 0, rng.randrange(60), 7, tzinfo=UTC),
+        }
+        assert entry_hash(entry) == reference(entry)
 
 
 def test_entry_hash_equals_the_json_dumps_form_over_varied_entries() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import json.encoder
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,53 +67,14 @@ def entry_hash(fields: Mapping[str, Any]) -> str:
 
 
 def _entry_hash_long_way(fields: Mapping[str, Any]) -> str:
-    canonical = "".join(
-        [
-            '{"actor":',
-            _json(fields["actor"]),
-            ',"actor_role":',
-            _json(fields["actor_role"]),
-            ',"kind":',
-            _json(fields["kind"]),
-            ',"number":',
-            _json(fields["number"]),
-            ',"occurred_at":',
-            _json(fields["occurred_at"]),
-            ',"payload":',
-            _json(fields["payload"]),
-            ',"previous_hash":',
-            _json(fields["previous_hash"]),
-            ',"recorded_at":',
-            _json(fields["recorded_at"]),
-            ',"source":',
-            _json(fields["source"]),
-            ',"subject":',
-            _json(fields["subject"]),
-            ',"summary":',
-            _json(fields["summary"]),
-            "}",
-        ]
-    )
+    """The hash as first written, for values orjson would write otherwise (an export's
+    strings, subclasses, offsets with seconds...): through the standard library's encoder."""
+    content = {
+        name: value.isoformat() if hasattr(value, "isoformat") else value
+        for name, value in ((n, fields[n]) for n in CHAINED_FIELDS)
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-_encode_text = json.encoder.encode_basestring
-"""How ``json.dumps(..., ensure_ascii=False)`` writes a string (the C version, if built)."""
-
-
-def _json(value: Any) -> str:
-    """One field's value as ``entry_hash``'s canonical JSON writes it."""
-    kind = type(value)
-    if kind is str:
-        return _encode_text(value)
-    if kind is datetime:
-        return _encode_text(value.isoformat())
-    if kind is int:
-        return int.__repr__(value)
-    # Anything else (an export's strings, a subclass, None...) as json.dumps writes it.
-    if hasattr(value, "isoformat"):
-        value = value.isoformat()
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
