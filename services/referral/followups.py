@@ -125,8 +125,11 @@ class FollowUps:
                 # The store may be down: nothing was lost (attempts are recorded first), so
                 # log it and try again on the next pass.
                 log.exception("referral: follow-ups failed; trying again")
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation that
+            # comes as the wakeup does (CPython gh-86296), and stopping the service then hangs.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await wakeup.wait()
 
 
 def senders_for(settings: Settings, client: httpx.AsyncClient) -> dict[str, Sender]:

@@ -246,6 +246,24 @@ async def run_once(app: Referrals, senders: dict[str, Sender]) -> None:
     await FollowUps(app, senders, RETRY).run_once()
 
 
+@pytest.mark.parametrize("turns", range(6))
+async def test_follow_ups_stop_when_stopped_as_a_commit_wakes_them(turns: int) -> None:
+    # The service stops its background work by cancelling it. A commit's wakeup arriving in
+    # the same turns of the loop once made the cancellation vanish (Python 3.11's wait_for),
+    # and stopping the service hung.
+    app = referrals(None, trust_with(), Clock())
+    task = asyncio.create_task(FollowUps(app, {}, RETRY, poll_seconds=60).run())
+    await asyncio.sleep(0.3)  # its first pass done, it waits for a wakeup
+    for listener in app._listeners:
+        listener()  # as after a commit
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert task in done, "still running 5 s after it was stopped"
+    assert task.cancelled()
+
+
 # --- email -------------------------------------------------------------------------------
 
 
