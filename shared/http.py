@@ -91,6 +91,43 @@ class EntryOut(BaseModel):
         return cls(**{name: getattr(entry, name) for name in cls.model_fields})
 
 
+class ActionState(Protocol):
+    """An action as a service holds it (referral's own, review's view of it)."""
+
+    action: str
+    level: str
+    why: str
+    declinable: bool
+    status: str
+    required_since: datetime
+    due_at: datetime
+    policy_version: str
+    decision: dict[str, Any]
+    history: list[str]
+
+    def overdue(self, now: datetime) -> bool: ...
+
+
+class ActionOut(BaseModel):
+    """An action as it stands: what the latest assessment asks, by when, and the decision."""
+
+    action: str
+    level: str = Field(description="required, recommended, dsl_decides or no_longer_required")
+    why: str
+    declinable: bool
+    status: str = Field(description="open, done or declined")
+    required_since: datetime
+    due_at: datetime
+    overdue: bool
+    policy_version: str
+    decision: dict[str, Any]
+    history: list[str]
+
+    @classmethod
+    def of(cls, action: ActionState, now: datetime) -> ActionOut:
+        return cls(**{**vars(action), "overdue": action.overdue(now)})
+
+
 class RecordEntry(Protocol):
     """How a service records one entry of a case it has found visible to the principal."""
 

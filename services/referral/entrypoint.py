@@ -17,11 +17,11 @@ from pydantic import BaseModel, Field
 
 from services.referral.adapters.contracts import PUBLISHED, to_contract
 from services.referral.application import ReferralNotFoundError, Referrals
-from services.referral.domain import Action, Referral, outcome_of
+from services.referral.domain import Referral, outcome_of
 from services.referral.followups import run_followups
 from services.referral.pending import OutstandingAction
 from shared.entries import CaseEntry
-from shared.http import EntryIn, EntryOut, add_entry_route
+from shared.http import ActionOut, EntryIn, EntryOut, add_entry_route
 from shared.identity import (
     ALL_SCHOOLS,
     TRUST_WIDE_ROLES,
@@ -120,26 +120,6 @@ class CriterionOut(BaseModel):
     name: str
     status: str
     decided_by: list[str]
-
-
-class ActionOut(BaseModel):
-    """An action as it stands: what the latest assessment asks, by when, and the decision."""
-
-    action: str
-    level: str = Field(description="required, recommended, dsl_decides or no_longer_required")
-    why: str
-    declinable: bool
-    status: str = Field(description="open, done or declined")
-    required_since: datetime
-    due_at: datetime
-    overdue: bool
-    policy_version: str
-    decision: dict[str, Any]
-    history: list[str]
-
-    @classmethod
-    def of(cls, action: Action, now: datetime) -> ActionOut:
-        return cls(**{**vars(action), "overdue": action.overdue(now)})
 
 
 class CaseOut(BaseModel):

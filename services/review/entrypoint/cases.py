@@ -24,7 +24,8 @@ from services.review.own_entries import (
     STAFF_INFORMED,
     SUPPORT_GIVEN,
 )
-from services.review.views import ActionView, CaseView, OwnEntry, case_view
+from services.review.views import CaseView, OwnEntry, case_view
+from shared.http import ActionOut
 from shared.identity import (
     ALL_SCHOOLS,
     Authorize,
@@ -57,26 +58,6 @@ class EntryOut(BaseModel):
     source: str
     reason: str = ""
     policy_version: str = ""
-
-
-class ActionOut(BaseModel):
-    """An action as it stands: what the latest assessment asks, by when, and the decision."""
-
-    action: str
-    level: str = Field(description="required, recommended, dsl_decides or no_longer_required")
-    why: str
-    declinable: bool
-    status: str = Field(description="open, done or declined")
-    required_since: datetime
-    due_at: datetime
-    overdue: bool
-    policy_version: str
-    decision: dict[str, Any]
-    history: list[str]
-
-    @classmethod
-    def of(cls, action: ActionView, now: datetime) -> ActionOut:
-        return cls(**{**vars(action), "overdue": action.overdue(now)})
 
 
 class ParentsOut(BaseModel):
