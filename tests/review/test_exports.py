@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from services.review.application import Reviews
 from services.review.domain.chain import ChainBreak, entry_hash, verify
-from services.review.entrypoint import create_app
 from services.review.exports import FONT, build_export, printable, render_pdf
 from services.review.own_entries import CASE_READ
 from shared.identity import Role
-from tests.conftest import StoreChoice
+from tests.review.conftest import bearer, reviews_of
 from tests.review.story import T0, Story, action, minutes
 
 SUPPORT = {"pseudonym": "YP-1", "kind": "pastoral", "given_by": "Head of Year", "detail": "Daily"}
@@ -31,26 +27,6 @@ UNUSUAL = (
     "It\u2019s \u201cfine\u201d \u2013 \u0141ukasz, Zo\u00eb, "
     "\u0399\u03c9\u03ac\u03bd\u03bd\u03b1, \u4e2d\u6587 \U0001f600\r\nnext line\x07 end"
 )
-
-
-@pytest.fixture
-def client(store: StoreChoice) -> Iterator[TestClient]:
-    with TestClient(create_app(store.settings())) as c:
-        yield c
-
-
-def reviews_of(client: TestClient) -> Reviews:
-    app = client.app.state.runtime.app  # type: ignore[attr-defined]
-    assert isinstance(app, Reviews)
-    return app
-
-
-def bearer(
-    client: TestClient, role: Role = Role.DSL, schools: tuple[str, ...] = ("OAK",), user: str = ""
-) -> dict[str, str]:
-    tokens = client.app.state.tokens  # type: ignore[attr-defined]
-    token = tokens.issue(user or f"{role}.test", role, list(schools))
-    return {"Authorization": f"Bearer {token}"}
 
 
 def a_case(client: TestClient) -> Story:

@@ -6,7 +6,6 @@ token sees every school, and no name, summary, reference or case id ever appears
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.review.application import Reviews
-from services.review.entrypoint import create_app
 from services.review.stats import (
     Breakdown,
     Group,
@@ -27,7 +25,7 @@ from services.review.stats import (
     suppress,
 )
 from shared.identity import Role
-from tests.conftest import StoreChoice
+from tests.review.conftest import reviews_of
 from tests.review.story import T0, Story, action, minutes
 
 LONDON = ZoneInfo("Europe/London")
@@ -290,18 +288,6 @@ def test_a_case_is_counted_from_its_disclosure_and_classified_as_in_force() -> N
 # Over HTTP.
 
 
-@pytest.fixture
-def client(store: StoreChoice) -> Iterator[TestClient]:
-    with TestClient(create_app(store.settings())) as c:
-        yield c
-
-
-def reviews_in(client: TestClient) -> Reviews:
-    app = client.app.state.runtime.app  # type: ignore[attr-defined]
-    assert isinstance(app, Reviews)
-    return app
-
-
 def get_stats(client: TestClient, role: Role, schools: tuple[str, ...], **params: str) -> Any:
     tokens = client.app.state.tokens  # type: ignore[attr-defined]
     token = tokens.issue(f"{role}.stats", role, list(schools))
@@ -309,7 +295,7 @@ def get_stats(client: TestClient, role: Role, schools: tuple[str, ...], **params
 
 
 def test_each_school_sees_its_own_and_the_trust_sees_every_school(client: TestClient) -> None:
-    reviews = reviews_in(client)
+    reviews = reviews_of(client)
     for school, n in (("OAK", 6), ("ELM", 5)):
         for _ in range(n):
             a_case(reviews, school)
@@ -351,7 +337,7 @@ def test_each_school_sees_its_own_and_the_trust_sees_every_school(client: TestCl
 def test_no_name_summary_reference_or_case_id_appears_and_no_case_is_read(
     client: TestClient,
 ) -> None:
-    reviews = reviews_in(client)
+    reviews = reviews_of(client)
     stories = [a_case(reviews, dsl_told=7, police=50) for _ in range(6)]
     pseudonyms = [f"YP-PERIWINKLE-{i}" for i in range(len(stories))]
     for story, pseudonym in zip(stories, pseudonyms, strict=True):
@@ -393,7 +379,7 @@ def test_months_are_checked(client: TestClient, params: dict[str, str]) -> None:
 
 
 def test_months_filter_over_http(client: TestClient) -> None:
-    reviews = reviews_in(client)
+    reviews = reviews_of(client)
     for at in (datetime(2026, 3, 10, 9, tzinfo=UTC), datetime(2026, 4, 10, 9, tzinfo=UTC)):
         for _ in range(5):
             a_case(reviews, at=at)

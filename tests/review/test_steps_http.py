@@ -4,17 +4,14 @@ the case view now and as it stood, who read it, each school's list and the overd
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.review.application import Reviews
-from services.review.entrypoint import create_app
 from shared.identity import Role
-from tests.conftest import StoreChoice
+from tests.review.conftest import bearer, reviews_of
 from tests.review.story import T0, Story, action, minutes
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -24,26 +21,6 @@ REVIEW = {
     "what_did_not_work": "Invented: slow site",
     "procedure_changes": "Invented: none",
 }
-
-
-@pytest.fixture
-def client(store: StoreChoice) -> Iterator[TestClient]:
-    with TestClient(create_app(store.settings())) as c:
-        yield c
-
-
-def reviews_of(client: TestClient) -> Reviews:
-    app = client.app.state.runtime.app  # type: ignore[attr-defined]
-    assert isinstance(app, Reviews)
-    return app
-
-
-def bearer(
-    client: TestClient, role: Role = Role.DSL, schools: tuple[str, ...] = ("OAK",), user: str = ""
-) -> dict[str, str]:
-    tokens = client.app.state.tokens  # type: ignore[attr-defined]
-    token = tokens.issue(user or f"{role}.test", role, list(schools))
-    return {"Authorization": f"Bearer {token}"}
 
 
 def a_case(client: TestClient, school: str = "OAK", number: int = 7) -> Story:

@@ -3,7 +3,6 @@ within five school days, confirmed by the receiving school, and overdue when it 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, get_args
 
@@ -11,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.review.application import Reviews
-from services.review.entrypoint import create_app
 from services.review.own_entries import FILE_RECEIVED, FILE_SENT, SECURE_METHODS, SecureMethod
 from services.review.transfer import (
     TransferRefusedError,
@@ -21,7 +19,7 @@ from services.review.transfer import (
     send_file,
 )
 from shared.identity import Role
-from tests.conftest import StoreChoice
+from tests.review.conftest import bearer, reviews_of
 from tests.review.story import Story, action
 
 # Fridays and weekends in October 2026, all in the past, so that no time sent is the future.
@@ -203,23 +201,6 @@ def test_receipt_before_sending_and_sending_to_the_same_school_are_refused() -> 
 
 
 # Over HTTP.
-
-
-@pytest.fixture
-def client(store: StoreChoice) -> Iterator[TestClient]:
-    with TestClient(create_app(store.settings())) as c:
-        yield c
-
-
-def reviews_of(client: TestClient) -> Reviews:
-    app = client.app.state.runtime.app  # type: ignore[attr-defined]
-    assert isinstance(app, Reviews)
-    return app
-
-
-def bearer(client: TestClient, role: Role = Role.DSL, schools: tuple[str, ...] = ("OAK",)) -> Any:
-    tokens = client.app.state.tokens  # type: ignore[attr-defined]
-    return {"Authorization": f"Bearer {tokens.issue(f'{role}.test', role, list(schools))}"}
 
 
 def post(client: TestClient, story: Story, path: str, body: dict[str, Any], **headers: str) -> Any:
