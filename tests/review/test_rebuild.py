@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,11 +29,13 @@ from services.review.rebuild import (
     compare,
     live_env,
     rebuild,
+    rebuild_settings,
     rebuilt_store,
     review_head,
     stream_heads,
 )
 from services.review.rebuild.run import _rebuild_dealt, _Share
+from services.review.rebuild.store import SQLITE_PAGE_SIZE
 from shared.bus import connect, ensure_streams
 from shared.contracts import Contract, decode
 from shared.contracts.streams import POSITION_HEADER, PREVIOUS_HEADER, PRODUCER_STREAMS
@@ -273,6 +276,28 @@ async def test_shares_in_processes_rebuild_the_same_as_one(world: World) -> None
     assert outcome.shares == 2
     assert outcome.applied == 11  # each message applied by exactly one share
     assert (comparison.cases, comparison.differences) == (3, [])
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # pages are SQLite's
+async def test_a_fresh_sqlite_rebuild_store_has_large_pages_and_a_resumed_one_keeps_them(
+    world: World,
+) -> None:
+    settings, live, _, upstreams, _ = world
+    path = rebuild_settings(settings).var_dir / "review.sqlite"
+
+    def page_size() -> int:
+        db = sqlite3.connect(path)
+        try:
+            return int(db.execute("PRAGMA page_size").fetchone()[0])
+        finally:
+            db.close()
+
+    await rebuild(settings, settings.nats_url, shares=2)
+    assert page_size() == SQLITE_PAGE_SIZE != 4096  # SQLite's default
+    await a_case(upstreams, 4, referral_first=True)
+    _, comparison = await rebuilt_and_compared(settings, live, resume=True)
+    assert page_size() == SQLITE_PAGE_SIZE
+    assert (comparison.cases, comparison.differences) == (4, [])
 
 
 async def test_an_interrupted_rebuild_in_shares_resumes_in_the_same_shares(world: World) -> None:
