@@ -306,15 +306,25 @@ async def _rebuild_dealt(
             name="review-rebuild-writer",
         )
     )
-    for process in processes:
-        process.start()  # about 0.2 s in all: the server starts, and imports once
     loop = asyncio.get_running_loop()
 
     def report(applied: float) -> None:  # from the watching thread, to this loop's
         loop.call_soon_threadsafe(progress, applied)
 
+    def start() -> None:
+        for process in processes:
+            process.start()  # about 0.2 s in all: the server starts, and imports once
+
+    # Reading starts meanwhile: the inboxes take the first batches while the processes start
+    # (reading 100,000 messages took 3-4% less time).
+    starting = asyncio.ensure_future(asyncio.to_thread(start))
     watch = _Watch(processes, updates, report)
-    watching = asyncio.ensure_future(asyncio.to_thread(watch.results))
+
+    async def started_and_watched() -> tuple[list[ApplyResult], Usage]:
+        await starting
+        return await asyncio.to_thread(watch.results)
+
+    watching = asyncio.ensure_future(started_and_watched())
     shares = len(jobs)
 
     async def hand(inbox: Any, item: object) -> None:
@@ -355,6 +365,7 @@ async def _rebuild_dealt(
         return await watching
     finally:
         watch.stop.set()
+        await asyncio.wait([starting])  # none is left starting once the rest are stopped
         failed = not watching.done() or watching.cancelled() or watching.exception() is not None
         for process in processes:
             if failed and process.is_alive():
