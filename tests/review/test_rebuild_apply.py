@@ -3,6 +3,7 @@ and the record a case not yet in the cache starts from."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -11,6 +12,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from services.review.application import Reviews
+from services.review.rebuild.run import GC_THRESHOLDS, fewer_collections
 from services.review.rebuild.store import Applier, RebuiltReviews, rebuild_env
 from services.review.rebuild.streams import peek_case
 from shared.contracts.intake import LeadershipInformedV1
@@ -78,3 +80,13 @@ def test_a_resumed_rebuild_reads_the_cases_it_saved(tmp_path: Path) -> None:
         assert len(case.entries) == 1
     finally:
         app.close()
+
+
+def test_the_garbage_collector_is_left_as_it_was_found_even_when_a_rebuild_fails() -> None:
+    before = gc.get_threshold()
+    frozen = gc.get_freeze_count()
+    with pytest.raises(RuntimeError), fewer_collections():
+        assert gc.get_threshold() == GC_THRESHOLDS != before
+        assert gc.get_freeze_count() > frozen  # what was there before is not looked at again
+        raise RuntimeError("the rebuild failed")
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, frozen)

@@ -15,12 +15,14 @@ to their share as the bytes they arrived as. Measured: ``docs/performance.md``, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import multiprocessing
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -64,6 +66,12 @@ INBOX_BATCHES = 24
 """Batches dealt to a share and not yet taken: reading runs that far ahead of applying."""
 WRITES_AHEAD = 2
 """Batches of events the shares have made and the writer has not yet taken."""
+GC_THRESHOLDS = (50_000, 20, 100)
+"""The garbage collector's thresholds in a rebuild's processes (Python's are 700, 10, 10). A
+rebuild makes objects by the million, which reference counting frees, and holds every case it
+has applied: collecting as often as Python does cost the reading process 15% of its CPU and
+each share 11%, at the million. Cycles are still collected, less often; peak memory was the
+same (measured: ``docs/performance.md``, section 4)."""
 SHARES_TRACKING_NAME = "rebuild-shares"
 """A tracking row whose "position" is the number of shares the cases were dealt into."""
 
@@ -90,6 +98,20 @@ class RebuildOutcome:
     @property
     def messages_per_second(self) -> float:
         return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The garbage collector at ``GC_THRESHOLDS`` (and what was there before frozen, so that it
+    is not looked through again) until the rebuild is done; then as it was."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def default_shares(messages: int = SHARES_FROM_MESSAGES) -> int:
@@ -180,65 +202,66 @@ async def rebuild(
     """Rebuild review's store from the streams as they stand now (their heads are read first;
     later messages are left for a later run), afresh or, with ``resume``, from the positions
     an interrupted rebuild wrote (in as many shares as it had)."""
-    loaded()
-    start = time.perf_counter()
-    cpu_before = Usage.of_this_process().cpu_seconds
-    nc = await connect(nats_url, "review-rebuild")
-    try:
-        heads = await stream_heads(nc.jetstream())
-    finally:
-        await nc.close()
-    if not resume:
-        discard_rebuild(settings)
-    messages = sum(h.messages for h in heads)
-    if batch_events is None:
-        batch_events = min(max(messages // 20, BATCH_EVENTS[0]), BATCH_EVENTS[1])
-    env = rebuild_env(settings)
-    app = RebuiltReviews(env)
-    env["CREATE_TABLE"] = "n"  # made now, once: the shares only add rows
-    try:
-        # Empty, the store will hold only what this rebuild opens: its shares say what that is.
-        fresh = not app.recorder.max_notification_id()
-        shares = _shares(app, shares or default_shares(messages), resume=resume)
-        jobs = [_Share(env, tuple(heads), index, shares, batch_events) for index in range(shares)]
-        # Read from the earliest of the shares' positions: each passes over what it has.
-        after = {
-            h.upstream: min(
-                app.recorder.max_tracking_id(j.tracking_name(h.upstream)) or 0 for j in jobs
-            )
-            for h in heads
-        }
-    finally:
-        app.close()
-    if total is not None:
-        total(messages)
-    report = progress or (lambda _: None)
-    usage: dict[str, Usage] = {}
-    if shares == 1:
-        results = [await _rebuild_here(jobs[0], nats_url, report)]
-    else:
-        results, usage["writer"] = await _rebuild_dealt(jobs, nats_url, after, report)
-        usage.update({f"share {i + 1}": r.usage for i, r in enumerate(results) if r.usage})
-    store = rebuilt_store(settings)
-    try:
-        index_schools(store, [o for r in results for o in r.opened] if fresh else None)
-        if shares > 1:
-            # Done: the positions under the live consumers' own names, for the comparison.
-            for head in heads:
-                if head.last_position > (store.recorder.max_tracking_id(head.upstream) or 0):
-                    store.recorder.insert_tracking(Tracking(head.upstream, head.last_position))
-    finally:
-        store.close()
-    return RebuildOutcome(
-        heads=heads,
-        messages=messages,
-        applied=sum(r.applied for r in results),
-        stored=sum(r.stored for r in results),
-        seconds=time.perf_counter() - start,
-        shares=shares,
-        unreadable=sorted({u for r in results for u in r.unreadable}),
-        usage={"this process": Usage.of_this_process(cpu_before), **usage},
-    )
+    with fewer_collections():
+        loaded()
+        start = time.perf_counter()
+        cpu_before = Usage.of_this_process().cpu_seconds
+        nc = await connect(nats_url, "review-rebuild")
+        try:
+            heads = await stream_heads(nc.jetstream())
+        finally:
+            await nc.close()
+        if not resume:
+            discard_rebuild(settings)
+        messages = sum(h.messages for h in heads)
+        if batch_events is None:
+            batch_events = min(max(messages // 20, BATCH_EVENTS[0]), BATCH_EVENTS[1])
+        env = rebuild_env(settings)
+        app = RebuiltReviews(env)
+        env["CREATE_TABLE"] = "n"  # made now, once: the shares only add rows
+        try:
+            # Empty, the store will hold only what this rebuild opens: its shares say which.
+            fresh = not app.recorder.max_notification_id()
+            shares = _shares(app, shares or default_shares(messages), resume=resume)
+            jobs = [_Share(env, tuple(heads), i, shares, batch_events) for i in range(shares)]
+            # Read from the earliest of the shares' positions: each passes over what it has.
+            after = {
+                h.upstream: min(
+                    app.recorder.max_tracking_id(j.tracking_name(h.upstream)) or 0 for j in jobs
+                )
+                for h in heads
+            }
+        finally:
+            app.close()
+        if total is not None:
+            total(messages)
+        report = progress or (lambda _: None)
+        usage: dict[str, Usage] = {}
+        if shares == 1:
+            results = [await _rebuild_here(jobs[0], nats_url, report)]
+        else:
+            results, usage["writer"] = await _rebuild_dealt(jobs, nats_url, after, report)
+            usage.update({f"share {i + 1}": r.usage for i, r in enumerate(results) if r.usage})
+        store = rebuilt_store(settings)
+        try:
+            index_schools(store, [o for r in results for o in r.opened] if fresh else None)
+            if shares > 1:
+                # Done: the positions under the live consumers' own names, for the comparison.
+                for head in heads:
+                    if head.last_position > (store.recorder.max_tracking_id(head.upstream) or 0):
+                        store.recorder.insert_tracking(Tracking(head.upstream, head.last_position))
+        finally:
+            store.close()
+        return RebuildOutcome(
+            heads=heads,
+            messages=messages,
+            applied=sum(r.applied for r in results),
+            stored=sum(r.stored for r in results),
+            seconds=time.perf_counter() - start,
+            shares=shares,
+            unreadable=sorted({u for r in results for u in r.unreadable}),
+            usage={"this process": Usage.of_this_process(cpu_before), **usage},
+        )
 
 
 def _shares(app: RebuiltReviews, wanted: int, *, resume: bool) -> int:
@@ -459,7 +482,8 @@ def _share_process(share: _Share, inbox: Any, to_write: Any, updates: Any) -> No
     """A share in a process of its own: applies what it is dealt until told that was all,
     handing its events to the writer, then its result (or why it failed)."""
     try:
-        result = _apply_dealt(share, inbox, to_write, updates)
+        with fewer_collections():
+            result = _apply_dealt(share, inbox, to_write, updates)
     except BaseException as e:  # reported to the parent, which fails the rebuild
         updates.put(("failed", f"share {share.index + 1}", f"{type(e).__name__}: {e}"))
         return
@@ -492,7 +516,8 @@ def _write_process(env: dict[str, str], shares: int, to_write: Any, updates: Any
     """The one writer: each share's batches, each with its position, in the order it made
     them; then every share's result to the parent (or why the writing failed)."""
     try:
-        results = _write(env, shares, to_write)
+        with fewer_collections():
+            results = _write(env, shares, to_write)
     except BaseException as e:  # reported to the parent, which fails the rebuild
         updates.put(("failed", "writing", f"{type(e).__name__}: {e}"))
         return
