@@ -13,7 +13,13 @@ from eventsourcing.persistence import Tracking
 
 from services.review.application import Reviews
 from services.review.rebuild.run import GC_THRESHOLDS, fewer_collections
-from services.review.rebuild.store import Applier, RebuiltReviews, rebuild_env
+from services.review.rebuild.store import (
+    SQLITE_CACHE_KB,
+    Applier,
+    RebuiltReviews,
+    cache_more_pages,
+    rebuild_env,
+)
 from services.review.rebuild.streams import peek_case
 from shared.contracts.intake import LeadershipInformedV1
 from shared.settings import Settings
@@ -99,3 +105,24 @@ def test_the_garbage_collector_is_left_as_it_was_found_even_when_a_rebuild_fails
     assert frozen_during > frozen  # what was there before is not looked through again
     assert (gc.get_threshold(), gc.get_freeze_count()) == (before, frozen)
 
+
+def test_the_writing_connection_keeps_its_larger_page_cache_across_transactions(
+    tmp_path: Path,
+) -> None:
+    app = RebuiltReviews(rebuild_env(Settings(var_dir=tmp_path)))
+    try:
+        datastore = app.recorder.datastore  # type: ignore[attr-defined]
+
+        def cache_kb() -> int:
+            with datastore.get_connection(commit=True) as connection:
+                cursor = connection.cursor()
+                cursor.execute("PRAGMA cache_size")
+                return -int(cursor.fetchone()[0])
+
+        assert cache_kb() != SQLITE_CACHE_KB  # SQLite's default, 2,000 kB
+        cache_more_pages(app)
+        app.recorder.insert_events([], tracking=Tracking("intake", 1))  # as the writer does
+        assert app.recorder.max_tracking_id("intake") == 1
+        assert cache_kb() == SQLITE_CACHE_KB
+    finally:
+        app.close()

@@ -40,6 +40,7 @@ from services.review.rebuild.store import (
     RebuiltReviews,
     Usage,
     Writer,
+    cache_more_pages,
     discard_rebuild,
     index_schools,
     rebuild_env,
@@ -526,6 +527,7 @@ def _write_process(env: dict[str, str], shares: int, to_write: Any, updates: Any
 
 def _write(env: dict[str, str], shares: int, to_write: Any) -> list[ApplyResult]:
     store = RebuiltReviews(env)
+    cache_more_pages(store)
     parent = multiprocessing.parent_process()
     results: dict[int, ApplyResult] = {}
     try:

@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import get_topic
 from pydantic import ValidationError
 
@@ -169,6 +170,24 @@ SQLITE_PAGE_SIZE = 16384
 """The page size of a rebuild's SQLite store (SQLite's default is 4,096). An event is about
 1.3 kB, so a 4 kB page holds two or three; with 16 kB pages writing an event took a quarter
 less of the writer's CPU (measured: ``docs/performance.md``, section 4). Reading is the same."""
+
+
+SQLITE_CACHE_KB = 262_144
+"""The page cache of the connection that writes a rebuild's SQLite store (SQLite's default is
+2 MB). Events go into the store's index by case at random places: at a million events that
+index is about 60 MB, and with 2 MB of cache most of its pages were read again by every
+transaction (the writer's CPU: 17.6 s against 15.9 s with this, at the million)."""
+
+
+def cache_more_pages(app: Reviews) -> None:
+    """Give the connection that writes ``app``'s store, on SQLite, ``SQLITE_CACHE_KB`` of page
+    cache. A process that uses one connection at a time, as the writing process does, is given
+    the same one back by eventsourcing's pool each time."""
+    datastore = getattr(app.recorder, "datastore", None)
+    if not isinstance(datastore, SQLiteDatastore):
+        return  # PostgreSQL keeps its own cache
+    with datastore.get_connection(commit=True) as connection:
+        connection.cursor().execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
 
 
 def discard_rebuild(settings: Settings) -> None:
