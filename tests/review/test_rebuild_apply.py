@@ -17,7 +17,7 @@ from services.review.rebuild.store import (
     SQLITE_CACHE_KB,
     Applier,
     RebuiltReviews,
-    cache_more_pages,
+    prepare_writing,
     rebuild_env,
 )
 from services.review.rebuild.streams import peek_case
@@ -106,23 +106,23 @@ def test_the_garbage_collector_is_left_as_it_was_found_even_when_a_rebuild_fails
     assert (gc.get_threshold(), gc.get_freeze_count()) == (before, frozen)
 
 
-def test_the_writing_connection_keeps_its_larger_page_cache_across_transactions(
-    tmp_path: Path,
-) -> None:
+def test_the_writing_connection_keeps_its_settings_across_transactions(tmp_path: Path) -> None:
     app = RebuiltReviews(rebuild_env(Settings(var_dir=tmp_path)))
     try:
         datastore = app.recorder.datastore  # type: ignore[attr-defined]
 
-        def cache_kb() -> int:
+        def settings() -> tuple[int, int]:
             with datastore.get_connection(commit=True) as connection:
                 cursor = connection.cursor()
                 cursor.execute("PRAGMA cache_size")
-                return -int(cursor.fetchone()[0])
+                cache_kb = -int(cursor.fetchone()[0])
+                cursor.execute("PRAGMA synchronous")
+                return cache_kb, int(cursor.fetchone()[0])
 
-        assert cache_kb() != SQLITE_CACHE_KB  # SQLite's default, 2,000 kB
-        cache_more_pages(app)
+        assert settings() == (2000, 2)  # SQLite's defaults: 2,000 kB, FULL
+        prepare_writing(app)
         app.recorder.insert_events([], tracking=Tracking("intake", 1))  # as the writer does
         assert app.recorder.max_tracking_id("intake") == 1
-        assert cache_kb() == SQLITE_CACHE_KB
+        assert settings() == (SQLITE_CACHE_KB, 1)  # NORMAL
     finally:
         app.close()

@@ -40,9 +40,9 @@ from services.review.rebuild.store import (
     RebuiltReviews,
     Usage,
     Writer,
-    cache_more_pages,
     discard_rebuild,
     index_schools,
+    prepare_writing,
     rebuild_env,
     rebuilt_store,
 )
@@ -528,7 +528,7 @@ def _write_process(env: dict[str, str], shares: int, to_write: Any, updates: Any
 
 def _write(env: dict[str, str], shares: int, to_write: Any) -> list[ApplyResult]:
     store = RebuiltReviews(env)
-    cache_more_pages(store)
+    prepare_writing(store)
     parent = multiprocessing.parent_process()
     results: dict[int, ApplyResult] = {}
     try:

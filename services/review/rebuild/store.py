@@ -179,15 +179,23 @@ index is about 60 MB, and with 2 MB of cache most of its pages were read again b
 transaction (the writer's CPU: 17.6 s against 15.9 s with this, at the million)."""
 
 
-def cache_more_pages(app: Reviews) -> None:
-    """Give the connection that writes ``app``'s store, on SQLite, ``SQLITE_CACHE_KB`` of page
-    cache. A process that uses one connection at a time, as the writing process does, is given
-    the same one back by eventsourcing's pool each time."""
+def prepare_writing(app: Reviews) -> None:
+    """Set up the connection that writes ``app``'s store, on SQLite, for a rebuild: a page cache
+    of ``SQLITE_CACHE_KB``, and ``synchronous=NORMAL``, so that a commit is not an fsync (the
+    write-ahead log is synced when it is copied into the store). A process that stops loses
+    nothing; a machine that loses power may lose the last transactions, never the store, and
+    each transaction holds its stream positions, so ``--resume`` applies those messages again
+    (the writer's CPU at the million: 13.6-13.9 s against 11.7-12.2 s with this).
+
+    A process that uses one connection at a time, as the writing process does, is handed the
+    same one back by eventsourcing's pool each time."""
     datastore = getattr(app.recorder, "datastore", None)
     if not isinstance(datastore, SQLiteDatastore):
-        return  # PostgreSQL keeps its own cache
+        return  # PostgreSQL keeps its own cache, and a rebuild commits to it as to any store
     with datastore.get_connection(commit=True) as connection:
-        connection.cursor().execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+        cursor = connection.cursor()
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
 
 
 def discard_rebuild(settings: Settings) -> None:
