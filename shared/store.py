@@ -11,6 +11,11 @@ from urllib.parse import unquote, urlsplit
 
 from shared.settings import Settings
 
+POSTGRES_RECORDER_TOPIC = "shared.postgres:ProcessRecorder"
+"""eventsourcing's PostgreSQL recorder, but a large transaction is not sent through psycopg's
+pipeline, which can hang on one (:mod:`shared.postgres`). Named, not imported: a service on
+SQLite never loads psycopg."""
+
 
 class StoreConfigError(ValueError):
     """The database URL cannot be used."""
@@ -49,6 +54,7 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": "5",
         "POSTGRES_MAX_OVERFLOW": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
+        "PROCESS_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
     }
 
 
