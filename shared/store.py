@@ -2,7 +2,8 @@
 
 Embedded default: one SQLite file per service under ``var/``. A trust deployment: one PostgreSQL
 database, a schema per service, chosen by ``SAFEGUARD_DATABASE_URL``. Both are eventsourcing's own
-recorders; nothing here writes SQL of its own except creating the schema.
+recorders (on PostgreSQL with large transactions kept out of psycopg's pipeline,
+:mod:`shared.postgres`); nothing here writes SQL of its own except creating the schema.
 """
 
 from __future__ import annotations
