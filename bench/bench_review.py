@@ -7,7 +7,8 @@ message id), 1,000 cases open at a time so that their messages interleave. Not t
 
 * raw: an ordered push consumer (nats-py) reads every message of the three streams and parses
   its position header, the least any reader of the streams does;
-* rebuild: ``services.review.rebuild.rebuild`` into a fresh SQLite store (the figure
+* rebuild: ``services.review.rebuild.rebuild`` into a fresh SQLite store, or with
+  ``--database-url`` into fresh PostgreSQL schemas, dropped afterwards (the figure
   ``safeguard review rebuild`` prints: from reading the streams' heads to the school indexes
   written, its processes' start included), in a child process so that its peak memory is its
   own (each share and the writer report theirs); the comparison with a live store is timed
@@ -17,6 +18,8 @@ message id), 1,000 cases open at a time so that their messages interleave. Not t
 
     .venv/bin/python bench/bench_review.py                   # 1,000,000 events
     .venv/bin/python bench/bench_review.py --events 20000    # a quick run
+    .venv/bin/python bench/bench_review.py --events 100000 \
+        --database-url postgresql://postgres@127.0.0.1:5432/test    # into PostgreSQL
 """
 
 from __future__ import annotations
@@ -291,10 +294,55 @@ def one_long_case(tmp: Path, entries: int = 200, rounds: int = 50) -> dict[str, 
     return {name: statistics.median(values) for name, values in timings.items()}
 
 
-async def run(events: int, shares: list[int], rounds: int, with_compare: bool) -> None:
+def drop_schemas(database_url: str, prefix: str) -> None:
+    """The PostgreSQL schemas the benchmark's rebuilds made (each its own prefix)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,)
+        ).fetchall()
+        for (schema,) in rows:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+async def run(
+    events: int, shares: list[int], rounds: int, with_compare: bool, database_url: str
+) -> None:
+    # On PostgreSQL, each rebuild writes schemas of its own prefix, all dropped at the end.
+    prefix = f"bench{uuid4().hex[:8]}_"
+    try:
+        await _run(events, shares, rounds, with_compare, database_url, prefix)
+    finally:
+        if database_url:
+            drop_schemas(database_url, prefix)
+
+
+def _target(settings: Settings, tmp: Path, prefix: str, shares: int, round_: int) -> Settings:
+    """Where one rebuild writes: a fresh directory, and on PostgreSQL a fresh schema prefix."""
+    return settings.model_copy(
+        update={
+            "var_dir": tmp / f"var-{shares}-{round_}",
+            "database_schema_prefix": f"{prefix}{shares}_{round_}_",
+        }
+    )
+
+
+async def _run(
+    events: int,
+    shares: list[int],
+    rounds: int,
+    with_compare: bool,
+    database_url: str,
+    prefix: str,
+) -> None:
     with temp_dir("bench-review-") as tmp, private_nats(tmp) as nats_server:
         url = nats_server.url
-        settings = Settings(var_dir=tmp / "var", jwt_secret=JWT_SECRET, nats_url=url)
+        settings = Settings(
+            var_dir=tmp / "var", jwt_secret=JWT_SECRET, nats_url=url, database_url=database_url
+        )
+        store = "PostgreSQL" if database_url else "SQLite"
         nc = await connect(url, "bench-review")
         try:
             js = nc.jetstream()
@@ -317,7 +365,7 @@ async def run(events: int, shares: list[int], rounds: int, with_compare: bool) -
             raws.append(rate(events, seconds))
             line = f"round {r + 1}: raw read {raws[-1]:,.0f}/s"
             for n in shares:
-                target = settings.model_copy(update={"var_dir": tmp / f"var-{n}-{r}"})
+                target = _target(settings, tmp, prefix, n, r)
                 assert nats_server.process is not None
                 nats_before = cpu_seconds(nats_server.process.pid)
                 figures = await asyncio.to_thread(timed_rebuild, target, url, n)
@@ -329,7 +377,7 @@ async def run(events: int, shares: list[int], rounds: int, with_compare: bool) -
             print(line)
 
         raw = statistics.median(raws)
-        print(f"\n{events:,} events, median of {rounds} round(s):")
+        print(f"\n{events:,} events, rebuilt into {store}, median of {rounds} round(s):")
         print(f"  {'':<46} {'events/s':>9} {'us/event':>9} {'ratio':>6}")
         print(
             f"  {'raw read (ordered consumer, position parsed)':<46} {raw:>9,.0f} {1e6 / raw:>9.1f}"
@@ -349,7 +397,7 @@ async def run(events: int, shares: list[int], rounds: int, with_compare: bool) -
             )
 
         if with_compare:
-            final = settings.model_copy(update={"var_dir": tmp / f"var-{n}-{rounds - 1}"})
+            final = _target(settings, tmp, prefix, n, rounds - 1)
             nc = await connect(url, "bench-review")
             try:
                 head = review_head(await stream_heads(nc.jetstream()))
@@ -387,13 +435,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=0, help="default: 3, or 1 from 200,000")
     parser.add_argument("--compare", action="store_true", help="also time the comparison")
     parser.add_argument("--quick", action="store_true", help="20,000 events, 3 rounds")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="rebuild into PostgreSQL at this URL (schemas of its own, dropped afterwards)"
+        " instead of SQLite files",
+    )
     args = parser.parse_args()
     print_header("bench_review")
     if args.quick:
         args.events = 20_000
     rounds = args.rounds or (3 if args.events < 200_000 else 1)
     shares = args.shares or [default_shares(args.events)]
-    asyncio.run(run(args.events, shares, rounds, args.compare))
+    asyncio.run(run(args.events, shares, rounds, args.compare, args.database_url))
 
 
 if __name__ == "__main__":
