@@ -17,6 +17,7 @@ from services.review.rebuild.store import (
     SQLITE_CACHE_KB,
     Applier,
     RebuiltReviews,
+    SchoolIndexes,
     prepare_writing,
     rebuild_env,
 )
@@ -126,3 +127,24 @@ def test_the_writing_connection_keeps_its_settings_across_transactions(tmp_path:
         assert settings() == (SQLITE_CACHE_KB, 1)  # NORMAL
     finally:
         app.close()
+
+
+def test_school_indexes_carry_on_from_the_store_and_add_each_case_once(tmp_path: Path) -> None:
+    env = rebuild_env(Settings(var_dir=tmp_path))
+    first, second, third = uuid4(), uuid4(), uuid4()
+    before = RebuiltReviews(env)
+    try:
+        stored = SchoolIndexes(before).stored_for([("OAK", first), ("ELM", second)])
+        before.recorder.insert_events(stored, tracking=Tracking("intake", 1))
+    finally:
+        before.close()
+
+    resumed = RebuiltReviews(env)  # as the writer of a resumed rebuild starts
+    try:
+        again = SchoolIndexes(resumed).stored_for([("OAK", first), ("OAK", third)])
+        assert len(again) == 1  # the first case was indexed before the interruption
+        resumed.recorder.insert_events(again, tracking=Tracking("intake", 2))
+        assert resumed.school_case_ids("OAK") == [first, third]
+        assert resumed.school_case_ids("ELM") == [second]
+    finally:
+        resumed.close()

@@ -36,12 +36,13 @@ from services.review.rebuild.store import (
     Insert,
     InsertInThread,
     Message,
+    Opened,
     RebuildError,
     RebuiltReviews,
+    SchoolIndexes,
     Usage,
     Writer,
     discard_rebuild,
-    index_schools,
     prepare_writing,
     rebuild_env,
     rebuilt_store,
@@ -174,7 +175,7 @@ class _Applying:
         if messages and messages[0][2] <= after:
             messages = [m for m in messages if m[2] > after]
         stored, applied = self.applier.apply(upstream, messages)
-        self.writer.add(upstream, stored, read_to, len(messages))
+        self.writer.add(upstream, stored, read_to, len(messages), applied.opened)
         self.result.add(applied)
 
     def finish(self) -> ApplyResult:
@@ -222,8 +223,6 @@ async def rebuild(
         app = RebuiltReviews(env)
         env["CREATE_TABLE"] = "n"  # made now, once: the shares only add rows
         try:
-            # Empty, the store will hold only what this rebuild opens: its shares say which.
-            fresh = not app.recorder.max_notification_id()
             shares = _shares(app, shares or default_shares(messages), resume=resume)
             jobs = [_Share(env, tuple(heads), i, shares, batch_events) for i in range(shares)]
             # Read from the earliest of the shares' positions: each passes over what it has.
@@ -244,16 +243,15 @@ async def rebuild(
         else:
             results, usage["writer"] = await _rebuild_dealt(jobs, nats_url, after, report)
             usage.update({f"share {i + 1}": r.usage for i, r in enumerate(results) if r.usage})
-        store = rebuilt_store(settings)
-        try:
-            index_schools(store, [o for r in results for o in r.opened] if fresh else None)
-            if shares > 1:
-                # Done: the positions under the live consumers' own names, for the comparison.
+        if shares > 1:
+            # Done: the positions under the live consumers' own names, for the comparison.
+            store = rebuilt_store(settings)
+            try:
                 for head in heads:
                     if head.last_position > (store.recorder.max_tracking_id(head.upstream) or 0):
                         store.recorder.insert_tracking(Tracking(head.upstream, head.last_position))
-        finally:
-            store.close()
+            finally:
+                store.close()
         return RebuildOutcome(
             heads=heads,
             messages=messages,
@@ -473,8 +471,10 @@ class _GiveBack:
         self.to_write = to_write
         self.index = index
 
-    def __call__(self, events: list[StoredEvent], tracking: Tracking) -> None:
-        self.to_write.put(("stored", self.index, (_rows(events), tracking)))
+    def __call__(
+        self, events: list[StoredEvent], tracking: Tracking, opened: Sequence[Opened]
+    ) -> None:
+        self.to_write.put(("stored", self.index, (_rows(events), tracking, list(opened))))
 
     def wait(self) -> None:
         """Written in order: the writer takes this share's "done" after its last batch."""
@@ -529,6 +529,7 @@ def _write_process(env: dict[str, str], shares: int, to_write: Any, updates: Any
 def _write(env: dict[str, str], shares: int, to_write: Any) -> list[ApplyResult]:
     store = RebuiltReviews(env)
     prepare_writing(store)
+    indexes = SchoolIndexes(store)
     parent = multiprocessing.parent_process()
     results: dict[int, ApplyResult] = {}
     try:
@@ -540,8 +541,9 @@ def _write(env: dict[str, str], shares: int, to_write: Any) -> list[ApplyResult]
                     raise RebuildError("the rebuild this process wrote for is gone") from None
                 continue
             if kind == "stored":
-                rows, tracking = value
-                store.recorder.insert_events(_stored(rows), tracking=tracking)
+                rows, tracking, opened = value
+                events = [*_stored(rows), *indexes.stored_for(opened)]
+                store.recorder.insert_events(events, tracking=tracking)
             else:
                 results[index] = value
     finally:

@@ -21,7 +21,6 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.sqlite import SQLiteDatastore
-from eventsourcing.utils import get_topic
 from pydantic import ValidationError
 
 from services.review.application import Reviews
@@ -37,6 +36,8 @@ WRITES_IN_FLIGHT = 2
 
 Message = tuple[str, bytes, int]
 """A stream message as the rebuild keeps it: subject, data, relay position."""
+Opened = tuple[str, UUID]
+"""A case a rebuild opened: its school and its id."""
 
 
 class RebuiltReviews(Reviews):
@@ -45,8 +46,9 @@ class RebuiltReviews(Reviews):
     same facts. Nothing relays this store, so nothing is published again.
 
     Shares of the cases are applied in parallel and would each add to the same school's index
-    (:class:`SchoolCases`), so it is left out (:class:`_LeftOut` stands in for it), and
-    :func:`index_schools` writes the indexes once every message is applied."""
+    (:class:`SchoolCases`), so it is left out here (:class:`_LeftOut` stands in for it): the
+    one process that writes keeps the indexes (:class:`SchoolIndexes`), adding the cases each
+    batch opened in that batch's transaction."""
 
     name = "review"  # the live store's table names, which eventsourcing derives from it
 
@@ -257,14 +259,13 @@ class ApplyResult:
     """Messages this release cannot decode (the live consumer dead-letters them)."""
     usage: Usage | None = None
     """What the process that applied them used, when it was one of its own."""
-    opened: list[tuple[str, UUID]] = field(default_factory=list)
-    """The cases opened, with their schools, in the order they were opened."""
+    opened: list[Opened] = field(default_factory=list)
+    """The cases a batch opened, in the order it opened them (for its writing to index)."""
 
     def add(self, other: ApplyResult) -> None:
         self.applied += other.applied
         self.stored += other.stored
         self.unreadable.extend(other.unreadable)
-        self.opened.extend(other.opened)
 
 
 class Applier:
@@ -315,12 +316,41 @@ class Applier:
 
 
 class Insert(Protocol):
-    """Writes a batch of stored events and the position they were applied to, in one
-    transaction; ``wait`` returns once every batch handed to it is written."""
+    """Writes a batch of stored events, the position they were applied to and the cases they
+    opened (to their schools' indexes), in one transaction; ``wait`` returns once every batch
+    handed to it is written."""
 
-    def __call__(self, events: list[StoredEvent], tracking: Tracking) -> None: ...
+    def __call__(
+        self, events: list[StoredEvent], tracking: Tracking, opened: Sequence[Opened]
+    ) -> None: ...
 
     def wait(self) -> None: ...
+
+
+class SchoolIndexes:
+    """Each school's index of its cases (:class:`SchoolCases`), kept by the one process that
+    writes a rebuild: the cases a batch opened are added in that batch's transaction, as the
+    live service adds a case in its first entry's. An index is found in the store (an
+    interrupted rebuild wrote it) or started, the live service's own way, then kept here."""
+
+    def __init__(self, app: Reviews) -> None:
+        self.app = app
+        self.indexes: dict[str, tuple[SchoolCases, set[UUID]]] = {}
+
+    def stored_for(self, opened: Sequence[Opened]) -> list[StoredEvent]:
+        """The events that add ``opened`` to their schools' indexes, as stored."""
+        touched: dict[str, SchoolCases] = {}
+        for school, case_id in opened:
+            if school not in self.indexes:
+                index = Reviews._school_index(self.app, school)  # not RebuiltReviews' stand-in
+                self.indexes[school] = (index, set(index.case_ids))
+            index, indexed = self.indexes[school]
+            if case_id not in indexed:
+                index.add_case(case_id)
+                indexed.add(case_id)
+                touched[school] = index
+        to_stored = self.app.mapper.to_stored_event
+        return [to_stored(e) for index in touched.values() for e in index.collect_events()]
 
 
 class InsertInThread:
@@ -330,15 +360,22 @@ class InsertInThread:
 
     def __init__(self, app: Reviews) -> None:
         self.recorder = app.recorder
+        self.indexes = SchoolIndexes(app)
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="rebuild-write")
         self.saving: deque[Future[object]] = deque()
 
-    def __call__(self, events: list[StoredEvent], tracking: Tracking) -> None:
+    def __call__(
+        self, events: list[StoredEvent], tracking: Tracking, opened: Sequence[Opened]
+    ) -> None:
         while len(self.saving) >= WRITES_IN_FLIGHT:
             self.saving.popleft().result()
-        self.saving.append(
-            self.thread.submit(self.recorder.insert_events, events, tracking=tracking)
-        )
+        self.saving.append(self.thread.submit(self._insert, events, tracking, opened))
+
+    def _insert(
+        self, events: list[StoredEvent], tracking: Tracking, opened: Sequence[Opened]
+    ) -> None:
+        indexed = self.indexes.stored_for(opened)
+        self.recorder.insert_events([*events, *indexed], tracking=tracking)
 
     def wait(self) -> None:
         """Until every batch is written (or raise why one could not be)."""
@@ -369,6 +406,7 @@ class Writer:
         self.read_to = 0
         self.written: dict[str, int] = {}
         self.pending: list[StoredEvent] = []
+        self.opened: list[Opened] = []
         self.messages = 0
         self.stored = 0
 
@@ -380,13 +418,20 @@ class Writer:
         return self.written[upstream]
 
     def add(
-        self, upstream: str, stored: Sequence[StoredEvent], read_to: int, messages: int
+        self,
+        upstream: str,
+        stored: Sequence[StoredEvent],
+        read_to: int,
+        messages: int,
+        opened: Sequence[Opened] = (),
     ) -> None:
-        """Events applied from ``upstream``'s stream, read up to ``read_to``."""
+        """Events applied from ``upstream``'s stream, read up to ``read_to``, and the cases
+        they opened."""
         if upstream != self.upstream:
             self.flush()
             self.upstream = upstream
         self.pending.extend(stored)
+        self.opened.extend(opened)
         self.read_to = read_to
         self.messages += messages
         if len(self.pending) >= self.batch_events or self.messages >= 4 * self.batch_events:
@@ -395,10 +440,12 @@ class Writer:
     def flush(self) -> None:
         if not self.upstream or self.read_to <= self.position(self.upstream):
             return
-        self.insert(self.pending, Tracking(self.tracking_name(self.upstream), self.read_to))
+        tracking = Tracking(self.tracking_name(self.upstream), self.read_to)
+        self.insert(self.pending, tracking, self.opened)
         self.stored += len(self.pending)
         self.written[self.upstream] = self.read_to
         self.pending = []
+        self.opened = []
         self.messages = 0
 
     def finish(self) -> int:
@@ -406,40 +453,3 @@ class Writer:
         self.flush()
         self.insert.wait()
         return self.stored
-
-
-def index_schools(app: Reviews, opened: Sequence[tuple[str, UUID]] | None = None) -> None:
-    """Each school's index of its cases, from the cases the rebuild opened (in the order it
-    opened them), added to what an interrupted rebuild had indexed.
-
-    ``opened``: the cases opened, when the applying kept them, so that the store need not be
-    read through for them (the store's events hold no index by topic: reading the cases' first
-    events back reads every event). Without it, as after an interrupted rebuild, whose cases
-    are only in the store, they are read from the store."""
-    by_school: dict[str, list[UUID]] = {}
-    if opened is None:
-        opened = _opened_in_store(app)
-    for school, case_id in opened:
-        by_school.setdefault(school, []).append(case_id)
-    indexes = []
-    for school, case_ids in by_school.items():
-        index = app._school_index(school)  # the live service's own way to find or start it
-        indexed = set(index.case_ids)
-        for case_id in case_ids:
-            if case_id not in indexed:
-                index.add_case(case_id)
-        indexes.append(index)
-    app.save(*indexes)
-
-
-def _opened_in_store(app: Reviews) -> list[tuple[str, UUID]]:
-    opened = []
-    start = None
-    while page := app.recorder.select_notifications(
-        start=start, limit=1000, topics=(get_topic(CaseRecord.Opened),), inclusive_of_start=False
-    ):
-        for notification in page:
-            event = cast("CaseRecord.Opened", app.mapper.to_domain_event(notification))
-            opened.append((event.school, event.originator_id))
-        start = page[-1].id
-    return opened
