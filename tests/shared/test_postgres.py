@@ -7,7 +7,7 @@ import threading
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 from eventsourcing.utils import resolve_topic
 
 from services.review.application import Reviews
@@ -61,5 +61,20 @@ def test_a_transaction_of_20_mb_is_written_and_small_ones_still_are(store: Store
         first = large[0]
         [stored] = app.recorder.select_events(first.originator_id)
         assert (stored.originator_version, stored.state) == (1, first.state)
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_a_large_transaction_that_conflicts_writes_nothing_and_says_so(store: StoreChoice) -> None:
+    app = Reviews(store.env("review"))
+    try:
+        first = events(200, 10_000)  # 2 MB: past the pipeline
+        app.recorder.insert_events(first, tracking=Tracking("intake", 1))
+        clash = [*events(199, 10_000), first[0]]  # one event a case already has
+        with pytest.raises(IntegrityError):
+            app.recorder.insert_events(clash, tracking=Tracking("intake", 2))
+        assert app.recorder.max_notification_id() == len(first)  # none of the second batch
+        assert app.recorder.max_tracking_id("intake") == 1  # nor its position
     finally:
         app.close()
