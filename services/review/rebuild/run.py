@@ -288,7 +288,7 @@ async def _rebuild_here(share: _Share, nats_url: str, progress: Progress) -> App
 
         nc = await connect(nats_url, "review-rebuild")
         try:
-            await read_streams(nc.jetstream(), share.heads, applying.after, deliver, progress)
+            await read_streams(nc, share.heads, applying.after, deliver, progress)
         finally:
             await nc.close()
         return applying.finish()
@@ -380,7 +380,7 @@ async def _rebuild_dealt(
     try:
         nc = await connect(nats_url, "review-rebuild")
         try:
-            await read_streams(nc.jetstream(), jobs[0].heads, after, deal, progress)
+            await read_streams(nc, jobs[0].heads, after, deal, progress)
         finally:
             await nc.close()
         for inbox in inboxes:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, DeliverPolicy, RawStreamMsg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header, RawStreamMsg
 from nats.js.errors import NotFoundError
 
 from services.review.rebuild.store import Message, RebuildError
@@ -26,6 +26,10 @@ UPSTREAMS = ("intake", "referral", "review")
 BATCH_MESSAGES = 1000
 STALL_SECONDS = 30.0
 """A stream that delivers nothing for this long, short of its head, fails the rebuild."""
+HEARTBEAT_SECONDS = 5.0
+"""How often an idle consumer says it is there (and whether it stalled on flow control)."""
+STATUS_HEADER = Header.STATUS.value
+"""Where nats-py puts a status message's code (``NATS/1.0 100 FlowControl Request``)."""
 
 Deliver = Callable[[str, list[Message], int], Awaitable[None]]
 """Takes an upstream's next messages, and the position its stream has been read up to."""
@@ -151,7 +155,7 @@ async def first_seq_after(js: JetStreamContext, head: StreamHead, position: int)
 
 
 async def read_streams(
-    js: JetStreamContext,
+    nc: Client,
     heads: Sequence[StreamHead],
     after: Mapping[str, int],
     deliver: Deliver,
@@ -159,6 +163,7 @@ async def read_streams(
 ) -> None:
     """Hand every message past ``after[upstream]`` up to each head to ``deliver``, in stream
     order, a batch at a time; ``skipped`` is told how many messages needed no reading."""
+    js = nc.jetstream()
     for head in heads:
         start = after.get(head.upstream, 0)
         if head.last_position <= start:
@@ -166,26 +171,43 @@ async def read_streams(
             continue
         first = await first_seq_after(js, head, start)
         skipped(first - head.first_seq)
-        await _read(js, head, first, deliver)
+        await _read(nc, head, first, deliver)
 
 
-async def _read(js: JetStreamContext, head: StreamHead, first: int, deliver: Deliver) -> None:
+async def _read(nc: Client, head: StreamHead, first: int, deliver: Deliver) -> None:
+    """One stream from ``first`` to its head, through a push consumer of the rebuild's own
+    whose flow control holds the server back while the rebuild is behind.
+
+    Why not nats-py's ordered consumer: with a callback, nats-py answers the server's flow
+    control as soon as a message arrives, not once it has been handled, so the server sends
+    as fast as the connection takes and the messages wait in the subscription's queue (at the
+    million, up to 127 MB of its 128 MB limit, past which nats-py drops a message, telling only
+    the connection's error callback). Here a flow-control request is answered once every
+    message before it has been handed on, so what waits is bounded by the server's window;
+    and each batch checks that the consumer delivered no message the rebuild did not get."""
+    js = nc.jetstream()
     finished = asyncio.Event()
     failures: list[BaseException] = []
     batch: list[Message] = []
     last_seen = time.monotonic()
     position = 0
+    received = 0
 
     async def on_message(msg: Msg) -> None:
-        nonlocal last_seen, position
+        nonlocal last_seen, position, received
         if finished.is_set():
-            return  # the ordered consumer goes on past the head until unsubscribed
+            return  # the consumer goes on past the head until it is deleted
         last_seen = time.monotonic()
         try:
+            if not msg.data and msg.headers and STATUS_HEADER in msg.headers:
+                await _answer(nc, head, msg)
+                return
+            received += 1
             position = position_of(msg)
             if position <= head.last_position:
                 batch.append((msg.subject, msg.data, position))
             if len(batch) >= BATCH_MESSAGES or position >= head.last_position:
+                _check_none_missed(head, msg, received)
                 taken = batch.copy()
                 batch.clear()
                 await deliver(head.upstream, taken, min(position, head.last_position))
@@ -196,14 +218,24 @@ async def _read(js: JetStreamContext, head: StreamHead, first: int, deliver: Del
             failures.append(e)
             finished.set()
 
-    subscription = await js.subscribe(
-        PRODUCER_STREAMS[head.upstream].subjects[0],
-        stream=head.stream,
-        cb=on_message,
-        ordered_consumer=True,
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first),
-    )
+    subscription = await nc.subscribe(nc.new_inbox(), cb=on_message)
+    consumer = ""
     try:
+        info = await js.add_consumer(
+            head.stream,
+            ConsumerConfig(
+                deliver_subject=subscription.subject,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=first,
+                ack_policy=AckPolicy.NONE,
+                flow_control=True,
+                idle_heartbeat=HEARTBEAT_SECONDS,
+                inactive_threshold=STALL_SECONDS,  # the server's to remove if the rebuild dies
+                mem_storage=True,
+                num_replicas=1,
+            ),
+        )
+        consumer = info.name
         while not finished.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
@@ -217,8 +249,39 @@ async def _read(js: JetStreamContext, head: StreamHead, first: int, deliver: Del
     finally:
         with contextlib.suppress(Exception):
             await subscription.unsubscribe()
+        if consumer:
+            with contextlib.suppress(Exception):
+                await js.delete_consumer(head.stream, consumer)
     if failures:
         raise failures[0]
+
+
+async def _answer(nc: Client, head: StreamHead, msg: Msg) -> None:
+    """A consumer's status message: a flow-control request (answered now, every message
+    before it handed on), an idle heartbeat (answered if it says the consumer stalled waiting
+    for an answer that was lost), or anything else, which fails the rebuild."""
+    headers = msg.headers or {}
+    if headers.get(STATUS_HEADER) != "100":
+        status = f"{headers.get(STATUS_HEADER)} {headers.get(Header.DESCRIPTION.value, '')}".strip()
+        raise RebuildError(f"{head.stream}: its consumer stopped ({status})")
+    if msg.reply:
+        await nc.publish(msg.reply)
+    stalled = headers.get(Header.CONSUMER_STALLED.value)
+    if stalled:
+        await nc.publish(stalled)
+
+
+def _check_none_missed(head: StreamHead, msg: Msg, received: int) -> None:
+    """The consumer numbers what it delivers from 1: a message it delivered and the rebuild
+    did not get (dropped by nats-py, or lost with a connection) fails the rebuild, whose
+    ``--resume`` carries on from what was written."""
+    delivered = msg.metadata.sequence.consumer
+    if delivered != received:
+        msg_ = (
+            f"{head.stream}: {delivered - received} message(s) delivered before stream "
+            f"sequence {msg.metadata.sequence.stream} never reached the rebuild"
+        )
+        raise RebuildError(msg_)
 
 
 _CASE_ID_AT = b'{"case_id":"'
