@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, TypeAdapter
+from pydantic_core import TzInfo
 
 TEXTS = [
     "",
@@ -27,6 +28,8 @@ ZONES = [
     UTC,
     UTC,
     TypeAdapter(AwareDatetime).validate_python("2026-11-24T09:00:00+00:00").tzinfo,  # pydantic's
+    TypeAdapter(AwareDatetime).validate_python("2026-11-24T09:00:00+05:30").tzinfo,
+    TzInfo(3615),  # pydantic's, an offset with seconds
     timezone(timedelta(hours=5, minutes=30)),
     timezone(timedelta(hours=-3)),
     timezone(timedelta(hours=1, seconds=15)),  # written by isoformat() with its seconds

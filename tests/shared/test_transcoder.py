@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import orjson
 import pytest
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -22,7 +23,7 @@ from eventsourcing.persistence import (
 
 from services.review.application import Reviews
 from services.review.domain import CaseRecord
-from shared.transcoder import FastJSONTranscoder
+from shared.transcoder import FastJSONTranscoder, written_as_iso
 from tests.awkward import a_text, a_time
 
 
@@ -76,6 +77,13 @@ def encoded(transcoder: JSONTranscoder, state: Any) -> bytes | type[Exception]:
         return transcoder.encode(state)
     except (TypeError, ValueError) as e:  # what the library's encoder raises, for both
         return type(e)
+
+
+def test_a_time_is_known_to_be_written_as_isoformat_only_when_it_is() -> None:
+    rng = random.Random(20261125)  # noqa: S311
+    times = [a_time(rng) for _ in range(3000)]
+    for at in times + times:  # again, once each fixed-offset zone's answer is kept
+        assert written_as_iso(at) == (orjson.dumps(at) == orjson.dumps(at.isoformat())), at
 
 
 def test_it_writes_what_the_library_writes_over_varied_states() -> None:
