@@ -4,7 +4,7 @@ process than the server's flow control lets through, and never a message lost in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +97,9 @@ async def test_a_slow_rebuild_holds_the_server_back_and_gets_every_message(
     assert await _consumers(reader) == 0  # the rebuild's own is gone with it
 
 
-async def test_a_message_delivered_but_never_received_fails_the_rebuild(
-    reader: Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _dropping(monkeypatch: pytest.MonkeyPatch, drop: Callable[[int], bool]) -> None:
+    """nats-py drops the intake messages ``drop`` picks (counted from 1 as they arrive), as it
+    drops one it has no room for: before any callback sees it."""
     build = ReadingClient._build_message
     seen = 0
 
@@ -107,26 +107,71 @@ async def test_a_message_delivered_but_never_received_fails_the_rebuild(
         nonlocal seen
         if subject.startswith(b"intake."):
             seen += 1
-            if seen == 567:
-                return None  # as nats-py drops one it has no room for
+            if drop(seen):
+                return None
         return build(self, sid, subject, *args)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(ReadingClient, "_build_message", dropping)
 
-    async def deliver(upstream: str, messages: list[Message], read_to: int) -> None:
-        return None
 
-    with pytest.raises(RebuildError, match="1 message\\(s\\) delivered before stream sequence"):
-        await read_streams(reader, await _intake(reader), {}, deliver, lambda _: None)
+async def _read_all(nc: Client) -> list[int]:
+    positions: list[int] = []
+
+    async def deliver(upstream: str, messages: list[Message], read_to: int) -> None:
+        positions.extend(position for _, _, position in messages)
+
+    await read_streams(nc, await _intake(nc), {}, deliver, lambda _: None)
+    return positions
+
+
+EVERY = [2 * n for n in range(1, MESSAGES + 1)]
+
+
+async def test_a_message_delivered_but_never_received_is_read_again_from_a_new_consumer(
+    reader: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _dropping(monkeypatch, lambda seen: seen == 567)
+    assert await _read_all(reader) == EVERY  # each once, in order: the batch was not handed on
     assert await _consumers(reader) == 0
 
 
-async def test_a_consumer_status_other_than_flow_control_fails_the_rebuild() -> None:
-    head = StreamHead("intake", PRODUCER_STREAMS["intake"].name)
+async def test_messages_lost_every_time_fail_the_rebuild_and_say_why(
+    reader: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _dropping(monkeypatch, lambda seen: seen % 7 == 0)
+    with pytest.raises(RebuildError, match="never reached the rebuild, 5 times in a row"):
+        await _read_all(reader)
+    assert await _consumers(reader) == 0
+
+
+async def test_a_restarted_server_is_read_from_where_the_rebuild_had_got_to(
+    reader: Client, nats_server: EmbeddedNats, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(streams, "BATCH_MESSAGES", 10)
+    positions: list[int] = []
+
+    async def deliver(upstream: str, messages: list[Message], read_to: int) -> None:
+        positions.extend(position for _, _, position in messages)
+        if len(positions) == 200:  # the stream stays, on disk; the consumer, in memory, goes
+            nats_server.stop()
+            nats_server.start()
+        await asyncio.sleep(0.02)  # slow enough that the server has not sent it all yet
+
+    await read_streams(reader, await _intake(reader), {}, deliver, lambda _: None)
+    assert positions == EVERY
+    assert reader.stats["reconnects"] == 1
+
+
+async def test_a_consumer_status_other_than_flow_control_starts_it_again(reader: Client) -> None:
+    async def deliver(upstream: str, messages: list[Message], read_to: int) -> None:
+        return None
+
+    reading = streams._Reading(reader, (await _intake(reader))[0], 1, deliver)
     deleted = Msg(
-        _client=None,  # type: ignore[arg-type]
+        _client=reader,
         subject="_INBOX.x",
         headers={"Status": "409", "Description": "Consumer Deleted"},
     )
-    with pytest.raises(RebuildError, match="its consumer stopped \\(409 Consumer Deleted\\)"):
-        await streams._answer(None, head, deleted)  # type: ignore[arg-type]
+    await reading._answer(deleted)
+    assert reading.again.is_set()
+    assert reading.why_again == "its consumer stopped (409 Consumer Deleted)"

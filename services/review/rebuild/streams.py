@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header, RawStreamMsg
 from nats.js.errors import NotFoundError
@@ -28,6 +30,10 @@ STALL_SECONDS = 30.0
 """A stream that delivers nothing for this long, short of its head, fails the rebuild."""
 HEARTBEAT_SECONDS = 5.0
 """How often an idle consumer says it is there (and whether it stalled on flow control)."""
+SILENT_SECONDS = 3 * HEARTBEAT_SECONDS
+"""A consumer that says nothing for this long (three heartbeats missed) is started again."""
+RESTARTS = 5
+"""Consumers started again in a row, none handing a message on, before the rebuild fails."""
 STATUS_HEADER = Header.STATUS.value
 """Where nats-py puts a status message's code (``NATS/1.0 100 FlowControl Request``)."""
 
@@ -175,6 +181,10 @@ async def read_streams(
 
 
 async def _read(nc: Client, head: StreamHead, first: int, deliver: Deliver) -> None:
+    await _Reading(nc, head, first, deliver).run()
+
+
+class _Reading:
     """One stream from ``first`` to its head, through a push consumer of the rebuild's own
     whose flow control holds the server back while the rebuild is behind.
 
@@ -183,105 +193,190 @@ async def _read(nc: Client, head: StreamHead, first: int, deliver: Deliver) -> N
     as fast as the connection takes and the messages wait in the subscription's queue (at the
     million, up to 127 MB of its 128 MB limit, past which nats-py drops a message, telling only
     the connection's error callback). Here a flow-control request is answered once every
-    message before it has been handed on, so what waits is bounded by the server's window;
-    and each batch checks that the consumer delivered no message the rebuild did not get."""
-    js = nc.jetstream()
-    finished = asyncio.Event()
-    failures: list[BaseException] = []
-    batch: list[Message] = []
-    last_seen = time.monotonic()
-    position = 0
-    received = 0
+    message before it has been handed on, so what waits is bounded by the server's window.
 
-    async def on_message(msg: Msg) -> None:
-        nonlocal last_seen, position, received
-        if finished.is_set():
-            return  # the consumer goes on past the head until it is deleted
-        last_seen = time.monotonic()
+    Like an ordered consumer, it starts again, from the message after the last it handed on,
+    with a consumer of its own, when the one it has goes silent (no message nor heartbeat), says
+    it stopped, delivered a message this reader never got, or when the connection came back
+    (a restarted server keeps the stream but not the consumer); ``RESTARTS`` times in a row
+    without handing anything on, or ``STALL_SECONDS`` without (a consumer that cannot be made
+    is tried again each second meanwhile), fails the rebuild."""
+
+    def __init__(self, nc: Client, head: StreamHead, first: int, deliver: Deliver) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.head = head
+        self.deliver = deliver
+        self.next_seq = first
+        """The stream sequence to start again from: after the last message handed on."""
+        self.generation = 0
+        self.subscription: Subscription | None = None
+        self.consumer = ""
+        self.batch: list[Message] = []
+        self.received = 0
+        self.position = 0
+        self.delivering = False
+        self.heard = self.progressed = time.monotonic()
+        self.restarts = 0
+        self.reconnections = _reconnections(nc)
+        self.why_again = ""
+        self.counted = True
+        self.again = asyncio.Event()
+        self.finished = asyncio.Event()
+        self.failures: list[BaseException] = []
+
+    async def run(self) -> None:
         try:
-            if not msg.data and msg.headers and STATUS_HEADER in msg.headers:
-                await _answer(nc, head, msg)
-                return
-            received += 1
-            position = position_of(msg)
-            if position <= head.last_position:
-                batch.append((msg.subject, msg.data, position))
-            if len(batch) >= BATCH_MESSAGES or position >= head.last_position:
-                _check_none_missed(head, msg, received)
-                taken = batch.copy()
-                batch.clear()
-                await deliver(head.upstream, taken, min(position, head.last_position))
-            if position >= head.last_position:
-                finished.set()
-            last_seen = time.monotonic()
-        except BaseException as e:  # nats-py would only log it: the rebuild fails instead
-            failures.append(e)
-            finished.set()
+            await self._start()
+            while not self.finished.is_set():
+                await self._wake()
+                if self.finished.is_set():
+                    break
+                now = time.monotonic()
+                if _reconnections(self.nc) != self.reconnections:
+                    self._start_again("the connection to NATS was lost and came back")
+                elif now - self.heard > SILENT_SECONDS and not self.delivering:
+                    self._start_again(f"its consumer said nothing for {SILENT_SECONDS:.0f} s")
+                if self.delivering:
+                    continue  # the consumer's task is handing a batch on: never cut it off
+                if now - self.progressed > STALL_SECONDS:
+                    msg = (
+                        f"{self.head.stream} delivered nothing for {STALL_SECONDS:.0f} s "
+                        f"after position {self.position} of {self.head.last_position}"
+                    )
+                    raise RebuildError(f"{msg} ({self.why_again})" if self.why_again else msg)
+                if self.again.is_set():
+                    await self._start()
+        finally:
+            await self._stop()
+        if self.failures:
+            raise self.failures[0]
 
-    subscription = await nc.subscribe(nc.new_inbox(), cb=on_message)
-    consumer = ""
-    try:
-        info = await js.add_consumer(
-            head.stream,
-            ConsumerConfig(
-                deliver_subject=subscription.subject,
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=first,
-                ack_policy=AckPolicy.NONE,
-                flow_control=True,
-                idle_heartbeat=HEARTBEAT_SECONDS,
-                inactive_threshold=STALL_SECONDS,  # the server's to remove if the rebuild dies
-                mem_storage=True,
-                num_replicas=1,
-            ),
-        )
-        consumer = info.name
-        while not finished.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
-                    await finished.wait()
-            if not finished.is_set() and time.monotonic() - last_seen > STALL_SECONDS:
-                msg = (
-                    f"{head.stream} delivered nothing for {STALL_SECONDS:.0f} s "
-                    f"after position {position} of {head.last_position}"
-                )
+    async def _wake(self) -> None:
+        """Until the stream is read to its head, a consumer is to be started again (unless one
+        already is, and waits for a batch being handed on), or a second has passed."""
+        events = [self.finished] if self.again.is_set() else [self.finished, self.again]
+        waiting = [asyncio.ensure_future(event.wait()) for event in events]
+        try:
+            await asyncio.wait(waiting, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiting:
+                waiter.cancel()
+
+    def _start_again(self, why: str, *, counted: bool = True) -> None:
+        self.why_again = why
+        self.counted = counted
+        self.again.set()
+
+    async def _start(self) -> None:
+        if self.again.is_set() and self.counted:
+            self.restarts += 1
+            if self.restarts > RESTARTS:
+                msg = f"{self.head.stream}: {self.why_again}, {RESTARTS} times in a row"
                 raise RebuildError(msg)
-    finally:
-        with contextlib.suppress(Exception):
-            await subscription.unsubscribe()
+        await self._stop()
+        self.generation += 1
+        generation = self.generation
+        self.batch.clear()
+        self.received = 0
+        self.reconnections = _reconnections(self.nc)
+        self.heard = time.monotonic()
+        self.again.clear()
+
+        async def on_message(msg: Msg) -> None:
+            if generation == self.generation:
+                await self._on_message(msg)
+
+        try:
+            self.subscription = await self.nc.subscribe(self.nc.new_inbox(), cb=on_message)
+            info = await self.js.add_consumer(
+                self.head.stream,
+                ConsumerConfig(
+                    deliver_subject=self.subscription.subject,
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                    opt_start_seq=self.next_seq,
+                    ack_policy=AckPolicy.NONE,
+                    flow_control=True,
+                    idle_heartbeat=HEARTBEAT_SECONDS,
+                    inactive_threshold=STALL_SECONDS,  # the server's to remove if we die
+                    mem_storage=True,
+                    num_replicas=1,
+                ),
+            )
+        except NatsError as e:  # a server still starting, say: tried again each second
+            why = f"its consumer could not be made ({type(e).__name__}: {e})"
+            self._start_again(why, counted=False)
+            return
+        self.consumer = info.name
+
+    async def _stop(self) -> None:
+        """Stop taking the current consumer's messages, and delete it (gone already, if the
+        server restarted)."""
+        subscription, consumer = self.subscription, self.consumer
+        self.subscription, self.consumer = None, ""
+        if subscription is not None:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
         if consumer:
             with contextlib.suppress(Exception):
-                await js.delete_consumer(head.stream, consumer)
-    if failures:
-        raise failures[0]
+                await self.js.delete_consumer(self.head.stream, consumer)
+
+    async def _on_message(self, msg: Msg) -> None:
+        if self.finished.is_set() or self.again.is_set():
+            return  # past the head (the consumer goes on until deleted), or starting again
+        self.heard = time.monotonic()
+        try:
+            if not msg.data and msg.headers and STATUS_HEADER in msg.headers:
+                await self._answer(msg)
+                return
+            self.received += 1
+            head = self.head
+            self.position = position = position_of(msg)
+            if position <= head.last_position:
+                self.batch.append((msg.subject, msg.data, position))
+            if len(self.batch) >= BATCH_MESSAGES or position >= head.last_position:
+                sequence = msg.metadata.sequence
+                if sequence.consumer != self.received:
+                    # Dropped by nats-py, or lost with a connection: none of this batch is
+                    # handed on, and the next consumer starts from its first message.
+                    lost = sequence.consumer - self.received
+                    self._start_again(f"{lost} message(s) delivered never reached the rebuild")
+                    return
+                taken = self.batch.copy()
+                self.batch.clear()
+                self.delivering = True
+                try:
+                    await self.deliver(head.upstream, taken, min(position, head.last_position))
+                finally:
+                    self.delivering = False
+                self.next_seq = sequence.stream + 1
+                self.heard = self.progressed = time.monotonic()
+                self.restarts = 0
+            if position >= head.last_position:
+                self.finished.set()
+        except BaseException as e:  # nats-py would only log it: the rebuild fails instead
+            self.failures.append(e)
+            self.finished.set()
+
+    async def _answer(self, msg: Msg) -> None:
+        """A consumer's status message: a flow-control request (answered now, every message
+        before it handed on), an idle heartbeat (answered if it says the consumer stalled
+        waiting for an answer that was lost), or anything else: the consumer is started
+        again."""
+        headers = msg.headers or {}
+        if headers.get(STATUS_HEADER) != "100":
+            status = f"{headers.get(STATUS_HEADER)} {headers.get(Header.DESCRIPTION.value, '')}"
+            self._start_again(f"its consumer stopped ({status.strip()})")
+            return
+        if msg.reply:
+            await self.nc.publish(msg.reply)
+        stalled = headers.get(Header.CONSUMER_STALLED.value)
+        if stalled:
+            await self.nc.publish(stalled)
 
 
-async def _answer(nc: Client, head: StreamHead, msg: Msg) -> None:
-    """A consumer's status message: a flow-control request (answered now, every message
-    before it handed on), an idle heartbeat (answered if it says the consumer stalled waiting
-    for an answer that was lost), or anything else, which fails the rebuild."""
-    headers = msg.headers or {}
-    if headers.get(STATUS_HEADER) != "100":
-        status = f"{headers.get(STATUS_HEADER)} {headers.get(Header.DESCRIPTION.value, '')}".strip()
-        raise RebuildError(f"{head.stream}: its consumer stopped ({status})")
-    if msg.reply:
-        await nc.publish(msg.reply)
-    stalled = headers.get(Header.CONSUMER_STALLED.value)
-    if stalled:
-        await nc.publish(stalled)
-
-
-def _check_none_missed(head: StreamHead, msg: Msg, received: int) -> None:
-    """The consumer numbers what it delivers from 1: a message it delivered and the rebuild
-    did not get (dropped by nats-py, or lost with a connection) fails the rebuild, whose
-    ``--resume`` carries on from what was written."""
-    delivered = msg.metadata.sequence.consumer
-    if delivered != received:
-        msg_ = (
-            f"{head.stream}: {delivered - received} message(s) delivered before stream "
-            f"sequence {msg.metadata.sequence.stream} never reached the rebuild"
-        )
-        raise RebuildError(msg_)
+def _reconnections(nc: Client) -> int:
+    return nc.stats["reconnects"]
 
 
 _CASE_ID_AT = b'{"case_id":"'
