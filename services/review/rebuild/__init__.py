@@ -31,7 +31,10 @@ compared. On a quiet system nothing is left out.
 
 Speed
 -----
-The streams are read with ordered (ephemeral, flow-controlled) push consumers. From 20,000
+The streams are read with push consumers of the rebuild's own (ephemeral, in memory), whose
+flow control is answered once what came before has been handed on, so the server never runs
+more than its window ahead; like ordered consumers they start again from the last message
+handed on if a message is lost or the server restarts (:mod:`.streams`). From 20,000
 messages on, the cases are dealt into shares by their id (a share per core, up to four): this
 process reads every stream once and deals each message to its case's share, a process each
 (forked from a server process that imported what they need once), and the events the shares

@@ -1,5 +1,6 @@
 """Reading the producers' streams from a position to the head they had when the rebuild
-started: ordered (ephemeral, flow-controlled) push consumers, the messages handed on in batches.
+started: push consumers of the rebuild's own (ephemeral, flow-controlled, started again where
+they left off, as ordered consumers are), the messages handed on in batches.
 """
 
 from __future__ import annotations
