@@ -38,6 +38,12 @@ class IdempotencyKeyReusedError(ValueError):
     """A retry's key names an entry recorded with other facts: refused, never silently merged."""
 
 
+def user_key(user: str, idempotency_key: str | None) -> str:
+    """An Idempotency-Key as an entry keeps it: scoped to the user who sent it, so that two
+    users' keys never meet ("" for a request without one)."""
+    return f"{user}:{idempotency_key}" if idempotency_key else ""
+
+
 def key_reused(what: str) -> IdempotencyKeyReusedError:
     return IdempotencyKeyReusedError(
         f"this Idempotency-Key already recorded {what} with other details; "
@@ -170,7 +176,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         is refused. ``expected_version`` is the version the caller read: if the case has moved
         on since, nothing is recorded (:class:`CaseChangedError`).
         """
-        key = f"{recorded_by}:{idempotency_key}" if idempotency_key else ""
+        key = user_key(recorded_by, idempotency_key)
         kept: dict[str, CaseEntry] = getattr(aggregate, "entry_keys")  # noqa: B009
         if key in kept:
             entry = kept[key]

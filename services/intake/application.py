@@ -36,6 +36,7 @@ from shared.application import (
     IdempotencyKeyReusedError,
     ServiceApplication,
     key_reused,
+    user_key,
 )
 from shared.contracts.referral import ActionCompletedV1
 from shared.contracts.streams import message_id
@@ -218,7 +219,7 @@ class Intake(ServiceApplication):
             incident,
             incident.triage_keys,
             incident.triage,
-            f"{recorded_by}:{idempotency_key}" if idempotency_key else "",
+            user_key(recorded_by, idempotency_key),
             expected_version,
             same=lambda e: e.answers == complete_answers(answers) and e.reason == reason,
             what=lambda e: f"triage {e.number}",
@@ -253,7 +254,7 @@ class Intake(ServiceApplication):
             incident,
             incident.young_person_keys,
             incident.young_people_history,
-            f"{recorded_by}:{idempotency_key}" if idempotency_key else "",
+            user_key(recorded_by, idempotency_key),
             expected_version,
             same=lambda e: _same_person(e, checked_young_person(details)) and e.reason == reason,
             what=lambda e: e.pseudonym,
@@ -289,7 +290,7 @@ class Intake(ServiceApplication):
             incident,
             incident.informed_keys,
             incident.informed,
-            f"{recorded_by}:{idempotency_key}" if idempotency_key else "",
+            user_key(recorded_by, idempotency_key),
             expected_version,
             same=lambda e: (e.audience, e.person, e.how) == (audience, person, how),
             what=lambda e: f"that the {e.audience} was told",
@@ -371,7 +372,7 @@ class Intake(ServiceApplication):
             incident,
             incident.search_keys,
             incident.searches,
-            f"{recorded_by}:{idempotency_key}" if idempotency_key else "",
+            user_key(recorded_by, idempotency_key),
             expected_version,
             same=lambda e: (
                 (e.pseudonym, e.device, e.outcome)

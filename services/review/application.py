@@ -35,7 +35,7 @@ from services.review.own_entries import (
 )
 from services.review.transfer import TransferView
 from services.review.views import ActionView, CaseView, case_view, version_of
-from shared.application import CaseChangedError, ServiceApplication, key_reused
+from shared.application import CaseChangedError, ServiceApplication, key_reused, user_key
 from shared.contracts.streams import message_id
 from shared.entries import NeedsReasonError, check_occurred_before_recorded
 
@@ -293,7 +293,7 @@ class Reviews(ServiceApplication):
         append in between, which the store refuses (IntegrityError: try again)."""
         by = recording["recorded_by"]
         idempotency_key = recording.get("idempotency_key")
-        key = f"{by}:{idempotency_key}" if idempotency_key else ""
+        key = user_key(by, idempotency_key)
         expected_version = recording.get("expected_version")
         for _ in range(attempts):
             with self.processing_lock:

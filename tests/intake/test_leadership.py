@@ -85,6 +85,20 @@ def test_where_immediate_action_is_needed_the_dsl_is_told_in_person(urgent: str)
     inform(app, incident.id, audience="senior_management", how="written")  # rule is the DSL's
 
 
+def test_an_idempotency_key_belongs_to_the_user_who_sent_it() -> None:
+    app = Intake(clock=lambda: NOW)
+    incident = case(app)
+    first, recorded = inform(app, incident.id, idempotency_key="k")
+    again, recorded_again = inform(app, incident.id, idempotency_key="k")
+    other, recorded_other = inform(
+        app, incident.id, idempotency_key="k", recorded_by="staff.b", how="in_person"
+    )
+    assert (recorded, recorded_again, recorded_other) == (True, False, True)
+    assert again == first
+    assert (other.recorded_by, other.how) == ("staff.b", "in_person")
+    assert len(app.get_incident(incident.id).informed) == 2
+
+
 def test_no_one_is_told_before_the_disclosure() -> None:
     app = Intake(clock=lambda: NOW)
     incident = case(app)
