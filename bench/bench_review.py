@@ -392,16 +392,16 @@ async def _run(
         )
         name = "  the same through the rebuild's client"
         print(f"  {name:<46} {reading:>9,.0f} {1e6 / reading:>9.1f} {reading / raw:>6.2f}")
-        for n, figures in rebuilds.items():
-            rebuilt = statistics.median(rate(events, f["seconds"]) for f in figures)
+        for n, runs in rebuilds.items():
+            rebuilt = statistics.median(rate(events, f["seconds"]) for f in runs)
             name = f"rebuild, {n} share(s)"
             print(f"  {name:<46} {rebuilt:>9,.0f} {1e6 / rebuilt:>9.1f} {rebuilt / raw:>6.2f}")
         ratio = rebuilt / raw
         verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
         print(f"ratio rebuild/raw = {ratio:.2f} (target >= {TARGET_RATIO:.2f}: {verdict})")
         print(f"  (rebuild/raw read through the rebuild's client = {rebuilt / reading:.2f})")
-        for n, figures in rebuilds.items():
-            last = figures[-1]
+        for n, runs in rebuilds.items():
+            last = runs[-1]
             print(
                 f"rebuild in {n} share(s), last round: {last['applied']:,.0f} messages applied, "
                 f"{last['stored']:,.0f} events stored, {last['seconds']:.1f} s\n" + usage_line(last)
