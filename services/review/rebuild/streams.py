@@ -178,11 +178,7 @@ async def read_streams(
             continue
         first = await first_seq_after(js, head, start)
         skipped(first - head.first_seq)
-        await _read(nc, head, first, deliver)
-
-
-async def _read(nc: Client, head: StreamHead, first: int, deliver: Deliver) -> None:
-    await _Reading(nc, head, first, deliver).run()
+        await _Reading(nc, head, first, deliver).run()
 
 
 class _Reading:
