@@ -135,6 +135,14 @@ async def test_a_message_delivered_but_never_received_is_read_again_from_a_new_c
     assert await _consumers(reader) == 0
 
 
+async def test_the_last_message_lost_is_found_missing_by_a_heartbeat_and_read_again(
+    reader: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(streams, "HEARTBEAT_SECONDS", 1.0)
+    _dropping(monkeypatch, lambda seen: seen == MESSAGES)
+    assert await _read_all(reader) == EVERY
+
+
 async def test_messages_lost_every_time_fail_the_rebuild_and_say_why(
     reader: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -357,9 +357,9 @@ class _Reading:
 
     async def _answer(self, msg: Msg) -> None:
         """A consumer's status message: a flow-control request (answered now, every message
-        before it handed on), an idle heartbeat (answered if it says the consumer stalled
-        waiting for an answer that was lost), or anything else: the consumer is started
-        again."""
+        before it handed on), an idle heartbeat (the consumer started again if it delivered a
+        message not received; answered if it says the consumer stalled waiting for an answer
+        that was lost), or anything else: the consumer is started again."""
         headers = msg.headers or {}
         if headers.get(STATUS_HEADER) != "100":
             status = f"{headers.get(STATUS_HEADER)} {headers.get(Header.DESCRIPTION.value, '')}"
@@ -367,6 +367,14 @@ class _Reading:
             return
         if msg.reply:
             await self.nc.publish(msg.reply)
+            return
+        # An idle heartbeat numbers the last message the consumer delivered: any not received
+        # (the last of the stream, say, which no later batch would have found missing)?
+        delivered = headers.get(Header.LAST_CONSUMER.value)
+        if delivered is not None and delivered.isdigit() and int(delivered) > self.received:
+            lost = int(delivered) - self.received
+            self._start_again(f"{lost} message(s) delivered never reached the rebuild")
+            return
         stalled = headers.get(Header.CONSUMER_STALLED.value)
         if stalled:
             await self.nc.publish(stalled)
