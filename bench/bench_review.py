@@ -5,8 +5,10 @@ Invented cases of 20 messages each (11 on INTAKE, 6 on REFERRAL, 3 of review's o
 from the golden samples) are published as the relays do (position headers, expected last
 message id), 1,000 cases open at a time so that their messages interleave. Not timed. Then:
 
-* raw: an ordered push consumer (nats-py) reads every message of the three streams and parses
-  its position header, the least any reader of the streams does;
+* raw: an ordered push consumer on nats-py's own client, as installed, reads every message of
+  the three streams and parses its position header: the least a reader with the library does,
+  and what the target is measured against; then the same through the rebuild's client (its own
+  header parser), printed with its ratio too, for comparison;
 * rebuild: ``services.review.rebuild.rebuild`` into a fresh SQLite store, or with
   ``--database-url`` into fresh PostgreSQL schemas, dropped afterwards (the figure
   ``safeguard review rebuild`` prints: from reading the streams' heads to the school indexes
