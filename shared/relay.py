@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
@@ -325,12 +325,20 @@ class OutboxRelay:
         """Note the published position in the store, for health reports (the stream itself is
         the relay's durable position)."""
         self._recorded_at = time.monotonic()
-        if position > self._recorded:
-            self._recorded = max(
-                position, self.app.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
-            )
-            if self._recorded == position:
+        if position <= self._recorded:
+            return
+        # The store keeps one row per name and refuses a position it already holds: a relay
+        # resumed at the position the one before it noted must not note it again.
+        held = self.app.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
+        if position > held:
+            try:
                 self.app.recorder.insert_tracking(Tracking(RELAY_TRACKING_NAME, position))
+            except IntegrityError:
+                # Another instance of this service noted it (or a later one) first.
+                held = self.app.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
+                if held < position:
+                    raise
+        self._recorded = max(position, held)
 
 
 @dataclass(frozen=True)

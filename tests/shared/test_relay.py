@@ -249,3 +249,45 @@ async def test_an_event_that_does_not_fit_its_contract_halts_the_relay_until_fix
     finally:
         task.cancel()
     assert len(await stream_positions(js, "INTAKE")) == 3
+
+
+async def test_a_relay_resumed_with_nothing_waiting_publishes_what_is_recorded_next(
+    store: StoreChoice,
+    js,  # type: ignore[no-untyped-def]
+) -> None:
+    """The bug a clean restart hit: the first relay noted its position, the next one, finding
+    nothing to publish, noted the same position again, the store refused it, and the relay's
+    task ended, so nothing recorded after the restart was ever published."""
+    topics = [get_topic(cls) for cls in PUBLISHED]
+    intake = Intake(store.env("intake"))
+    report(intake, 2)
+    first = OutboxRelay(intake, "intake", js, to_contract, topics=topics)
+    task = asyncio.create_task(first.run())
+    head = intake.recorder.max_notification_id()
+    await eventually(lambda: intake.recorder.max_tracking_id(RELAY_TRACKING_NAME) == head)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    intake.close()
+
+    restarted_app = Intake(store.env("intake"))
+    second = OutboxRelay(restarted_app, "intake", js, to_contract, topics=topics)
+    task = asyncio.create_task(second.run())
+    try:
+        await eventually(lambda: second.status.published_position == head)
+        await asyncio.sleep(0.05)  # lets the resumed relay note its position, where it failed
+        report(restarted_app, 1)  # new work after the restart
+        new_head = restarted_app.recorder.max_notification_id()
+        await eventually(lambda: second.status.published_position == new_head or task.done())
+        assert not task.done(), task.exception()
+        await eventually(
+            lambda: restarted_app.recorder.max_tracking_id(RELAY_TRACKING_NAME) == new_head
+        )
+    finally:
+        task.cancel()
+    reported = [
+        n.id
+        for n in restarted_app.recorder.select_notifications(start=None, limit=100, topics=topics)
+    ]
+    assert await stream_positions(js, "INTAKE") == reported
+    assert len(reported) == 3
