@@ -1,4 +1,4 @@
-"""ExactlyOnceConsumer throughput against raw faststream consumption of the same stream.
+"""ExactlyOnceConsumer throughput against raw nats-py consumption of the same stream.
 
 N invented IncidentReportedV1 messages are published to INTAKE as intake's relay would (headers
 Nats-Msg-Id, Safeguard-Position, Safeguard-Previous-Position; positions 2, 4, 6, ... as in a
@@ -6,7 +6,7 @@ real log where half the events are private), not timed. Then, one after the othe
 
 * exactly-once: a referral ServiceRuntime (SQLite, its own relay publishing its assessments
   included) is started; timed from start() until its consumer's status.applied == N;
-* raw, same pull settings: a NatsBroker pull subscriber on its own durable, fetching one
+* raw, same pull settings: a nats-py pull subscription on its own durable, fetching one
   message at a time with max_ack_pending=1 as the exactly-once consumer does, that just acks;
 * raw, batched pull: the same with fetch batches of 100 and no ack-pending limit (the ceiling).
 
@@ -22,17 +22,12 @@ import logging
 import pstats
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from unittest import mock
 from uuid import uuid4
 
 from _common import JWT_SECRET, print_header, private_nats, rate, temp_dir
-from faststream import Context
-from faststream.middlewares import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
-from faststream.nats.message import NatsMessage
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.referral.entrypoint import SPEC as REFERRAL
 from shared.bus import connect, ensure_streams
@@ -90,7 +85,7 @@ class IdleRelay:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.status = RelayStatus()
 
-    async def run(self) -> None:
+    async def run(self, work: object = None) -> None:
         await asyncio.Event().wait()
 
 
@@ -151,49 +146,41 @@ async def stop_runtime(runtime: ServiceRuntime) -> None:
     done, _ = await asyncio.wait({stopping}, timeout=15)
     if not done:
         print("warning: runtime.stop() hung for 15 s; cancelling its tasks again")
-        for task in runtime._tasks:
-            task.cancel()
+        for supervised in runtime.supervisor.tasks.values():
+            if supervised.task is not None:
+                supervised.task.cancel()
         await asyncio.wait({stopping}, timeout=5)
 
 
 async def time_raw(url: str, n: int, durable: str, *, batch: int) -> dict[str, float]:
-    broker = NatsBroker(url, name=f"bench-{durable}", logger=None)
+    nc = await connect(url, f"bench-{durable}")
     count = 0
     first = 0.0
-    done = asyncio.Event()
-
-    @broker.subscriber(
-        "intake.>",
-        stream=JStream(STREAM, declare=False),
-        durable=durable,
-        pull_sub=PullSub(batch_size=batch, timeout=5.0),
-        config=ConsumerConfig(
-            durable_name=durable,
-            ack_policy=JsAckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30,
-            max_ack_pending=1 if batch == 1 else -1,
-            max_deliver=-1,
-        ),
-        ack_policy=AckPolicy.MANUAL,
-    )
-    async def handle(body: Any, message: Annotated[NatsMessage, Context("message")]) -> None:
-        nonlocal count, first
-        del body
-        await message.ack()
-        count += 1
-        if count == 1:
-            first = time.perf_counter()
-        if count >= n:
-            done.set()
-
     start = time.perf_counter()
-    await broker.start()
     try:
-        await asyncio.wait_for(done.wait(), TIMEOUT)
+        subscription = await nc.jetstream().pull_subscribe(
+            "intake.>",
+            durable=durable,
+            stream=STREAM,
+            config=ConsumerConfig(
+                durable_name=durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=30,
+                max_ack_pending=1 if batch == 1 else -1,
+                max_deliver=-1,
+            ),
+        )
+        async with asyncio.timeout(TIMEOUT):
+            while count < n:
+                for msg in await subscription.fetch(batch, timeout=5.0):
+                    await msg.ack()
+                    count += 1
+                    if count == 1:
+                        first = time.perf_counter()
         end = time.perf_counter()
     finally:
-        await broker.stop()
+        await nc.close()
     return {"total": end - start, "first": first - start}
 
 
@@ -280,8 +267,6 @@ def main() -> None:
     print_header("bench_consumer")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("shared.bus").setLevel(logging.ERROR)  # "disconnected" at close
-    # faststream's subscriber supervisor logs INFO lines at stop, whatever logger it is given.
-    logging.getLogger("faststream.access.nats").addFilter(lambda r: r.levelno >= logging.WARNING)
     asyncio.run(run(500 if args.quick else args.n))
 
 

@@ -55,8 +55,9 @@ async def child(var_dir: Path, nats_url: str, delay: float) -> None:
     done, _ = await asyncio.wait({stopper}, timeout=STOP_TIMEOUT)
     if not done:
         print(f"stop() still running after {STOP_TIMEOUT:g} s (relay at {at}):", flush=True)
-        for task in runtime._tasks:
-            if not task.done():
+        for supervised in runtime.supervisor.tasks.values():
+            task = supervised.task
+            if task is not None and not task.done():
                 print(f"  {task!r}"[:300], flush=True)
                 task.print_stack(limit=3, file=sys.stdout)
         sys.stdout.flush()

@@ -61,6 +61,14 @@ class DeadLetter(Aggregate):
         error: str
         attempts: int
         dead_lettered_at: datetime
+        case_id: str
+        """The case the message was about, so that someone looks at it ("" when unknown)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["case_id"] = ""
 
     @event(Recorded)
     def __init__(
@@ -71,6 +79,7 @@ class DeadLetter(Aggregate):
         error: str,
         attempts: int,
         dead_lettered_at: datetime,
+        case_id: str,
     ) -> None:
         self.upstream = upstream
         self.position = position
@@ -78,6 +87,7 @@ class DeadLetter(Aggregate):
         self.error = error
         self.attempts = attempts
         self.dead_lettered_at = dead_lettered_at
+        self.case_id = case_id
 
     @staticmethod
     def create_id(upstream: str, position: int, *args: Any, **kwargs: Any) -> UUID:
@@ -94,6 +104,7 @@ class DeadLetterNotice:
     error: str
     attempts: int
     at: datetime
+    case_id: str = ""
 
 
 class ServiceApplication(EventSourcedProjection[UUID]):
@@ -133,6 +144,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
                     error=domain_event.error,
                     attempts=domain_event.attempts,
                     dead_lettered_at=domain_event.at,
+                    case_id=domain_event.case_id,
                 )
             )
             return

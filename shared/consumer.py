@@ -16,29 +16,32 @@ to a dead-letter subject, recorded in the service's own store as a :class:`DeadL
 position, exactly once) and acked, so the stream goes on instead of stopping forever, and nothing
 vanishes: the dead letter is logged at ERROR, listed on ``/readyz`` and kept in both places.
 
-faststream's default ack policy would terminate a failing message; this uses ``AckPolicy.MANUAL``.
+The consumer is a durable pull consumer read with nats-py, one message at a time, in a loop the
+service's :class:`~shared.supervisor.Supervisor` runs: the loop is ours, so that a failure in it
+is seen, logged and restarted, and its lag (messages waiting, seconds without progress) is known.
+faststream's pull loop, used here before, ended silently on any error it did not expect, and
+needed a second connection beside the relay's; nats-py alone is the one way this product talks
+to NATS.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import IntegrityError, Tracking
-from faststream import Context
-from faststream.middlewares import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
-from faststream.nats.message import NatsMessage
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from shared.application import DeadLetterNotice, ServiceApplication
 from shared.contracts import decode
@@ -50,12 +53,15 @@ from shared.contracts.streams import (
     PRODUCER_STREAMS,
     dead_letter_subject,
 )
+from shared.supervisor import Work
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-Message = Annotated[NatsMessage, Context("message")]
+FETCH_SECONDS = 2.0
+"""How long one fetch waits for a message: when none comes, the consumer asks the broker what
+is still pending, so that /readyz knows whether anything waits."""
 
 
 class Outcome(Enum):
@@ -109,45 +115,87 @@ class ExactlyOnceConsumer:
     def durable_name(self) -> str:
         return f"{self.service}-from-{self.upstream}"
 
-    def subscribe(self, broker: NatsBroker, *, ack_wait_seconds: float = 30.0) -> None:
-        """Register a durable pull consumer on ``broker``.
-
-        One message at a time: faststream runs the messages of a fetched batch concurrently, and
-        its batch mode waits to fill the batch, so single fetches keep both order and latency.
-        """
-        spec = PRODUCER_STREAMS[self.upstream]
-        subscriber = broker.subscriber(
-            f"{self.upstream}.>",
-            stream=JStream(spec.name, declare=False),
-            durable=self.durable_name,
-            pull_sub=PullSub(batch_size=1, timeout=5.0),
-            config=ConsumerConfig(
-                durable_name=self.durable_name,
-                ack_policy=JsAckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_wait=ack_wait_seconds,
-                max_ack_pending=1,
-                max_deliver=-1,
-            ),
-            ack_policy=AckPolicy.MANUAL,
-            title=f"{self.service} consumes {self.upstream}",
+    def config(self, *, ack_wait_seconds: float = 30.0) -> ConsumerConfig:
+        """A durable consumer of the upstream's whole stream, one unacked message at a time
+        (order), redelivered until it is acked, dead-lettered by this consumer itself."""
+        return ConsumerConfig(
+            durable_name=self.durable_name,
+            filter_subject=f"{self.upstream}.>",
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=ack_wait_seconds,
+            max_ack_pending=1,
+            max_deliver=-1,
         )
 
-        async def handle(body: Any, message: Message) -> None:
-            del body  # the raw message carries the headers that decide what to do
-            await self.handle(message.raw_message)
+    async def run(
+        self, js: JetStreamContext, work: Work, *, ack_wait_seconds: float = 30.0
+    ) -> None:
+        """Apply the upstream's messages until cancelled; ``work`` says what is waiting.
 
-        subscriber(handle)
+        A NATS error (the server restarting, the connection coming back) is noted in ``work``
+        and the subscription made again after a pause; anything else ends the loop, for the
+        supervisor to log and start it again.
+        """
+        self.js = js
+        stream = PRODUCER_STREAMS[self.upstream].name
+        pause = self.backoff_seconds
+        while True:
+            try:
+                subscription = await js.pull_subscribe(
+                    f"{self.upstream}.>",
+                    durable=self.durable_name,
+                    stream=stream,
+                    config=self.config(ack_wait_seconds=ack_wait_seconds),
+                )
+                try:
+                    while True:
+                        await self._next(subscription, work)
+                        pause = self.backoff_seconds
+                finally:
+                    with contextlib.suppress(Exception):
+                        await subscription.unsubscribe()
+            except (NatsError, TimeoutError) as e:
+                reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+                work.failed(f"cannot read {stream}: {reason}", work.waiting)
+                log.warning(
+                    "%s: cannot read %s (%s); again in %.1f s",
+                    self.durable_name,
+                    stream,
+                    reason,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
-    async def handle(self, msg: Msg) -> None:
-        """Apply one message and settle it with the broker."""
+    async def _next(self, subscription: JetStreamContext.PullSubscription, work: Work) -> None:
+        """Fetch and apply one message; when none comes, ask what is still pending."""
+        try:
+            messages = await subscription.fetch(1, timeout=FETCH_SECONDS)
+        except TimeoutError:
+            info = await subscription.consumer_info()
+            # A message nak'd with a delay is neither pending nor fetched: it still waits.
+            waiting = (info.num_pending or 0) + (info.num_ack_pending or 0)
+            if waiting == 0:
+                work.moved(0)
+            else:
+                work.stuck(waiting)
+            return
+        for msg in messages:
+            if await self.handle(msg):
+                work.moved(msg.metadata.num_pending)
+            else:
+                work.failed(self.status.last_error, msg.metadata.num_pending + 1)
+
+    async def handle(self, msg: Msg) -> bool:
+        """Apply one message and settle it with the broker: whether the stream moved on (the
+        message applied, a duplicate, or set aside as a dead letter)."""
         try:
             position, previous = _positions(msg)
             outcome = await self._in_thread(self.apply, msg.subject, msg.data, position, previous)
         except Exception as e:
             # Every failure is nak'd for a retry or dead-lettered: none is dropped.
-            await self._failed(msg, e)
-            return
+            return await self._failed(msg, e)
         if outcome is Outcome.EARLY:
             # The relay's Nats-Expected-Last-Msg-Id keeps streams gap-free, so this means a
             # message reached the stream some other way. Hold it and say so loudly: applying
@@ -158,13 +206,14 @@ class ExactlyOnceConsumer:
             )
             log.error("%s: %s", self.durable_name, self.status.last_error)
             await msg.nak(delay=self.max_backoff_seconds)
-            return
+            return False
         await msg.ack()
         if outcome is Outcome.APPLIED:
             self.status.applied += 1
         else:
             self.status.duplicates += 1
         self.status.position = max(self.status.position, position)
+        return True
 
     async def _in_thread(self, func: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
@@ -187,7 +236,7 @@ class ExactlyOnceConsumer:
                 raise
             return Outcome.APPLIED
 
-    async def _failed(self, msg: Msg, error: Exception) -> None:
+    async def _failed(self, msg: Msg, error: Exception) -> bool:
         attempts = msg.metadata.num_delivered or 1
         reason = f"{type(error).__name__}: {error}"
         self.status.failures += 1
@@ -204,13 +253,15 @@ class ExactlyOnceConsumer:
                 reason,
             )
             await msg.nak(delay=delay)
-            return
+            return False
         try:
             await self._dead_letter(msg, reason, attempts)
         except Exception as e:
             # Cannot set it aside now (store or NATS down): keep it and try again later.
             log.warning("%s: could not dead-letter %s: %s", self.durable_name, msg.subject, e)
             await msg.nak(delay=self.max_backoff_seconds)
+            return False
+        return True
 
     async def _dead_letter(self, msg: Msg, reason: str, attempts: int) -> None:
         try:
@@ -235,6 +286,7 @@ class ExactlyOnceConsumer:
                 error=reason,
                 attempts=attempts,
                 at=datetime.now(UTC),
+                case_id=_case_id(msg.data),
             )
             await self._in_thread(self._record_dead_letter, notice)
             self.status.position = max(self.status.position, position)
@@ -265,3 +317,13 @@ def _positions(msg: Msg) -> tuple[int, int]:
     except (KeyError, ValueError):
         raise MalformedMessageError(f"{msg.subject} lacks valid position headers") from None
     return position, previous
+
+
+def _case_id(data: bytes) -> str:
+    """The case a message is about, if its body says (a dead letter may not even be JSON)."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return ""
+    case_id = body.get("case_id") if isinstance(body, dict) else None
+    return str(case_id) if isinstance(case_id, str) else ""

@@ -43,6 +43,7 @@ from shared.contracts.streams import (
     PRODUCER_STREAMS,
     message_id,
 )
+from shared.supervisor import Work
 
 log = logging.getLogger(__name__)
 
@@ -159,15 +160,16 @@ class OutboxRelay:
         last = await self.js.get_msg(self.stream.name, info.state.last_seq)
         return int((last.headers or {})[POSITION_HEADER])
 
-    async def run(self) -> None:
+    async def run(self, work: Work | None = None) -> None:
         """Publish forever; every failure is logged, backed off and retried from the broker's
-        own record of what it holds.
+        own record of what it holds. ``work`` says what waits and when it last moved.
 
         Two batches may be in flight: the next is read and sent while the broker acknowledges
         the one before. Order still holds, because each message names its predecessor: if a
         batch fails, every message sent after it is refused too, and the relay starts again
         from the stream's last message.
         """
+        work = work or Work()
         backoff = 0.2
         position: int | None = None
         in_flight: deque[Batch] = deque()
@@ -181,11 +183,14 @@ class OutboxRelay:
                 batch = await self._send_batch(sent)
                 if batch is not None:
                     in_flight.append(batch)
+                    work.stuck(sum(len(b.futures) for b in in_flight))
                 if in_flight and (batch is None or len(in_flight) >= MAX_BATCHES_IN_FLIGHT):
                     position = await self._settle(in_flight.popleft())
+                    work.moved(sum(len(b.futures) for b in in_flight))
                     backoff = 0.2
                 if batch is not None or in_flight:
                     continue
+                work.moved(0)
             except asyncio.CancelledError:
                 for pending in in_flight:
                     pending.cancel()
@@ -198,12 +203,14 @@ class OutboxRelay:
                 in_flight.clear()
                 self.status.last_error = str(e)
                 self.status.halted = True
+                work.failed(str(e), await self._waiting())
                 log.error("%s relay: %s", self.producer, e)
                 position = None
                 await asyncio.sleep(self.halted_recheck_seconds)
                 continue
             except (NatsError, TimeoutError, OSError) as e:
                 self.status.last_error = f"{type(e).__name__}: {e}"
+                work.failed(self.status.last_error, await self._waiting())
                 log.warning("%s relay: %s; retrying in %.1fs", self.producer, e, backoff)
                 for pending in in_flight:
                     pending.cancel()
@@ -222,6 +229,21 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_seconds):
                     await self._wakeup.wait()
+
+    async def _waiting(self) -> int | None:
+        """How many stored events wait to be published (up to 10,000; None if the store
+        cannot say)."""
+        try:
+            waiting = await self._in_thread(
+                self.app.recorder.select_notifications,
+                start=self.status.published_position,
+                limit=10_000,
+                topics=self.topics,
+                inclusive_of_start=False,
+            )
+        except Exception:
+            return None  # the store is down too: /readyz says so on its own
+        return len(waiting)
 
     async def _resume(self) -> int:
         """Where to carry on from: the stream's last message, checked against the store."""

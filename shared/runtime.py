@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -21,22 +22,28 @@ from eventsourcing.utils import get_topic
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from faststream.nats import NatsBroker
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
 from shared.application import ServiceApplication
-from shared.bus import connect, ensure_streams, nats_servers
+from shared.bus import connect, ensure_streams
+from shared.conflicts import RetryConflicts
 from shared.consumer import ExactlyOnceConsumer
 from shared.identity import TokenService
 from shared.relay import OutboxRelay, ToContract
 from shared.settings import Settings
 from shared.store import application_env
+from shared.supervisor import Supervisor, Work
 from shared.trust import Trust, load_trust
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+Background = Callable[["ServiceRuntime", Work], Awaitable[None]]
+"""Long-running work of a service: given the runtime and the :class:`Work` record it keeps."""
 
 
 @dataclass(frozen=True)
@@ -50,14 +57,19 @@ class ServiceSpec:
     """The stored event classes the relay publishes (through ``to_contract``)."""
     upstreams: tuple[str, ...] = ()
     description: str = ""
-    background: tuple[Callable[[ServiceRuntime], Awaitable[None]], ...] = ()
-    """Long-running work of the service (referral's notices and deadlines), each started with
-    the runtime whether or not NATS is up, restarted after a failure, cancelled on stop."""
+    background: tuple[tuple[str, Background], ...] = ()
+    """Long-running work of the service by name (referral's deadlines and deliveries), each
+    started with the runtime whether or not NATS is up, supervised, cancelled on stop."""
 
 
 @dataclass
 class ServiceRuntime:
-    """Everything one service process runs, started and stopped together."""
+    """Everything one service process runs, started and stopped together.
+
+    The background work (the NATS connection, the relay, each upstream's consumer and the
+    service's own) runs under one :class:`Supervisor`, which restarts whatever fails and tells
+    :meth:`readiness` how each task's work moves.
+    """
 
     spec: ServiceSpec
     settings: Settings
@@ -67,8 +79,8 @@ class ServiceRuntime:
     consumers: list[ExactlyOnceConsumer] = field(init=False)
     relay: OutboxRelay | None = field(init=False, default=None)
     nc: Client | None = field(init=False, default=None)
-    broker: NatsBroker | None = field(init=False, default=None)
-    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    supervisor: Supervisor = field(init=False)
+    _js: asyncio.Future[JetStreamContext] | None = field(init=False, default=None)
     # The relay's and consumers' store calls: stop() waits for them before closing the store.
     _executor: ThreadPoolExecutor = field(init=False)
 
@@ -77,6 +89,7 @@ class ServiceRuntime:
         self.trust = load_trust(self.settings.trust_file)
         self.app = self.spec.application(application_env(self.settings, self.spec.name))
         self.tokens = TokenService(self.settings)
+        self.supervisor = Supervisor(self.spec.name, stall_seconds=self.settings.stall_seconds)
         self.consumers = [
             ExactlyOnceConsumer(
                 self.app,
@@ -97,98 +110,84 @@ class ServiceRuntime:
     async def start(self) -> None:
         """Start the background work, and connect to NATS in the background: the HTTP API
         serves (and stores) without it."""
-        for work in self.spec.background:
-            self._tasks.append(asyncio.create_task(self._keep_running(work)))
+        for name, work in self.spec.background:
+            self.supervisor.start(name, partial(work, self))
         if not self.settings.nats_url:
             log.warning("%s: NATS_URL is not set; events stay in the outbox", self.spec.name)
             return
-        self._tasks.append(asyncio.create_task(self._connect_and_run()))
-
-    async def _connect_and_run(self) -> None:
-        """Keep trying until NATS answers; then run the relay and the consumers."""
-        js = await self._retry("NATS not ready", self._connect)
+        self._js = asyncio.get_running_loop().create_future()
+        self.supervisor.start("nats", self._keep_connected)
         if self.spec.published:
-            self._start_relay(js)
-        if self.consumers:
-            self.broker = await self._retry("consumers not started", self._start_consumers)
-        log.info("%s: connected to NATS", self.spec.name)
+            self.supervisor.start("relay", self._run_relay)
+        for consumer in self.consumers:
+            self.supervisor.start(
+                f"consumer from {consumer.upstream}", partial(self._run_consumer, consumer)
+            )
 
-    def _start_relay(self, js: JetStreamContext) -> None:
-        self.relay = OutboxRelay(
-            self.app,
-            self.spec.name,
-            js,
-            self.spec.to_contract,
-            batch_size=self.settings.relay_batch_size,
-            poll_seconds=self.settings.relay_poll_seconds,
-            executor=self._executor,
-            topics=[get_topic(cls) for cls in self.spec.published],
-        )
-        self._tasks.append(asyncio.create_task(self.relay.run()))
+    async def _jetstream(self) -> JetStreamContext:
+        assert self._js is not None, "started with a NATS_URL"
+        return await asyncio.shield(self._js)
+
+    async def _keep_connected(self, work: Work) -> None:
+        """Connect (trying until NATS answers) and declare the streams; then stay, so that a
+        lost connection (nats-py reconnects by itself) is seen on /readyz."""
+        assert self._js is not None
+        if not self._js.done():
+            backoff = 0.2
+            while True:
+                try:
+                    self._js.set_result(await self._connect())
+                    break
+                except (NatsError, OSError, TimeoutError) as e:
+                    # NATS not up yet, or gone again: keep trying while the HTTP API serves.
+                    work.failed(f"NATS not reachable: {type(e).__name__}: {e}", None)
+                    log.warning(
+                        "%s: NATS not ready (%s); retrying in %.1fs", self.spec.name, e, backoff
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+            log.info("%s: connected to NATS", self.spec.name)
+        while True:
+            if self.nc is not None and self.nc.is_connected:
+                work.moved(0)
+            else:
+                work.failed("NATS connection lost; reconnecting", None)
+            await asyncio.sleep(1.0)
 
     async def _connect(self) -> JetStreamContext:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.close()
-        self.nc = await connect(self.settings.nats_url, f"{self.spec.name}-relay")
+        self.nc = await connect(self.settings.nats_url, f"{self.spec.name}")
         js = self.nc.jetstream()
         await ensure_streams(js, self.settings)
         return js
 
-    async def _start_consumers(self) -> NatsBroker:
-        assert self.nc is not None
-        broker = NatsBroker(
-            nats_servers(self.settings.nats_url),
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,
-            name=f"{self.spec.name}-consumers",
-            log_level=logging.DEBUG,  # one line per message is too many at INFO
+    async def _run_relay(self, work: Work) -> None:
+        js = await self._jetstream()
+        if self.relay is None:
+            self.relay = OutboxRelay(
+                self.app,
+                self.spec.name,
+                js,
+                self.spec.to_contract,
+                batch_size=self.settings.relay_batch_size,
+                poll_seconds=self.settings.relay_poll_seconds,
+                executor=self._executor,
+                topics=[get_topic(cls) for cls in self.spec.published],
+            )
+        await self.relay.run(work)
+
+    async def _run_consumer(self, consumer: ExactlyOnceConsumer, work: Work) -> None:
+        await consumer.run(
+            await self._jetstream(),
+            work,
+            ack_wait_seconds=self.settings.consumer_ack_wait_seconds,
         )
-        for consumer in self.consumers:
-            consumer.js = self.nc.jetstream()
-            consumer.subscribe(broker, ack_wait_seconds=self.settings.consumer_ack_wait_seconds)
-        try:
-            await broker.start()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await broker.stop()
-            raise
-        return broker
-
-    async def _keep_running(self, work: Callable[[ServiceRuntime], Awaitable[None]]) -> None:
-        backoff = 0.2
-        while True:
-            try:
-                await work(self)
-                return
-            except Exception:
-                # Background work must not take the service down: log it, and start it again.
-                name = getattr(work, "__name__", "background work")
-                log.exception("%s: %s failed; restarting", self.spec.name, name)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
-
-    async def _retry(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
-        backoff = 0.2
-        while True:
-            try:
-                return await step()
-            except Exception as e:
-                # NATS not up yet, or gone again: keep trying while the HTTP API keeps serving.
-                log.warning("%s: %s (%s); retrying in %.1fs", self.spec.name, what, e, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
 
     async def stop(self) -> None:
-        if self.broker is not None:
-            # Unacked messages are redelivered, so a failed drain loses nothing.
-            with contextlib.suppress(Exception):
-                await self.broker.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Unacked messages are redelivered, so a consumer stopped mid-message loses nothing.
+        await self.supervisor.stop()
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.close()
@@ -197,32 +196,48 @@ class ServiceRuntime:
         self.app.close()
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Store and NATS state, relay position and each upstream's progress."""
+        """Store and NATS state, each background task's state and lag, the relay's position
+        and each upstream's progress; not ready, with the reasons, when anything cannot move."""
         report: dict[str, Any] = {"service": self.spec.name}
+        problems: list[str] = []
         try:
             head = self.app.recorder.max_notification_id() or 0
+            dead_letters = self.app.dead_letters()
             report["store"] = {
                 "ok": True,
                 "events": head,
                 # From the store, so a restart does not forget them.
-                "dead_letters": [
-                    f"{d.upstream}:{d.position} {d.subject}" for d in self.app.dead_letters()
-                ][-20:],
+                "dead_letters": [f"{d.upstream}:{d.position} {d.subject}" for d in dead_letters][
+                    -20:
+                ],
             }
+            # A dead letter moved the stream on, but its case needs a person's attention.
+            report["attention"] = [
+                {
+                    "case_id": d.case_id,
+                    "why": f"{d.subject} from {d.upstream} (position {d.position}) was set "
+                    f"aside after {d.attempts} attempts: {d.error}",
+                }
+                for d in dead_letters
+            ][-20:]
         except Exception as e:
             # Whatever the store raises is reported as not ready, never as a 500.
-            head = 0
             report["store"] = {"ok": False, "error": type(e).__name__}
+            problems.append(f"the store is unavailable ({type(e).__name__})")
         nats_ok = bool(self.nc is not None and self.nc.is_connected)
         report["nats"] = {"ok": nats_ok, "configured": bool(self.settings.nats_url)}
-        relay_ok = True
+        if self.settings.nats_url and not nats_ok:
+            problems.append("NATS is not connected")
+        report["tasks"] = self.supervisor.report()
+        problems.extend(self.supervisor.problems())
         if self.relay is not None:
-            relay_ok = not self.relay.status.mismatched
             report["relay"] = {
-                "ok": relay_ok,
+                "ok": not self.relay.status.halted,
                 "published_position": self.relay.status.published_position,
                 "last_error": self.relay.status.last_error,
             }
+            if self.relay.status.halted:
+                problems.append(f"the relay is halted: {self.relay.status.last_error}")
         report["upstreams"] = {
             c.upstream: {
                 "position": c.status.position,
@@ -238,7 +253,8 @@ class ServiceRuntime:
         if report["store"]["ok"]:
             with contextlib.suppress(Exception):  # reported above if the store is down
                 report.update(self.app.health())
-        return bool(report["store"]["ok"] and nats_ok and relay_ok), report
+        report["problems"] = problems
+        return not problems, report
 
 
 def create_http_app(
@@ -273,7 +289,9 @@ def create_http_app(
 
     @app.get("/readyz", tags=["health"])
     def readyz(request: Request) -> JSONResponse:
-        """Store and NATS are reachable (200), or not (503), with what is known of each."""
+        """200 when the store and NATS are reachable and every background task runs with its
+        work moving; else 503, naming each problem. Reports each task's state, restarts, last
+        error and lag (events waiting, seconds without moving)."""
         ready, report = request.app.state.runtime.readiness()
         report["status"] = "ready" if ready else "not ready"
         return JSONResponse(report, status_code=200 if ready else 503)
@@ -295,5 +313,6 @@ def create_http_app(
             headers={"Retry-After": "5"},
         )
 
+    app.add_middleware(RetryConflicts)
     app.include_router(router)
     return app

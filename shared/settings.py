@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How often referral looks for notices to send and actions gone overdue.",
     )
+    stall_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="How long work may wait without moving (events not published, upstream "
+        "messages not applied, follow-ups failing) before /readyz says 503.",
+    )
     log_level: str = "INFO"
 
     def port_of(self, service: str) -> int:

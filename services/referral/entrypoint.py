@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from services.referral.adapters.contracts import PUBLISHED, to_contract
 from services.referral.application import ReferralNotFoundError, Referrals
 from services.referral.domain import Referral, outcome_of
-from services.referral.followups import run_followups
+from services.referral.followups import BACKGROUND
 from services.referral.pending import OutstandingAction
 from shared.entries import CaseEntry
 from shared.http import ActionOut, EntryIn, EntryOut, add_entry_route
@@ -42,7 +42,7 @@ SPEC = ServiceSpec(
     published=PUBLISHED,
     upstreams=("intake",),
     # Delivers notices to the trust's recipients and escalates overdue actions.
-    background=(run_followups,),
+    background=BACKGROUND,
     description="Policy steps 5-6: assessment, required actions, notifications, decisions.",
 )
 

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from datetime import timedelta
 from functools import partial
@@ -28,6 +28,7 @@ from services.referral.delivery import DeliveryError, Sender, SmtpSender, Webhoo
 from services.referral.domain.notices import RetryPolicy
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
+from shared.supervisor import Work
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,11 @@ class FollowUps:
 
     async def run_once(self) -> None:
         """Escalate what is overdue, then attempt every notice that is due."""
+        await self.escalate()
+        await self.deliver_due()
+
+    async def escalate(self) -> None:
+        """Escalate each action whose deadline lapsed (the deadlines worker's pass)."""
         for escalated in await self._store(self.app.escalate_overdue):
             log.warning(
                 "referral: %s of case %s overdue since %s: escalated to the %s",
@@ -76,6 +82,9 @@ class FollowUps:
                 escalated.due_at.isoformat(),
                 escalated.to,
             )
+
+    async def deliver_due(self) -> None:
+        """Attempt every notice that is due (the deliveries worker's pass)."""
         due = await self._store(self.app.notices_due)
         await asyncio.gather(*(self.deliver(notice_id) for notice_id in due))
 
@@ -106,8 +115,13 @@ class FollowUps:
                 partial(self.app.record_outcome, dispatch, self.retry, receipt=receipt)
             )
 
-    async def run(self) -> None:
-        """Forever: a pass on every commit of this process, and every ``poll_seconds``."""
+    async def run(
+        self, work: Work | None = None, one_pass: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Forever: ``one_pass`` (default: :meth:`run_once`) on every commit of this process,
+        and every ``poll_seconds``; ``work`` says whether the passes succeed."""
+        work = work or Work()
+        one_pass = one_pass or self.run_once
         wakeup = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -120,11 +134,14 @@ class FollowUps:
         while True:
             wakeup.clear()
             try:
-                await self.run_once()
-            except Exception:
+                await one_pass()
+            except Exception as e:
                 # The store may be down: nothing was lost (attempts are recorded first), so
-                # log it and try again on the next pass.
+                # log it and try again on the next pass; /readyz counts how long it lasts.
+                work.failed(f"{type(e).__name__}: {e}", None)
                 log.exception("referral: follow-ups failed; trying again")
+            else:
+                work.moved(0)
             # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation that
             # comes as the wakeup does (CPython gh-86296), and stopping the service then hangs.
             with contextlib.suppress(TimeoutError):
@@ -139,11 +156,28 @@ def senders_for(settings: Settings, client: httpx.AsyncClient) -> dict[str, Send
     }
 
 
-async def run_followups(runtime: ServiceRuntime) -> None:
-    """The referral service's background work (a :class:`ServiceSpec` ``background`` hook)."""
+def _followups(runtime: ServiceRuntime, senders: Mapping[str, Sender]) -> FollowUps:
     app = runtime.app
     assert isinstance(app, Referrals)
-    settings = runtime.settings
+    return FollowUps(
+        app,
+        senders,
+        retry_policy(runtime.settings),
+        poll_seconds=runtime.settings.followup_poll_seconds,
+        executor=runtime.store_executor,
+    )
+
+
+async def run_deadlines(runtime: ServiceRuntime, work: Work) -> None:
+    """Referral's deadlines worker: escalates each action whose deadline lapsed."""
+    followups = _followups(runtime, {})
+    await followups.run(work, followups.escalate)
+
+
+async def run_deliveries(runtime: ServiceRuntime, work: Work) -> None:
+    """Referral's deliveries worker: sends each notice that is due, by email or webhook."""
+    app = runtime.app
+    assert isinstance(app, Referrals)
     for recipient in app.trust.recipients:
         if (
             recipient.enabled
@@ -156,11 +190,9 @@ async def run_followups(runtime: ServiceRuntime) -> None:
                 recipient.secret_setting,
             )
     async with httpx.AsyncClient() as client:
-        followups = FollowUps(
-            app,
-            senders_for(settings, client),
-            retry_policy(settings),
-            poll_seconds=settings.followup_poll_seconds,
-            executor=runtime.store_executor,
-        )
-        await followups.run()
+        followups = _followups(runtime, senders_for(runtime.settings, client))
+        await followups.run(work, followups.deliver_due)
+
+
+BACKGROUND = (("deadlines", run_deadlines), ("deliveries", run_deliveries))
+"""Referral's background work, as its :class:`ServiceSpec` names it."""

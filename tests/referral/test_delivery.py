@@ -41,7 +41,7 @@ from services.referral.delivery import (
 from services.referral.domain import Referral
 from services.referral.domain.notices import LOST, Notice, RetryPolicy
 from services.referral.entrypoint import SPEC, router
-from services.referral.followups import FollowUps, run_followups
+from services.referral.followups import BACKGROUND, FollowUps
 from services.referral.policy import UnknownPolicyVersionError
 from shared.contracts.intake import TriageRecordedV1, YoungPersonRecordedV1
 from shared.runtime import ServiceRuntime, create_http_app
@@ -524,7 +524,7 @@ def test_the_runtime_starts_delivery_and_wires_the_trust_policy_version(
         settings = StoreChoice("sqlite", tmp_path).settings(
             trust_file=trust_file, followup_poll_seconds=0.05
         )
-        spec = replace(SPEC, background=(run_followups,))
+        spec = replace(SPEC, background=BACKGROUND)
         with TestClient(create_http_app(spec, settings, router)) as client:
             runtime: ServiceRuntime = client.app.state.runtime  # type: ignore[attr-defined]
             assert isinstance(runtime.app, Referrals)
