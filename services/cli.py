@@ -5,7 +5,7 @@ service; ``safeguard token issue`` makes a bearer token; ``safeguard demo`` walk
 case through the running services; ``safeguard audit verify`` checks every case's hash chain,
 ``safeguard audit replay`` every recorded assessment against its policy version;
 ``safeguard review rebuild`` rebuilds review's store from the streams and compares it with the
-live one.
+live one; ``safeguard status`` shows whether each service is ready, task by task.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import signal
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -53,7 +54,7 @@ def configure_logging(process: str, level: str) -> None:
         level=level.upper(),
         format=f"%(asctime)s %(levelname)-7s {process:<8} %(name)s: %(message)s",
     )
-    # faststream and nats log every reconnect attempt at INFO; our own lines say what matters.
+    # nats-py logs every reconnect attempt at INFO; our own lines say what matters.
     logging.getLogger("nats").setLevel(logging.WARNING)
 
 
@@ -82,6 +83,14 @@ def serve(name: ServiceName) -> None:
     except (StoreConfigError, TrustFileError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # uvicorn stops the service cleanly on SIGINT or SIGTERM (as Docker sends), then raises
+    # the signal again for the handler it found: this one makes SIGTERM end as SIGINT does,
+    # in the KeyboardInterrupt that uvicorn.run takes as a clean stop (exit code 0).
+    signal.signal(signal.SIGTERM, stop)
     with nats_for(settings) as url:
         settings = settings.model_copy(update={"nats_url": url})
         entrypoint = importlib.import_module(f"services.{name.value}.entrypoint")
@@ -122,6 +131,18 @@ def demo(
     from services.demo import run_demo
 
     raise typer.Exit(run_demo(Settings(), timeout=timeout))
+
+
+@app.command()
+def status() -> None:
+    """Each service's readiness, task by task: exit 0 when all three are ready, else 1."""
+    from rich.console import Console
+
+    from services.status import read_status, show_status
+
+    statuses = read_status(Settings())
+    show_status(statuses, Console())
+    raise typer.Exit(0 if all(s.ready for s in statuses) else 1)
 
 
 @review_app.command("rebuild")

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from shared.embedded_nats import EmbeddedNats
@@ -59,50 +59,86 @@ def nats_for(settings: Settings) -> Iterator[str]:
         server.stop()
 
 
+STOP_SECONDS = 20.0
+"""How long each service has to stop cleanly before it is killed."""
+
+
+class _Stop(Exception):
+    """Ctrl-C or SIGTERM reached ``safeguard up``."""
+
+
 def run_all(settings: Settings) -> int:
-    """Run until Ctrl-C (or SIGTERM) or until a service dies; 0 on a clean stop."""
+    """Run until Ctrl-C (or SIGTERM) or until a service dies; 0 on a clean stop.
+
+    The services and nats-server run in process groups of their own, so that a Ctrl-C in the
+    terminal reaches only this process, which then stops them in order: the services first
+    (each finishes its work in hand and closes its store), nats-server last. A second Ctrl-C
+    kills the services at once.
+    """
     settings.signing_secret()  # made once here, before three services race to make it
-    with nats_for(settings) as url:
-        env = {**os.environ, "NATS_URL": url}
-        children = {
-            name: subprocess.Popen([sys.executable, "-m", "services.cli", "serve", name], env=env)
-            for name in SERVICE_NAMES
-        }
-        _banner(settings, url)
-        stopping = False
+    stops = 0
 
-        def on_term(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stops
+        stops += 1
+        if stops == 1:
+            raise _Stop
 
-        # Both, explicitly: a process started in the background may inherit SIGINT ignored.
-        signal.signal(signal.SIGTERM, on_term)
-        signal.signal(signal.SIGINT, on_term)
-        code = 0
-        try:
-            while True:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        log.error("%s exited with %s; stopping everything", name, child.returncode)
-                        code = 1
-                        raise KeyboardInterrupt
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            stopping = True
-        finally:
-            if stopping:
-                log.info("stopping the services")
-            for child in children.values():
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
-            for name, child in children.items():
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    log.warning("%s did not stop in time; killing it", name)
-                    child.kill()
-                    child.wait()
-        log.info("stopped")
-        return code
+    # Both, explicitly: a process started in the background may inherit SIGINT ignored.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = 0
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        with nats_for(settings) as url:
+            try:
+                env = {**os.environ, "NATS_URL": url}
+                for name in SERVICE_NAMES:
+                    children[name] = subprocess.Popen(
+                        [sys.executable, "-m", "services.cli", "serve", name],
+                        env=env,
+                        process_group=0,
+                    )
+                _banner(settings, url)
+                while True:
+                    for name, child in children.items():
+                        if child.poll() is not None:
+                            log.error(
+                                "%s exited with %s; stopping everything", name, child.returncode
+                            )
+                            code = 1
+                            raise _Stop
+                    time.sleep(0.5)
+            except _Stop:
+                log.info("stopping the services (Ctrl-C again to kill them)")
+            finally:
+                code = max(code, _stop_services(children, lambda: stops > 1))
+                log.info("stopping nats-server")
+    except _Stop:
+        pass  # stopped while nats-server was starting: there was nothing else to stop
+    log.info("stopped")
+    return code
+
+
+def _stop_services(children: dict[str, subprocess.Popen[bytes]], forced: Callable[[], bool]) -> int:
+    """SIGTERM to each service, then wait; kill any that outlives ``STOP_SECONDS`` or a second
+    Ctrl-C. 0 if every service stopped by itself with exit code 0."""
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    code = 0
+    for name, child in children.items():
+        while child.poll() is None and time.monotonic() < deadline and not forced():
+            with contextlib.suppress(subprocess.TimeoutExpired, _Stop):
+                child.wait(timeout=0.1)
+        if child.poll() is None:
+            log.warning("%s did not stop%s; killing it", name, "" if forced() else " in time")
+            child.kill()
+            child.wait()
+        if child.returncode != 0:
+            code = 1
+    return code
 
 
 def _banner(settings: Settings, nats_url: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -22,9 +21,11 @@ def nats_servers(url: str) -> list[str]:
 
 async def connect(url: str, name: str) -> Client:
     """A connection that keeps trying to reconnect for as long as the service runs."""
+    client = Client()
 
     async def on_disconnect() -> None:
-        log.warning("%s: disconnected from NATS", name)
+        if not client.is_closed:  # closing it ourselves is not worth a warning
+            log.warning("%s: disconnected from NATS", name)
 
     async def on_reconnect() -> None:
         log.info("%s: reconnected to NATS", name)
@@ -32,15 +33,16 @@ async def connect(url: str, name: str) -> Client:
     async def on_error(e: Exception) -> None:
         log.debug("%s: NATS error: %s", name, e)
 
-    return await nats.connect(
+    await client.connect(
         servers=nats_servers(url),
         name=name,
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=0.5,  # type: ignore[arg-type]  # typed int, used as seconds
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
         error_cb=on_error,
     )
+    return client
 
 
 def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:

@@ -113,7 +113,11 @@ class EmbeddedNats:
         if self.log_file:
             # Kept open for the server's life; closed by stop() or kill().
             self._log = stdout = open(self.log_file, "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(args, stdout=stdout, stderr=subprocess.STDOUT)
+        # A group of its own: a Ctrl-C in the terminal reaches whoever started it, who stops
+        # it last, after the services that use it.
+        self.process = subprocess.Popen(
+            args, stdout=stdout, stderr=subprocess.STDOUT, process_group=0
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
