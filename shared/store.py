@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from shared.files import private_file
 from shared.settings import Settings
 
 POSTGRES_RECORDER_TOPIC = "shared.postgres:ProcessRecorder"
@@ -26,10 +27,12 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
     """The eventsourcing environment for ``service`` (``PERSISTENCE_MODULE`` and its options)."""
     url = settings.database_url
     if not url:
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        # Made 0600 in a 0700 directory before SQLite opens it: its -wal and -shm files then
+        # take the same mode (shared/files.py).
+        store_file = private_file(settings.var_dir / f"{service}.sqlite")
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(settings.var_dir / f"{service}.sqlite"),
+            "SQLITE_DBNAME": str(store_file),
             "SQLITE_LOCK_TIMEOUT": "10",
         }
     parts = urlsplit(url)
