@@ -15,6 +15,7 @@ facts about an image, never the image itself.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
@@ -281,6 +282,11 @@ def unicode_font() -> Path | None:
 
 FONT = unicode_font()
 """The font exports use: looked for once, when the service starts."""
+
+# fpdf2 subsets the font with fontTools on every export, and fontTools logs each step at INFO
+# (a dozen lines an export, listing the glyphs used: which letters the case's text holds) and
+# more at DEBUG. Only its warnings and errors are wanted in the service's log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 def render_pdf(export: CaseExport, *, font: Path | None = FONT) -> bytes:

@@ -2,15 +2,17 @@
 the chain's verification, its times in the trust's time zone; the JSON is the chronology,
 checkable again from the export alone, its times ISO 8601 with their offsets; every export is a
 read of the case; as_of exports only what was on record then; text a font cannot show never
-breaks an export."""
+breaks an export; making a PDF writes nothing to the log."""
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
@@ -321,6 +323,16 @@ def test_an_overdue_transfer_is_in_the_pdf(client: TestClient) -> None:
     text, _ = pdf_text(export(client, story, "pdf").content)
     assert "sent to ELM, for Their DSL, by hand delivery, signed for" in text
     assert "Receipt due by 2026-12-01. OVERDUE: receipt not confirmed." in text
+
+
+@pytest.mark.skipif(FONT is None, reason="no Unicode font here: the core font is not subset")
+def test_making_a_pdf_writes_nothing_to_the_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    story = a_case(client)
+    caplog.set_level(logging.DEBUG)  # as SAFEGUARD_LOG_LEVEL=DEBUG would: nothing is held back
+    export(client, story, "pdf")
+    assert [r for r in caplog.records if r.name.startswith("fontTools")] == []
 
 
 def test_who_may_export(client: TestClient) -> None:
