@@ -9,9 +9,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # A fixed numeric uid so that orchestrators can check "runAsNonRoot" and volumes can be
-# chowned to it; /var/lib/safeguard is the only place the services write.
+# chowned to it; /var/lib/safeguard (mode 0700) is the only place the services write.
 RUN useradd --system --uid 10001 --user-group --no-create-home safeguard \
-    && install -d -o safeguard -g safeguard /var/lib/safeguard
+    && install -d -m 0700 -o safeguard -g safeguard /var/lib/safeguard
 
 # A Unicode font for review's PDF exports (without it they fall back to Helvetica, and
 # characters it cannot show are replaced; the JSON export always keeps them exactly).

@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 from shared import transcoder
 from shared.entries import CaseEntry
 from shared.entries import Recording as EntryRecording
+from shared.store import private_store
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://safeguard.invalid/")
 
@@ -118,6 +119,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     :class:`shared.transcoder.FastJSONTranscoder`."""
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+        private_store(env or {})  # personal data: the store file 0600 before SQLite makes it
         super().__init__(env)
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._listeners: list[Callable[[], None]] = []

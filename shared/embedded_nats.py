@@ -8,6 +8,7 @@ it listens on a free port unless one is configured.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import sysconfig
 import time
 from pathlib import Path
 from typing import IO
+
+from shared.files import PRIVATE_FILE, private_dir
 
 
 class NatsServerError(RuntimeError):
@@ -87,7 +90,9 @@ class EmbeddedNats:
         if not port_is_free(self.port):
             msg = f"cannot start nats-server: port {self.port} taken by another process"
             raise NatsServerError(msg)
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        # JetStream's data is the case events: nats-server makes its own files 0600 in 0700
+        # directories, and the directories it is given are made so too.
+        private_dir(self.store_dir)
         args = [
             nats_server_binary(),
             "--addr",
@@ -112,7 +117,9 @@ class EmbeddedNats:
         stdout: IO[bytes] | int = subprocess.DEVNULL
         if self.log_file:
             # Kept open for the server's life; closed by stop() or kill().
-            self._log = stdout = open(self.log_file, "ab")  # noqa: SIM115
+            private_dir(self.log_file.parent)
+            fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+            self._log = stdout = os.fdopen(fd, "ab")
         # A group of its own: a Ctrl-C in the terminal reaches whoever started it, who stops
         # it last, after the services that use it.
         self.process = subprocess.Popen(

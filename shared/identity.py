@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -117,7 +117,15 @@ class TokenService:
             raise TokenError("token invalid") from None
 
 
-_bearer = HTTPBearer(auto_error=False)
+# A security scheme, so that the OpenAPI document shows which routes need a token and /docs can
+# send one. Not auto_error: a missing token is answered as every other 401 is, with its reason.
+_bearer = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="A JWT naming the user, their role and their schools "
+    "(`safeguard token issue`, or the trust's identity provider).",
+    auto_error=False,
+)
 
 
 class Authorize:
@@ -126,8 +134,11 @@ class Authorize:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
-    async def __call__(self, request: Request) -> Principal:
-        credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
+    async def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    ) -> Principal:
         if credentials is None:
             raise _unauthorized("a bearer token is required")
         tokens: TokenService = request.app.state.tokens

@@ -31,6 +31,7 @@ from shared.bus import connect, ensure_streams
 from shared.conflicts import RetryConflicts
 from shared.consumer import ExactlyOnceConsumer
 from shared.identity import TokenService
+from shared.openapi import documented_app
 from shared.relay import OutboxRelay, ToContract
 from shared.settings import Settings
 from shared.store import application_env
@@ -275,7 +276,7 @@ def create_http_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    app = documented_app(
         title=f"safeguard {spec.name}",
         description=spec.description,
         version="0.1.0",

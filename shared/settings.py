@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.files import PRIVATE_FILE, private_dir
+
 SERVICE_NAMES = ("intake", "referral", "review")
 
 
@@ -111,14 +113,14 @@ class Settings(BaseSettings):
         }[service]
 
     def signing_secret(self) -> str:
-        """The HS256 key: from settings, or made once and kept under var/ (mode 0600)."""
+        """The HS256 key: from settings, or made once and kept under var/ (mode 0600, in a
+        directory of mode 0700)."""
         if self.jwt_secret:
             return self.jwt_secret
-        path = self.var_dir / "jwt-secret"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = private_dir(self.var_dir) / "jwt-secret"
         try:
             # O_EXCL: when three services start at once, exactly one writes the key.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         except FileExistsError:
             pass
         else:

@@ -8,8 +8,11 @@ recorders (on PostgreSQL with large transactions kept out of psycopg's pipeline,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from shared.files import private_dir, private_file
 from shared.settings import Settings
 
 POSTGRES_RECORDER_TOPIC = "shared.postgres:ProcessRecorder"
@@ -26,10 +29,11 @@ def store_env(settings: Settings, service: str) -> dict[str, str]:
     """The eventsourcing environment for ``service`` (``PERSISTENCE_MODULE`` and its options)."""
     url = settings.database_url
     if not url:
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        # The file itself is made by the application that opens it (private_store): a caller
+        # may ask where the store is only to see whether it exists.
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(settings.var_dir / f"{service}.sqlite"),
+            "SQLITE_DBNAME": str(private_dir(settings.var_dir) / f"{service}.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "10",
         }
     parts = urlsplit(url)
@@ -65,6 +69,17 @@ def application_env(settings: Settings, service: str) -> dict[str, str]:
     force and its notice recipients, from the same file as the runtime)."""
     trust_file = str(settings.trust_file) if settings.trust_file else ""
     return {**store_env(settings, service), "SAFEGUARD_TRUST_FILE": trust_file}
+
+
+def private_store(env: Mapping[str, str]) -> None:
+    """Make the SQLite store ``env`` names, if it does not exist yet, as an empty file of mode
+    0600 in a 0700 directory, before SQLite opens it (and takes it for a new store): SQLite
+    makes the store's -wal and -shm files with the store file's own mode (shared/files.py)."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite":
+        return
+    name = env.get("SQLITE_DBNAME", "")
+    if name and ":memory:" not in name and not name.startswith("file:"):
+        private_file(Path(name))
 
 
 def ensure_schema(url: str, schema: str) -> None:

@@ -35,6 +35,7 @@ import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from services.intake.entrypoint import CaseOut, DisclosureIn
+from shared.files import PRIVATE_FILE, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _fsync_dir(path: Path) -> None:
 def _write_durably(path: Path, data: bytes) -> None:
     """Write ``path`` so that, after a crash at any point, it is either whole or absent."""
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -160,14 +161,12 @@ class DisclosureQueue:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self.rejected_dir = self.directory / REJECTED_DIR
-        for d in (self.directory, self.rejected_dir):
-            if not d.exists():
-                d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(self.rejected_dir)  # and the queue directory, and any missing parent
 
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
         """Hold an exclusive ``flock`` on ``.<name>.lock``, across processes and threads."""
-        fd = os.open(self.directory / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.directory / f".{name}.lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         try:
             # flock (not lockf) locks the open file, so two clients in one process exclude each
             # other too.

@@ -15,12 +15,14 @@ facts about an image, never the image itself.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -160,6 +162,10 @@ class CaseExport(BaseModel):
     exported_by: str
     exported_by_role: str
     exported_at: datetime
+    timezone: str = Field(
+        description="The trust's time zone (IANA name): the PDF shows every time in it. Times "
+        "here are ISO 8601 with their offset, as recorded."
+    )
     case: CaseHeader
     transfers: list[TransferOut]
     chain: ChainCheck
@@ -176,10 +182,11 @@ def build_export(
     exported_by: str,
     exported_by_role: str,
     exported_at: datetime,
+    timezone: str,
 ) -> CaseExport:
     """The export of ``record`` as ``view`` shows it (as it stands, or as it stood at
     ``view.as_of``). ``chain_break`` is the verification of the whole stored chain, which
-    ``record`` holds up to the export's own read."""
+    ``record`` holds up to the export's own read. ``timezone``: the trust's, for the PDF."""
     reasons = {e.number: e.reason for e in view.entries}
     head = record.entries[-1].hash if record.entries else ""
     return CaseExport(
@@ -191,6 +198,7 @@ def build_export(
         exported_by=exported_by,
         exported_by_role=exported_by_role,
         exported_at=exported_at,
+        timezone=timezone,
         case=CaseHeader.of(view),
         transfers=[TransferOut.of(t, view.now) for t in view.transfers],
         chain=ChainCheck(
@@ -275,6 +283,11 @@ def unicode_font() -> Path | None:
 FONT = unicode_font()
 """The font exports use: looked for once, when the service starts."""
 
+# fpdf2 subsets the font with fontTools on every export, and fontTools logs each step at INFO
+# (a dozen lines an export, listing the glyphs used: which letters the case's text holds) and
+# more at DEBUG. Only its warnings and errors are wanted in the service's log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+
 
 def render_pdf(export: CaseExport, *, font: Path | None = FONT) -> bytes:
     """The export as a PDF: A4, the case header, transfers, the hash chain's verification, then
@@ -294,6 +307,7 @@ class _CaseHistoryPdf(FPDF):
     def __init__(self, export: CaseExport, font: Path | None) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.export = export
+        self.zone = ZoneInfo(export.timezone)
         if font is not None:
             bold = font.with_name(f"{font.stem}-Bold{font.suffix}")
             self.add_font("case", "", str(font))
@@ -364,7 +378,7 @@ class _CaseHistoryPdf(FPDF):
         self.style(7.5, grey=True)
         exported = (
             f"Exported by {export.exported_by} ({export.exported_by_role}) "
-            f"at {_when(export.exported_at)}"
+            f"at {_when(export.exported_at, self.zone)}"
         )
         self.cell(120, 4, self.text_of(exported))
         self.cell(0, 4, f"Page {self.page_no()} of {{nb}}", align="R")
@@ -378,12 +392,15 @@ class _CaseHistoryPdf(FPDF):
         self.para(f"{export.school_name} ({export.school})", size=11)
         if export.as_of is not None:
             self.para(
-                f"As the case stood at {_when(export.as_of)}: only the entries on record then.",
+                f"As the case stood at {_when(export.as_of, self.zone)}: only the entries on "
+                "record then.",
                 bold=True,
             )
         else:
-            self.para(f"As the case stands at {_when(export.exported_at)}.")
-        self.para("All times are UTC. " + NEVER_THE_IMAGE, size=8, grey=True)
+            self.para(f"As the case stands at {_when(export.exported_at, self.zone)}.")
+        self.para(
+            f"{_zone_note(self.zone, export.exported_at)} {NEVER_THE_IMAGE}", size=8, grey=True
+        )
         if self.font_name != "case":
             self.para(
                 "Made without a Unicode font: a letter the core font lacks is shown without its "
@@ -408,7 +425,7 @@ class _CaseHistoryPdf(FPDF):
             ),
             ("Policy version", case.policy_version or "none yet"),
             ("DSL", case.dsl or "not yet assigned"),
-            ("Disclosed", _disclosed(case)),
+            ("Disclosed", _disclosed(case, self.zone)),
             ("Review date", _review_date(case)),
             ("Open actions", _words_list(case.open_actions)),
             ("Overdue actions", _words_list(case.overdue_actions)),
@@ -418,7 +435,7 @@ class _CaseHistoryPdf(FPDF):
         if export.transfers:
             self.heading("Child-protection file sent to a new school")
             for transfer in export.transfers:
-                self.para(_transfer(transfer))
+                self.para(_transfer(transfer, self.zone))
                 self.ln(1)
 
         self.heading("Hash chain")
@@ -449,7 +466,8 @@ class _CaseHistoryPdf(FPDF):
             0, 5, f"hash {entry.hash[:SHORT_HASH]}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
         self.para(
-            f"Happened {_when(entry.occurred_at)}; recorded {_when(entry.recorded_at)}; "
+            f"Happened {_when(entry.occurred_at, self.zone)}; "
+            f"recorded {_when(entry.recorded_at, self.zone)}; "
             f"by {entry.actor} ({entry.actor_role})",
             size=8,
             grey=True,
@@ -468,8 +486,23 @@ def _latin1(char: str) -> bool:
     return ord(char) < 256
 
 
-def _when(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%d %b %Y %H:%M:%S UTC")
+def _when(at: datetime, zone: ZoneInfo) -> str:
+    """A time as the trust's staff read it: on their clocks, with the zone's abbreviation for
+    that day (GMT in winter, BST in summer), so that an hour either side of a change is never
+    in doubt."""
+    return at.astimezone(zone).strftime("%d %b %Y %H:%M:%S %Z")
+
+
+def _zone_note(zone: ZoneInfo, at: datetime) -> str:
+    """Which time the PDF's times are in: the trust's zone, and the abbreviations its times
+    carry in the year of ``at`` (winter's first)."""
+    abbreviations = dict.fromkeys(
+        datetime(at.year, month, 1, 12, tzinfo=zone).strftime("%Z") for month in (1, 7)
+    )
+    shown = " or ".join(a for a in abbreviations if a != zone.key)
+    return f"All times are in the trust's time zone, {zone.key}" + (
+        f" ({shown})." if shown else "."
+    )
 
 
 _ACRONYMS = {"dsl": "DSL", "ceop": "CEOP", "iwf": "IWF", "ncmec": "NCMEC", "pdf": "PDF"}
@@ -490,11 +523,11 @@ def _classification(classification: str, subtype: str) -> str:
     return f"{classification}, {subtype.replace('_', ' ')}" if subtype else classification
 
 
-def _disclosed(case: CaseHeader) -> str:
+def _disclosed(case: CaseHeader, zone: ZoneInfo) -> str:
     if case.opened_at is None:
         return "not yet on record"
     route = f", {case.disclosure_route.replace('_', ' ')}" if case.disclosure_route else ""
-    return f"{_when(case.opened_at)}{route}"
+    return f"{_when(case.opened_at, zone)}{route}"
 
 
 def _review_date(case: CaseHeader) -> str:
@@ -504,16 +537,16 @@ def _review_date(case: CaseHeader) -> str:
     return f"{case.review_date.isoformat()}{overdue}"
 
 
-def _transfer(t: TransferOut) -> str:
+def _transfer(t: TransferOut, zone: ZoneInfo) -> str:
     sent = (
         f"Entry {t.number}: the file of {t.pseudonym} sent to {t.to_school}, for {t.to_whom}, "
-        f"by {SECURE_METHODS.get(t.method, t.method)}, at {_when(t.sent_at)} by {t.sent_by} "
+        f"by {SECURE_METHODS.get(t.method, t.method)}, at {_when(t.sent_at, zone)} by {t.sent_by} "
         f"({t.sent_by_role}). Receipt due by {t.due_on.isoformat()}."
     )
     if t.confirmed_at is not None:
         late = " (late)" if t.confirmed_late else ""
         return (
-            f"{sent} Receipt confirmed by {t.confirmed_by} at {_when(t.confirmed_at)}{late}, "
+            f"{sent} Receipt confirmed by {t.confirmed_by} at {_when(t.confirmed_at, zone)}{late}, "
             f"entry {t.confirmation_number}."
         )
     if t.overdue:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -126,7 +127,10 @@ class Trust(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
-    timezone: str = "Europe/London"
+    timezone: str = Field(
+        default="Europe/London",
+        description="IANA time zone: exports show times in it, statistics count months in it.",
+    )
     policy_version: str = Field(min_length=1, description="Referral policy version in force.")
     case_url: HttpUrl = Field(
         default=HttpUrl("http://127.0.0.1:8102"),
@@ -134,6 +138,17 @@ class Trust(BaseModel):
     )
     schools: tuple[School, ...] = Field(min_length=1)
     recipients: tuple[Recipient, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _a_time_zone(cls, value: str) -> str:
+        # Refused when the file is read, not at the first export or statistics that need it.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = "not an IANA time zone (such as Europe/London)"
+            raise ValueError(msg) from None
+        return value
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Trust:

@@ -1,15 +1,18 @@
 """A case's history exported as PDF and JSON: the PDF opens and holds the header, every entry and
-the chain's verification; the JSON is the chronology, checkable again from the export alone;
-every export is a read of the case; as_of exports only what was on record then; text a font
-cannot show never breaks an export."""
+the chain's verification, its times in the trust's time zone; the JSON is the chronology,
+checkable again from the export alone, its times ISO 8601 with their offsets; every export is a
+read of the case; as_of exports only what was on record then; text a font cannot show never
+breaks an export; making a PDF writes nothing to the log."""
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
@@ -145,6 +148,10 @@ def test_the_json_export_is_the_chronology_and_checkable_from_itself(
     assert case["open_actions"] == ["parents_or_carers", "police"]
     assert (exported["exported_by"], exported["exported_by_role"]) == ("dsl.test", "dsl")
     assert exported["school_name"] == "Oakfield Academy (demo)"
+    # The trust's time zone is named; the times stay as recorded, ISO 8601 with their offset.
+    assert exported["timezone"] == "Europe/London"
+    assert exported["entries"][0]["occurred_at"] == T0.isoformat() == "2026-11-24T09:00:00+00:00"
+    assert datetime.fromisoformat(exported["exported_at"]).utcoffset() == timedelta(0)
 
 
 def test_each_export_is_recorded_as_a_read(client: TestClient) -> None:
@@ -174,7 +181,7 @@ def test_an_export_as_of_holds_only_the_entries_on_record_then(client: TestClien
     assert exported["case"]["classification"] == "undetermined"  # not assessed yet
     assert datetime.fromisoformat(exported["as_of"]) == then
     text, _ = pdf_text(export(client, story, "pdf", as_of=then.isoformat()).content)
-    assert "As the case stood at 24 Nov 2026 09:01:30 UTC" in text
+    assert "As the case stood at 24 Nov 2026 09:01:30 GMT" in text
     assert "Support given" not in text
     assert "Assessment recorded" not in text
     # Both exports are recorded, as of when they were made.
@@ -183,6 +190,46 @@ def test_an_export_as_of_holds_only_the_entries_on_record_then(client: TestClien
         "export.json read",
         "export.pdf read",
     ]
+
+
+SUMMER = datetime(2026, 7, 1, 13, 5, tzinfo=UTC)
+"""14:05 in London, on British Summer Time."""
+
+
+def pdf_of(story: Story, timezone: str, exported_at: datetime) -> str:
+    """The text of the PDF export of ``story``'s case for a trust in ``timezone``."""
+    record = story.reviews.get_case(story.case_id)
+    built = build_export(
+        record,
+        story.reviews.case_view(story.case_id),
+        None,
+        school_name="Oakfield",
+        exported_by="dsl.test",
+        exported_by_role="dsl",
+        exported_at=exported_at,
+        timezone=timezone,
+    )
+    return pdf_text(render_pdf(built))[0]
+
+
+def test_the_pdf_gives_times_in_the_trusts_time_zone_summer_and_winter(
+    client: TestClient,
+) -> None:
+    # The demo trust is in Europe/London: November is GMT, the same hour as UTC.
+    text, _ = pdf_text(export(client, a_case(client), "pdf").content)
+    assert "All times are in the trust's time zone, Europe/London (GMT or BST)." in text
+    assert f"Happened {T0:%d %b %Y} 09:00:00 GMT" in text
+    assert "All times are UTC" not in text
+
+    story = Story().disclosure(SUMMER).dsl("dsl.oak", SUMMER + minutes(1))
+    text = pdf_of(story, "Europe/London", exported_at=T0)
+    assert "Happened 01 Jul 2026 14:05:00 BST; recorded 01 Jul 2026 14:05:00 BST" in text
+    assert "Disclosed 01 Jul 2026 14:05:00 BST" in text
+    assert "at 24 Nov 2026 09:00:00 GMT" in text  # exported in winter: the footer says GMT
+    # Another trust's zone, another clock: it is the trust's zone, not the server's or UTC.
+    text = pdf_of(story, "America/New_York", exported_at=SUMMER)
+    assert "All times are in the trust's time zone, America/New_York (EST or EDT)." in text
+    assert "Happened 01 Jul 2026 09:05:00 EDT" in text
 
 
 def test_text_outside_latin_1_never_breaks_the_pdf(client: TestClient) -> None:
@@ -220,6 +267,7 @@ def test_the_core_font_shows_what_it_can_and_marks_the_rest(client: TestClient) 
         exported_by="dsl.test",
         exported_by_role="dsl",
         exported_at=T0 + minutes(60),
+        timezone="Europe/London",
     )
     text, _ = pdf_text(render_pdf(built, font=None))
     assert 'It\'s "fine" - Lukasz, Zo\u00eb, [U+0399][U+03C9]' in text
@@ -249,6 +297,7 @@ def test_a_broken_chain_is_said_plainly(client: TestClient) -> None:
         exported_by="auditor.trust",
         exported_by_role="auditor",
         exported_at=T0 + timedelta(days=1),
+        timezone="Europe/London",
     )
     assert (built.chain.intact, built.chain.broken_at) == (False, 2)
     text, _ = pdf_text(render_pdf(built))
@@ -274,6 +323,16 @@ def test_an_overdue_transfer_is_in_the_pdf(client: TestClient) -> None:
     text, _ = pdf_text(export(client, story, "pdf").content)
     assert "sent to ELM, for Their DSL, by hand delivery, signed for" in text
     assert "Receipt due by 2026-12-01. OVERDUE: receipt not confirmed." in text
+
+
+@pytest.mark.skipif(FONT is None, reason="no Unicode font here: the core font is not subset")
+def test_making_a_pdf_writes_nothing_to_the_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    story = a_case(client)
+    caplog.set_level(logging.DEBUG)  # as SAFEGUARD_LOG_LEVEL=DEBUG would: nothing is held back
+    export(client, story, "pdf")
+    assert [r for r in caplog.records if r.name.startswith("fontTools")] == []
 
 
 def test_who_may_export(client: TestClient) -> None:

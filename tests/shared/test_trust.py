@@ -31,6 +31,11 @@ def test_the_embedded_default_is_the_invented_demo_trust() -> None:
             "share a code",
         ),
         ("name = 'T'\npolicy_version = 'uk-2024.1'\nschools = []", "schools"),
+        (
+            "name = 'T'\ntimezone = 'Europe/Londres'\npolicy_version = 'uk-2024.1'\n"
+            "[[schools]]\ncode = 'OAK'\nname = 'a'",
+            "not an IANA time zone",
+        ),
         ("name = 'T\n", "Expected"),
     ],
 )

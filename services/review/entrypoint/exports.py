@@ -169,6 +169,7 @@ def _export(
         exported_by=principal.user,
         exported_by_role=principal.role,
         exported_at=record.entries[-1].recorded_at,
+        timezone=runtime.trust.timezone,
     )
 
 

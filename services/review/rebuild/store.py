@@ -27,6 +27,7 @@ from services.review.application import Reviews
 from services.review.domain import CaseRecord, SchoolCases
 from shared.contracts import UnknownSubjectError, decode
 from shared.contracts.review import ReviewEntryRecordedV1
+from shared.files import private_file
 from shared.settings import Settings
 from shared.store import application_env
 
@@ -223,7 +224,9 @@ def discard_rebuild(settings: Settings) -> None:
 
 def _empty_sqlite(path: Path) -> None:
     """An empty SQLite store whose pages are ``SQLITE_PAGE_SIZE``: the size is kept once the
-    file has a header, which switching it to write-ahead logging (as eventsourcing does) writes."""
+    file has a header, which switching it to write-ahead logging (as eventsourcing does) writes.
+    Made 0600 first, as every store is (:func:`shared.store.private_store`)."""
+    private_file(path)
     db = sqlite3.connect(path)
     try:
         db.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
