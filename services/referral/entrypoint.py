@@ -21,7 +21,7 @@ from services.referral.domain import Referral, outcome_of
 from services.referral.followups import run_followups
 from services.referral.pending import OutstandingAction
 from shared.entries import CaseEntry
-from shared.http import ActionOut, EntryIn, EntryOut, add_entry_route
+from shared.http import ActionOut, CaseId, EntryIn, EntryOut, add_entry_route
 from shared.identity import (
     ALL_SCHOOLS,
     TRUST_WIDE_ROLES,
@@ -140,7 +140,7 @@ class CaseOut(BaseModel):
 
 @router.get("/cases/{case_id}", response_model=CaseOut)
 def get_case(
-    case_id: UUID,
+    case_id: CaseId,
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(CASE_READERS)],
@@ -173,7 +173,7 @@ def get_case(
 
 @router.get("/cases/{case_id}/assessments", response_model=ReferralOut)
 def get_assessments(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(CASE_READERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(CASE_READERS)]
 ) -> ReferralOut:
     """Every assessment of a case, oldest first, with the policy version that made it."""
     referral = visible_referral(request, principal, case_id)

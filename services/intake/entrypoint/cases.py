@@ -13,6 +13,7 @@ from services.intake.application import IdempotencyKeyReusedError, ReferenceBusy
 from services.intake.domain import Incident, IntakeError
 from services.intake.entrypoint.common import (
     RECORDERS,
+    CaseId,
     field_error,
     intake_of,
     refuse_future,
@@ -138,7 +139,7 @@ def record_disclosure(
 
 @router.get("/cases/{case_id}", response_model=CaseOut)
 def get_case(
-    case_id: UUID,
+    case_id: CaseId,
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(RECORDERS)],

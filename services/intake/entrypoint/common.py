@@ -13,6 +13,7 @@ from pydantic import Field
 from services.intake.application import IncidentNotFoundError, Intake
 from services.intake.domain import Incident
 from shared.http import (
+    CaseId,
     IdempotencyKey,
     IfMatch,
     expected_version,
@@ -27,6 +28,7 @@ __all__ = [
     "DECIDERS",
     "HEAD",
     "RECORDERS",
+    "CaseId",
     "IdempotencyKey",
     "IfMatch",
     "Pseudonym",

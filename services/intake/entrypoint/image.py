@@ -22,6 +22,7 @@ from services.intake.entrypoint.common import (
     DECIDERS,
     HEAD,
     RECORDERS,
+    CaseId,
     Pseudonym,
     intake_of,
     router,
@@ -342,7 +343,7 @@ class ImageRecordOut(BaseModel):
 
 @router.get("/cases/{case_id}/image", response_model=ImageRecordOut)
 def get_image_record(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(DECIDERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(DECIDERS)]
 ) -> ImageRecordOut:
     """Step 3's record: each device's custody chain, who attested not viewing the image, the
     head's agreements and the viewings (what was seen, in words), containment, reports to

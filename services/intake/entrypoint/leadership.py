@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.intake.domain import Informed
 from services.intake.entrypoint.common import (
     RECORDERS,
+    CaseId,
     IdempotencyKey,
     IfMatch,
     entry_errors,
@@ -76,7 +77,7 @@ class DslOut(BaseModel):
     "/cases/{case_id}/informed", status_code=status.HTTP_201_CREATED, response_model=InformedOut
 )
 def record_informed(
-    case_id: UUID,
+    case_id: CaseId,
     body: InformedIn,
     request: Request,
     response: Response,
@@ -108,7 +109,7 @@ def record_informed(
 
 @router.get("/cases/{case_id}/informed", response_model=list[InformedOut])
 def get_informed(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
 ) -> list[InformedOut]:
     """Everyone recorded as told of the incident, oldest first."""
     incident = visible_incident(request, principal, case_id)
@@ -117,7 +118,7 @@ def get_informed(
 
 @router.post("/cases/{case_id}/dsl", response_model=DslOut)
 def assign_dsl(
-    case_id: UUID,
+    case_id: CaseId,
     body: DslIn,
     request: Request,
     principal: Annotated[Principal, Depends(ASSIGNERS)],

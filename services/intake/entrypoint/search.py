@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from uuid import UUID
 
 from fastapi import Depends, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -14,6 +13,7 @@ from services.intake.entrypoint.common import (
     DECIDERS,
     HEAD,
     RECORDERS,
+    CaseId,
     IdempotencyKey,
     IfMatch,
     Pseudonym,
@@ -107,7 +107,7 @@ class DeclinedOut(BaseModel):
 
 @router.post("/cases/{case_id}/search-authorisations", status_code=status.HTTP_201_CREATED)
 def authorise_search(
-    case_id: UUID,
+    case_id: CaseId,
     body: AuthorisationIn,
     request: Request,
     principal: Annotated[Principal, Depends(HEAD)],
@@ -135,7 +135,7 @@ def authorise_search(
     "/cases/{case_id}/searches", status_code=status.HTTP_201_CREATED, response_model=SearchOut
 )
 def record_search(
-    case_id: UUID,
+    case_id: CaseId,
     body: SearchIn,
     request: Request,
     response: Response,
@@ -170,7 +170,7 @@ def record_search(
     response_model=DeclinedOut,
 )
 def decline_search(
-    case_id: UUID,
+    case_id: CaseId,
     body: DeclineIn,
     request: Request,
     principal: Annotated[Principal, Depends(DECIDERS)],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from fastapi import Depends, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
@@ -16,6 +15,7 @@ from services.intake.domain import (
 )
 from services.intake.entrypoint.common import (
     RECORDERS,
+    CaseId,
     IdempotencyKey,
     IfMatch,
     entry_errors,
@@ -94,7 +94,7 @@ class TriageOut(BaseModel):
     "/cases/{case_id}/triage", status_code=status.HTTP_201_CREATED, response_model=TriageOut
 )
 def record_triage(
-    case_id: UUID,
+    case_id: CaseId,
     body: TriageIn,
     request: Request,
     response: Response,
@@ -126,7 +126,7 @@ def record_triage(
 
 @router.get("/cases/{case_id}/triage", response_model=list[TriageOut])
 def get_triage(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
 ) -> list[TriageOut]:
     """Every triage entry of the case, oldest first: corrections never hide what came before."""
     incident = visible_incident(request, principal, case_id)

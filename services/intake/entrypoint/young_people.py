@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import Depends, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
@@ -12,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 from services.intake.domain import YoungPerson
 from services.intake.entrypoint.common import (
     RECORDERS,
+    CaseId,
     IdempotencyKey,
     IfMatch,
     entry_errors,
@@ -80,7 +80,7 @@ class YoungPersonChangeIn(BaseModel):
     response_model=YoungPersonOut,
 )
 def record_young_person(
-    case_id: UUID,
+    case_id: CaseId,
     body: YoungPersonChangeIn,
     request: Request,
     response: Response,
@@ -110,7 +110,7 @@ def record_young_person(
 
 @router.get("/cases/{case_id}/young-people", response_model=list[YoungPersonOut])
 def get_young_people(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
 ) -> list[YoungPersonOut]:
     """Every record of every young person of the case, oldest first."""
     incident = visible_incident(request, principal, case_id)

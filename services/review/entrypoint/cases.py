@@ -25,7 +25,7 @@ from services.review.own_entries import (
     SUPPORT_GIVEN,
 )
 from services.review.views import CaseView, OwnEntry, case_view
-from shared.http import ActionOut
+from shared.http import ActionOut, CaseId
 from shared.identity import (
     ALL_SCHOOLS,
     Authorize,
@@ -296,7 +296,7 @@ def list_overdue(
 
 @router.get("/cases/{case_id}", response_model=CaseViewOut)
 def get_case_view(
-    case_id: UUID,
+    case_id: CaseId,
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(CASE_READERS)],
@@ -315,7 +315,7 @@ def get_case_view(
 
 @router.get("/cases/{case_id}/chronology", response_model=ChronologyOut)
 def get_chronology(
-    case_id: UUID,
+    case_id: CaseId,
     request: Request,
     principal: Annotated[Principal, Depends(CASE_READERS)],
     as_of: AsOf = None,
