@@ -15,7 +15,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from shared.application import CaseChangedError, IdempotencyKeyReusedError, ServiceApplication
 from shared.entries import CLOCK_SKEW, CaseEntry, EntryError, NeedsReasonError
 from shared.identity import Authorize, Principal, case_not_found
+from shared.local_time import TrustTime
 from shared.references import REFERENCE_PATTERN
 
 
@@ -126,8 +126,8 @@ class EntryIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    occurred_at: AwareDatetime | None = Field(
-        default=None, description="When it happened; default: now."
+    occurred_at: TrustTime | None = Field(
+        default=None, description="When it happened (without a zone: in the trust's); default: now."
     )
 
 

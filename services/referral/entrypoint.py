@@ -32,6 +32,7 @@ from shared.identity import (
     hide_unless_visible,
 )
 from shared.imagery import FreeText
+from shared.local_time import read_local_times
 from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
 from shared.settings import Settings
 
@@ -60,7 +61,7 @@ ACTIONS = Literal[
 ]
 YesNo = Literal["yes", "no", "unknown"]
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], dependencies=[Depends(read_local_times)])
 
 
 def referrals_of(request: Request) -> Referrals:

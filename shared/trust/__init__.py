@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -134,6 +135,18 @@ class Trust(BaseModel):
     )
     schools: tuple[School, ...] = Field(min_length=1)
     recipients: tuple[Recipient, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _a_time_zone(cls, value: str) -> str:
+        # Times sent without a zone are read in it: a wrong name must stop the start, not a
+        # request.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"no time zone {value!r}: give an IANA name such as Europe/London"
+            raise ValueError(msg) from None
+        return value
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Trust:

@@ -232,3 +232,14 @@ def test_overdue_actions_are_listed_for_the_school_and_the_trust(client: TestCli
     other = client.get("/overdue", params={"school": "ELM"}, headers=bearer(client, DSL))
     assert other.status_code == 403
     assert client.get("/overdue", headers=bearer(client, STAFF)).status_code == 403
+
+
+def test_a_decision_timed_without_a_zone_is_read_in_the_trusts(client: TestClient) -> None:
+    case_id = new_case(client)
+    override = {"classification": "experimental", "subtype": "romantic", "reason": "Invented"}
+    recorded = post(
+        client, case_id, "classification-overrides", {**override, "occurred_at": "2025-07-15T10:00"}
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.headers["Safeguard-Time-Zone-Assumed"] == "occurred_at read as Europe/London"
+    assert recorded.json()["occurred_at"] == "2025-07-15T10:00:00+01:00"

@@ -309,3 +309,24 @@ def test_overdue_for_a_school_and_across_the_trust_move_with_the_clock(
     )
     reviews.clock = lambda: T0 + minutes(2 + 24 * 60 + 1)
     assert len(overdue(trust_lead)) == 6
+
+
+def test_as_of_and_entries_without_a_zone_are_read_in_the_trusts(client: TestClient) -> None:
+    story = a_case(client)
+    story.dsl("dsl.oak", T0 + minutes(30))
+    # T0 is in November: London's wall clock is UTC.
+    for path in ("", "/chronology", "/export.json", "/export.pdf"):
+        then = client.get(
+            f"/cases/{story.case_id}{path}",
+            headers=bearer(client),
+            params={"as_of": "2026-11-24T09:01"},
+        )
+        assert then.status_code == 200, (path, then.text)
+        assert then.headers["Safeguard-Time-Zone-Assumed"] == "as_of read as Europe/London", path
+    shown = view(client, story, as_of="2026-11-24T09:01").json()
+    assert [e["kind"] for e in shown["entries"]] == ["disclosure_recorded"]
+    assert shown["as_of"] == "2026-11-24T09:01:00Z"
+    recorded = post(client, story, "support", {**SUPPORT, "occurred_at": "2025-07-15T10:00"})
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.headers["Safeguard-Time-Zone-Assumed"] == "occurred_at read as Europe/London"
+    assert recorded.json()["occurred_at"] == "2025-07-15T10:00:00+01:00"

@@ -31,6 +31,11 @@ def test_the_embedded_default_is_the_invented_demo_trust() -> None:
             "share a code",
         ),
         ("name = 'T'\npolicy_version = 'uk-2024.1'\nschools = []", "schools"),
+        (
+            "name = 'T'\npolicy_version = 'uk-2024.1'\ntimezone = 'Europe/Lundon'\n"
+            "[[schools]]\ncode = 'OAK'\nname = 'a'",
+            "timezone: .*no time zone 'Europe/Lundon'",
+        ),
         ("name = 'T\n", "Expected"),
     ],
 )

@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, HTTPException, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.application import IdempotencyKeyReusedError, ReferenceBusyError
 from services.intake.domain import Incident, IntakeError
@@ -24,6 +24,7 @@ from services.intake.entrypoint.young_people import YoungPersonIn, YoungPersonOu
 from shared.contracts.intake import DisclosureRoute
 from shared.identity import Principal
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 from shared.runtime import ServiceRuntime
 
 
@@ -40,8 +41,9 @@ class DisclosureIn(BaseModel):
         description="What was disclosed, in words. Text carrying an image, or a link to one, "
         "is refused.",
     )
-    occurred_at: AwareDatetime | None = Field(
-        default=None, description="When the disclosure was made; default: now."
+    occurred_at: TrustTime | None = Field(
+        default=None,
+        description="When the disclosure was made (without a zone: in the trust's); default: now.",
     )
     young_people: list[YoungPersonIn] = Field(
         default_factory=list,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Depends, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.domain import Informed
 from services.intake.entrypoint.common import (
@@ -24,6 +24,7 @@ from services.intake.entrypoint.common import (
 )
 from shared.identity import Authorize, Principal, Role
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 
 ASSIGNERS = Authorize(Role.DSL, Role.HEAD)
 
@@ -36,7 +37,7 @@ class InformedIn(BaseModel):
     audience: Literal["dsl", "senior_management"]
     person: FreeText = Field(min_length=1, max_length=200, examples=["dsl.oak"])
     how: Literal["in_person", "phone", "written"]
-    occurred_at: AwareDatetime | None = None
+    occurred_at: TrustTime | None = None
     reason: FreeText = Field(default="", max_length=2000)
 
 
@@ -65,7 +66,7 @@ class DslIn(BaseModel):
 
     dsl: FreeText = Field(min_length=1, max_length=200, examples=["dsl.oak"])
     reason: FreeText = Field(default="", max_length=2000, description="Required to hand over.")
-    occurred_at: AwareDatetime | None = None
+    occurred_at: TrustTime | None = None
 
 
 class DslOut(BaseModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.intake.domain import (
     MULTI_ANSWER,
@@ -28,6 +28,7 @@ from services.intake.entrypoint.common import (
 from shared.contracts.intake import TriageRecordedV1
 from shared.identity import Principal
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 
 
 class ImageLocationIn(BaseModel):
@@ -54,7 +55,7 @@ _TRIAGE_FIELDS: dict[str, Any] = {
         FreeText,
         Field(default="", max_length=2000, description="Required when correcting an entry."),
     ),
-    "occurred_at": (AwareDatetime | None, Field(default=None, description="Default: now.")),
+    "occurred_at": (TrustTime | None, Field(default=None, description="Default: now.")),
 }
 TriageIn = create_model(
     "TriageIn",

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.intake.domain import YoungPerson
 from services.intake.entrypoint.common import (
@@ -24,6 +24,7 @@ from services.intake.entrypoint.common import (
 from shared.contracts.intake import YoungPersonRecordedV1
 from shared.identity import Principal
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 
 
 def _contract_field(name: str, default: Any) -> tuple[Any, Any]:
@@ -71,7 +72,7 @@ class YoungPersonChangeIn(BaseModel):
 
     young_person: YoungPersonIn
     reason: FreeText = Field(default="", max_length=2000, description="Required to correct.")
-    occurred_at: AwareDatetime | None = None
+    occurred_at: TrustTime | None = None
 
 
 @router.post(

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from services.review.entrypoint.common import CASE_READERS, read_case, reviews_of, router
 from services.review.exports import TransferOut
@@ -33,13 +33,17 @@ from shared.identity import (
     Role,
     hide_unless_visible,
 )
+from shared.local_time import InTrustZone
 
 SCHOOL_READERS = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR, Role.TRUST_LEAD)
 """Who reads a school's list of cases and its overdue actions: never names, only references."""
 
 AsOf = Annotated[
-    AwareDatetime | None,
-    Query(description="The case as it stood at this moment: only the entries on record then."),
+    Annotated[datetime, AfterValidator(InTrustZone("as_of"))] | None,
+    Query(
+        description="The case as it stood at this moment: only the entries on record then. "
+        "Without a zone, in the trust's."
+    ),
 ]
 SchoolCode = Annotated[str, Query(pattern=r"^[A-Z]{2,8}$", description="e.g. OAK")]
 

@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any, Self
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from services.review.application import CaseNotFoundError, Recorded, Recording, Reviews
@@ -27,13 +27,14 @@ from shared.http import (
     refuse_future,
 )
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
+from shared.local_time import read_local_times
 from shared.runtime import ServiceRuntime
 
 CASE_READERS = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR)
 DECIDERS = Authorize(Role.DSL, Role.HEAD)
 
 # One router for every review route, so that the routes stay listed in one place.
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], dependencies=[Depends(read_local_times)])
 
 
 def reviews_of(request: Request) -> Reviews:

@@ -52,7 +52,7 @@ _PDF: dict[int | str, dict[str, Any]] = {
     "/cases/{case_id}/export.pdf", response_class=Response, responses=_PDF, tags=["exports"]
 )
 def export_pdf(
-    case_id: CaseId, request: Request, principal: Reader, as_of: AsOf = None
+    case_id: CaseId, request: Request, response: Response, principal: Reader, as_of: AsOf = None
 ) -> Response:
     """The case's history as a PDF, for an inspection, a court or the child-protection file
     that moves with a young person: the case header (school, reference, status, classification
@@ -66,6 +66,9 @@ def export_pdf(
         render_pdf(export),
         media_type="application/pdf",
         headers={
+            # What the route's dependencies said (a time read in the trust's zone): FastAPI
+            # adds it only to an answer it makes itself.
+            **response.headers,
             "Content-Disposition": f'attachment; filename="{_filename(export)}.pdf"',
             "Cache-Control": "no-store",
         },
