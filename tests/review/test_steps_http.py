@@ -330,3 +330,27 @@ def test_as_of_and_entries_without_a_zone_are_read_in_the_trusts(client: TestCli
     assert recorded.status_code == 201, recorded.text
     assert recorded.headers["Safeguard-Time-Zone-Assumed"] == "occurred_at read as Europe/London"
     assert recorded.json()["occurred_at"] == "2025-07-15T10:00:00+01:00"
+
+
+def test_as_of_before_the_case_existed_is_404_saying_so(client: TestClient) -> None:
+    story = a_case(client)
+    before = (T0 - minutes(1)).isoformat()
+    for path in ("", "/chronology", "/export.json", "/export.pdf"):
+        url = f"/cases/{story.case_id}{path}"
+        response = client.get(url, headers=bearer(client), params={"as_of": before})
+        assert response.status_code == 404, path
+        assert response.json() == {
+            "detail": "the case did not exist yet at 2026-11-24T08:59:00+00:00"
+        }, path
+        # Another school's case stays 'no such case', whatever the time.
+        elsewhere = bearer(client, Role.DSL, ("ELM",))
+        hidden = client.get(url, headers=elsewhere, params={"as_of": before})
+        assert hidden.json() == {"detail": "no such case"}, path
+    # Nothing was shown, so nothing was read.
+    assert reviews_of(client).case_view(story.case_id).reads == []
+    assert (
+        client.get(
+            f"/cases/{story.case_id}", params={"as_of": T0.isoformat()}, headers=bearer(client)
+        ).status_code
+        == 200
+    )

@@ -62,9 +62,15 @@ def read_case(
     *,
     nothing_was: str,
 ) -> CaseRecord:
-    """The visible case, with this read of ``what`` recorded on it; 503 (``nothing_was`` shown,
-    exported...) if the case kept changing while the read was being recorded."""
-    visible_case(request, principal, case_id)
+    """The visible case, with this read of ``what`` recorded on it; 404 saying so if ``as_of``
+    is before anything of the case was on record (nothing is shown, so no read is recorded);
+    503 (``nothing_was`` shown, exported...) if the case kept changing while the read was
+    being recorded."""
+    record = visible_case(request, principal, case_id)
+    if as_of is not None and not record.on_record(as_of):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"the case did not exist yet at {as_of.isoformat()}"
+        )
     try:
         return reviews_of(request).record_read(
             case_id, user=principal.user, role=principal.role, what=what, as_of=as_of
