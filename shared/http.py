@@ -13,7 +13,17 @@ from enum import Enum
 from typing import Annotated, Any, Protocol, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -72,6 +82,17 @@ def case_id_of(
 
 CaseId = Annotated[UUID, Depends(case_id_of)]
 """A case named in a path, as ``/cases/{case_id}``: by its id or its reference."""
+
+SchoolAsked = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Z]{2,8}$",
+        description="One school; default: every school the token names (a trust-wide token: "
+        "every school of the trust).",
+        examples=["OAK"],
+    ),
+]
+"""The ``?school=`` of a list: see :func:`shared.identity.schools_listed`."""
 
 IdempotencyKey = Annotated[
     str | None, Header(max_length=200, description="Same key, same entry: retries are safe.")

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 
 from services.referral.adapters.contracts import PUBLISHED, to_contract
@@ -21,15 +21,14 @@ from services.referral.domain import Referral, outcome_of
 from services.referral.followups import run_followups
 from services.referral.pending import OutstandingAction
 from shared.entries import CaseEntry
-from shared.http import ActionOut, CaseId, EntryIn, EntryOut, add_entry_route
+from shared.http import ActionOut, CaseId, EntryIn, EntryOut, SchoolAsked, add_entry_route
 from shared.identity import (
-    ALL_SCHOOLS,
-    TRUST_WIDE_ROLES,
     Authorize,
     Principal,
     Role,
     case_not_found,
     hide_unless_visible,
+    schools_listed,
 )
 from shared.imagery import FreeText
 from shared.local_time import read_local_times
@@ -210,21 +209,15 @@ class OverdueOut(BaseModel):
 def get_overdue(
     request: Request,
     principal: Annotated[Principal, Depends(OVERSIGHT)],
-    school: Annotated[
-        str | None, Query(pattern=r"^[A-Z]{2,8}$", description="One school; none: the trust.")
-    ] = None,
+    school: SchoolAsked = None,
 ) -> list[OverdueOut]:
     """Actions past their deadline and still outstanding, the longest overdue first: of one
-    school (its DSL and head, or anyone whose token names it), or across the trust (a
-    trust-wide token only)."""
-    if school is None:
-        if not (ALL_SCHOOLS in principal.schools and principal.role in TRUST_WIDE_ROLES):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, "the whole trust's list needs a trust-wide token"
-            )
-    elif not principal.may_act_for(school):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"your token does not name {school}")
-    return [OverdueOut.of(a) for a in referrals_of(request).overdue_actions(school)]
+    school, or of every school the token names (across the trust for a trust-wide token). A
+    school the token does not name is 404."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    schools = schools_listed(principal, runtime.trust, school)
+    overdue = referrals_of(request).overdue_actions(school)
+    return [OverdueOut.of(a) for a in overdue if a.school in schools]
 
 
 # What the DSL sends: each kind of entry's facts once, then what is sent and what is answered.

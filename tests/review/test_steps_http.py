@@ -271,7 +271,8 @@ def test_a_school_list_shows_only_that_schools_cases(client: TestClient) -> None
     ] == [("OAK-2026-0007", "open", 3, 1)]
     assert listed.json()["cases"][0]["case_id"] == str(oak.case_id)
     elm_dsl = bearer(client, Role.DSL, ("ELM",))
-    assert client.get("/cases", params={"school": "OAK"}, headers=elm_dsl).status_code == 404
+    elsewhere = client.get("/cases", params={"school": "OAK"}, headers=elm_dsl)
+    assert (elsewhere.status_code, elsewhere.json()) == (404, {"detail": "no such school for you"})
     trust_lead = bearer(client, Role.TRUST_LEAD, ("*",))
     elm = client.get("/cases", params={"school": "ELM"}, headers=trust_lead).json()["cases"]
     assert [c["reference"] for c in elm] == ["ELM-2026-0001"]
@@ -279,6 +280,29 @@ def test_a_school_list_shows_only_that_schools_cases(client: TestClient) -> None
     assert client.get("/cases", params={"school": "ELM"}, headers=auditor_of_oak).status_code == 404
     # A list is not a read of each case: nothing is added to their chronologies.
     assert reviews_of(client).case_view(oak.case_id).reads == []
+
+
+def test_without_a_school_the_list_is_of_every_school_of_the_token(client: TestClient) -> None:
+    a_case(client)
+    a_case(client, school="ELM", number=1)
+
+    def listed(headers: dict[str, str]) -> tuple[list[str], list[tuple[str, str]]]:
+        response = client.get("/cases", headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["school"] is None
+        return body["schools"], [(c["school"], c["reference"]) for c in body["cases"]]
+
+    assert listed(bearer(client)) == (["OAK"], [("OAK", "OAK-2026-0007")])
+    both = [("ELM", "ELM-2026-0001"), ("OAK", "OAK-2026-0007")]
+    assert listed(bearer(client, Role.AUDITOR, ("ELM", "OAK"))) == (["ELM", "OAK"], both)
+    # A trust-wide token: every school of the trust, those without a case too.
+    assert listed(bearer(client, Role.TRUST_LEAD, ("*",))) == (["ASH", "ELM", "OAK"], both)
+    # A school the trust does not have is no school, even for a trust-wide token.
+    missing = client.get(
+        "/cases", params={"school": "YEW"}, headers=bearer(client, Role.TRUST_LEAD, ("*",))
+    )
+    assert (missing.status_code, missing.json()) == (404, {"detail": "no such school for you"})
 
 
 def test_overdue_for_a_school_and_across_the_trust_move_with_the_clock(
@@ -304,9 +328,8 @@ def test_overdue_for_a_school_and_across_the_trust_move_with_the_clock(
     ]
     assert overdue(trust_lead, school="ELM") == [("ELM-2026-0001", "senior_management")]
     assert overdue(bearer(client)) == [("OAK-2026-0007", "senior_management")]
-    assert (
-        client.get("/overdue", params={"school": "ELM"}, headers=bearer(client)).status_code == 404
-    )
+    elsewhere = client.get("/overdue", params={"school": "ELM"}, headers=bearer(client))
+    assert (elsewhere.status_code, elsewhere.json()) == (404, {"detail": "no such school for you"})
     reviews.clock = lambda: T0 + minutes(2 + 24 * 60 + 1)
     assert len(overdue(trust_lead)) == 6
 
