@@ -112,9 +112,26 @@ def issue_token(
     ] = None,
     hours: Annotated[float, typer.Option(min=0.01, max=24 * 30)] = 8.0,
 ) -> None:
-    """Print a bearer token signed with this deployment's key."""
+    """Print a bearer token signed with this deployment's key, for schools of the trust."""
+    from shared.identity import ALL_SCHOOLS
+
+    settings = Settings()
     try:
-        token = TokenService(Settings()).issue(
+        trust = load_trust(settings.trust_file)
+    except TrustFileError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    # A mistyped code makes a token that opens nothing, found out only much later.
+    codes = [s.code for s in trust.schools]
+    if unknown := [s for s in school or [] if s != ALL_SCHOOLS and s not in codes]:
+        typer.echo(
+            f"error: no school {', '.join(unknown)} in {trust.name}; "
+            f"its schools: {', '.join(codes)}",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        token = TokenService(settings).issue(
             user, role, list(school or []), ttl=timedelta(hours=hours)
         )
     except TokenError as e:

@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 from shared import transcoder
 from shared.entries import CaseEntry
 from shared.entries import Recording as EntryRecording
+from shared.references import CaseReferences
 from shared.store import private_store
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://safeguard.invalid/")
@@ -118,12 +119,24 @@ class ServiceApplication(EventSourcedProjection[UUID]):
     """Defaults under the environment a service is given: its events written by
     :class:`shared.transcoder.FastJSONTranscoder`."""
 
+    case_opened: ClassVar[type[Aggregate.Created] | None] = None
+    """The event that opens a case in this service, with the case's ``reference``: how a case
+    is found by its reference (:meth:`case_named`)."""
+
     def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
         private_store(env or {})  # personal data: the store file 0600 before SQLite makes it
         super().__init__(env)
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
+        self._references = (
+            CaseReferences(self, get_topic(self.case_opened)) if self.case_opened else None
+        )
+
+    def case_named(self, reference: str) -> UUID | None:
+        """The id of the case ``reference`` (``OAK-2026-0002``) names, or None if no case
+        of this service has it."""
+        return self._references.case_id(reference) if self._references else None
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (from any thread) after each commit, to wake the outbox relay."""

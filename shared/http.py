@@ -1,6 +1,7 @@
-"""The HTTP conventions every service's API keeps: a 422 that names the field, an
-``Idempotency-Key`` on every POST, ``If-Match`` against a concurrent change (409 with what to
-do), no time in the future, and routes that record one entry of a case."""
+"""The HTTP conventions every service's API keeps: a case named in a path by its id or its
+reference, a 422 that names the field, an ``Idempotency-Key`` on every POST, ``If-Match``
+against a concurrent change (409 with what to do), no time in the future, and routes that
+record one entry of a case."""
 
 from __future__ import annotations
 
@@ -12,12 +13,86 @@ from enum import Enum
 from typing import Annotated, Any, Protocol, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
 
-from shared.application import CaseChangedError, IdempotencyKeyReusedError
+from shared.application import CaseChangedError, IdempotencyKeyReusedError, ServiceApplication
 from shared.entries import CLOCK_SKEW, CaseEntry, EntryError, NeedsReasonError
-from shared.identity import Authorize, Principal
+from shared.identity import Authorize, Principal, case_not_found
+from shared.local_time import TrustTime
+from shared.references import REFERENCE_PATTERN
+
+
+def _one_error(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    # One message for the path, not one per way a case can be named.
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "case_id", "neither a case id (a UUID) nor a case reference such as OAK-2026-0002"
+        ) from None
+
+
+CaseNamed = Annotated[
+    UUID | Annotated[str, StringConstraints(pattern=REFERENCE_PATTERN)], WrapValidator(_one_error)
+]
+"""A case as a path names it: its id, or its reference."""
+
+
+def case_id_of(
+    request: Request,
+    case_id: Annotated[
+        CaseNamed,
+        Path(
+            description="The case: its id, or its reference.",
+            examples=["OAK-2026-0002", "0f6f3c1e-8a51-4d8e-9c3e-2b1d5f6a7c80"],
+        ),
+    ],
+) -> UUID:
+    """The id of the case a path names by its id or its reference. A reference no case has is
+    404 as an id is; whether the caller may see the case is the route's to check, the same
+    whichever way it was named."""
+    if isinstance(case_id, UUID):
+        return case_id
+    app: ServiceApplication = request.app.state.runtime.app
+    found = app.case_named(case_id)
+    if found is None:
+        raise case_not_found()
+    return found
+
+
+CaseId = Annotated[UUID, Depends(case_id_of)]
+"""A case named in a path, as ``/cases/{case_id}``: by its id or its reference."""
+
+SchoolAsked = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Z]{2,8}$",
+        description="One school; default: every school the token names (a trust-wide token: "
+        "every school of the trust).",
+        examples=["OAK"],
+    ),
+]
+"""The ``?school=`` of a list: see :func:`shared.identity.schools_listed`."""
 
 IdempotencyKey = Annotated[
     str | None, Header(max_length=200, description="Same key, same entry: retries are safe.")
@@ -72,8 +147,8 @@ class EntryIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    occurred_at: AwareDatetime | None = Field(
-        default=None, description="When it happened; default: now."
+    occurred_at: TrustTime | None = Field(
+        default=None, description="When it happened (without a zone: in the trust's); default: now."
     )
 
 
@@ -165,7 +240,7 @@ def post_entry_route(
     keyword = inspect.Parameter.KEYWORD_ONLY
     route.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
-            inspect.Parameter("case_id", keyword, annotation=UUID),
+            inspect.Parameter("case_id", keyword, annotation=CaseId),
             inspect.Parameter("body", keyword, annotation=body),
             inspect.Parameter("request", keyword, annotation=Request),
             inspect.Parameter("response", keyword, annotation=Response),

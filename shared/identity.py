@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.settings import Settings
+from shared.trust import Trust
 
 ALL_SCHOOLS = "*"
 
@@ -162,6 +163,19 @@ def hide_unless_visible(principal: Principal, school: str) -> None:
     """404 for a case the principal may not see, exactly as for a case that does not exist."""
     if not principal.may_act_for(school):
         raise case_not_found()
+
+
+def schools_listed(principal: Principal, trust: Trust, school: str | None) -> list[str]:
+    """The schools a list (of cases, of overdue actions, of figures) shows, sorted: the one
+    asked for, else every school of the trust the token acts for (a trust-wide token: all).
+
+    A school the token does not act for, or that the trust does not have, is 404 "no such
+    school for you", alike: what is wrong is the school asked for, not a case."""
+    if school is not None:
+        if trust.school(school) is None or not principal.may_act_for(school):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such school for you")
+        return [school]
+    return sorted(s.code for s in trust.schools if principal.may_act_for(s.code))
 
 
 def _unauthorized(detail: str) -> HTTPException:

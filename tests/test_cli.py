@@ -45,6 +45,29 @@ def test_token_issue_refuses_every_school_for_a_school_role(
     assert "may not hold a token for every school" in result.output
 
 
+def test_token_issue_refuses_a_school_not_in_the_trust(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_JWT_SECRET", SECRET)
+    trust_file = tmp_path / "trust.toml"
+    trust_file.write_text(
+        'name = "Invented Trust"\npolicy_version = "uk-2024.2"\n'
+        '[[schools]]\ncode = "BIRCH"\nname = "Birch School (invented)"\n'
+        '[[schools]]\ncode = "YEW"\nname = "Yew School (invented)"\n'
+    )
+    monkeypatch.setenv("SAFEGUARD_TRUST_FILE", str(trust_file))
+    issue = ["token", "issue", "--user", "dsl.oak", "--role", "dsl"]
+    result = CliRunner().invoke(app, [*issue, "--school", "YEW", "--school", "OAK"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: no school OAK in Invented Trust; its schools: BIRCH, YEW"
+    ]
+    assert CliRunner().invoke(app, [*issue, "--school", "YEW"]).exit_code == 0
+    # Every school stays a trust-wide role's, as before.
+    lead = ["token", "issue", "--user", "lead", "--role", "trust_lead", "--school", "*"]
+    assert CliRunner().invoke(app, lead).exit_code == 0
+
+
 def test_token_issue_refuses_an_unknown_role() -> None:
     result = CliRunner().invoke(app, ["token", "issue", "--user", "x", "--role", "janitor"])
     assert result.exit_code == 2

@@ -84,6 +84,7 @@ class Intake(ServiceApplication):
     """Records disclosures; its notification log is the outbox the relay publishes."""
 
     name = "intake"
+    case_opened = Incident.Reported
     # A school's reference sequence gains an event per disclosure; snapshots keep loading it
     # from costing a replay of the whole year.
     snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {

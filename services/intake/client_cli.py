@@ -71,9 +71,10 @@ def make_client(url: str | None, token: str | None, queue_dir: Path | None) -> I
 
 
 def _describe(result: RecordResult) -> str:
-    if result.delivered:
+    if result.delivered and result.case is not None:
         again = " (already recorded)" if result.outcome == Outcome.ALREADY_RECORDED else ""
-        return f"{result.reference}{again}"
+        # The reference is what people say; the id is what a machine or a URL may need.
+        return f"{result.case.reference} (case id {result.case.case_id}){again}"
     if result.outcome == Outcome.REJECTED:
         return f"rejected by intake ({result.status_code}): {result.reason}; kept in rejected/"
     return QUEUED_MESSAGE
@@ -92,7 +93,7 @@ def record(
     token: TokenOption = None,
     queue_dir: QueueDirOption = None,
 ) -> None:
-    """Record a disclosure; prints its reference, or that it is queued."""
+    """Record a disclosure; prints its reference and case id, or that it is queued."""
     when = None
     if occurred_at is not None:
         try:

@@ -73,6 +73,7 @@ class Referrals(ServiceApplication):
     gets a notice to each recipient of the trust that wants it, in the same transaction."""
 
     name = "referral"
+    case_opened = Referral.Opened
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 
 from services.referral.adapters.contracts import PUBLISHED, to_contract
@@ -21,17 +21,17 @@ from services.referral.domain import Referral, outcome_of
 from services.referral.followups import BACKGROUND
 from services.referral.pending import OutstandingAction
 from shared.entries import CaseEntry
-from shared.http import ActionOut, EntryIn, EntryOut, add_entry_route
+from shared.http import ActionOut, CaseId, EntryIn, EntryOut, SchoolAsked, add_entry_route
 from shared.identity import (
-    ALL_SCHOOLS,
-    TRUST_WIDE_ROLES,
     Authorize,
     Principal,
     Role,
     case_not_found,
     hide_unless_visible,
+    schools_listed,
 )
 from shared.imagery import FreeText
+from shared.local_time import read_local_times
 from shared.runtime import ServiceRuntime, ServiceSpec, create_http_app
 from shared.settings import Settings
 
@@ -60,7 +60,7 @@ ACTIONS = Literal[
 ]
 YesNo = Literal["yes", "no", "unknown"]
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], dependencies=[Depends(read_local_times)])
 
 
 def referrals_of(request: Request) -> Referrals:
@@ -140,7 +140,7 @@ class CaseOut(BaseModel):
 
 @router.get("/cases/{case_id}", response_model=CaseOut)
 def get_case(
-    case_id: UUID,
+    case_id: CaseId,
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(CASE_READERS)],
@@ -173,7 +173,7 @@ def get_case(
 
 @router.get("/cases/{case_id}/assessments", response_model=ReferralOut)
 def get_assessments(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(CASE_READERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(CASE_READERS)]
 ) -> ReferralOut:
     """Every assessment of a case, oldest first, with the policy version that made it."""
     referral = visible_referral(request, principal, case_id)
@@ -209,21 +209,15 @@ class OverdueOut(BaseModel):
 def get_overdue(
     request: Request,
     principal: Annotated[Principal, Depends(OVERSIGHT)],
-    school: Annotated[
-        str | None, Query(pattern=r"^[A-Z]{2,8}$", description="One school; none: the trust.")
-    ] = None,
+    school: SchoolAsked = None,
 ) -> list[OverdueOut]:
     """Actions past their deadline and still outstanding, the longest overdue first: of one
-    school (its DSL and head, or anyone whose token names it), or across the trust (a
-    trust-wide token only)."""
-    if school is None:
-        if not (ALL_SCHOOLS in principal.schools and principal.role in TRUST_WIDE_ROLES):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, "the whole trust's list needs a trust-wide token"
-            )
-    elif not principal.may_act_for(school):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"your token does not name {school}")
-    return [OverdueOut.of(a) for a in referrals_of(request).overdue_actions(school)]
+    school, or of every school the token names (across the trust for a trust-wide token). A
+    school the token does not name is 404."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    schools = schools_listed(principal, runtime.trust, school)
+    overdue = referrals_of(request).overdue_actions(school)
+    return [OverdueOut.of(a) for a in overdue if a.school in schools]
 
 
 # What the DSL sends: each kind of entry's facts once, then what is sent and what is answered.

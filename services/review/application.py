@@ -72,6 +72,7 @@ class Reviews(ServiceApplication):
     """Builds each case's record from what intake and referral publish."""
 
     name = "review"
+    case_opened = CaseRecord.Opened
 
     def on_upstream(self, contract: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """One chronology entry for each contract :func:`describe` puts into words; the rest

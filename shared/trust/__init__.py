@@ -142,11 +142,12 @@ class Trust(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _a_time_zone(cls, value: str) -> str:
-        # Refused when the file is read, not at the first export or statistics that need it.
+        # Refused when the file is read, not at the first export, statistics or request that
+        # needs it (times sent without a zone are read in it).
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            msg = "not an IANA time zone (such as Europe/London)"
+            msg = f"no time zone {value!r}: give an IANA name such as Europe/London"
             raise ValueError(msg) from None
         return value
 

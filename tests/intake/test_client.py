@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -455,7 +456,12 @@ def test_the_commands_record_queue_list_and_flush(
         [*RECORD[:-1], "Invented again", *common],
     )
     assert direct.exit_code == 0, direct.output
-    assert direct.stdout.strip().startswith("OAK-")
+    # Both the reference people say and the case id a URL or another system may need.
+    shown = re.fullmatch(r"(OAK-\d{4}-\d{4}) \(case id ([0-9a-f-]{36})\)", direct.stdout.strip())
+    assert shown is not None, direct.stdout
+    reference, case_id = shown.groups()
+    case = intake.http.get(f"/cases/{case_id}", headers=intake.bearer())
+    assert case.json()["reference"] == reference
 
 
 def test_record_without_a_token_is_refused(

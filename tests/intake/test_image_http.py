@@ -294,7 +294,7 @@ def test_a_confirmation_answers_a_request(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"deadline": "2030-01-01T10:00:00"}, "deadline"),
+        ({"deadline": "2030-03-31T01:30:00"}, "deadline"),  # the clocks go forward then
         ({"places": []}, "places"),
         ({"places": ["printouts"]}, "places"),
         ({"pseudonym": "Jane Doe"}, "pseudonym"),
@@ -307,6 +307,15 @@ def test_a_bad_deletion_request_is_422_naming_the_field(
     refused = post(client, case_id, "deletion-requests", DSL, {**DELETION, **changes})
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["loc"][:2] == ["body", field]
+
+
+def test_a_deadline_without_a_zone_is_read_in_the_trusts(client: TestClient) -> None:
+    case_id = new_case(client)
+    sent = {**DELETION, "deadline": "2030-07-01T17:00:00"}
+    recorded = post(client, case_id, "deletion-requests", DSL, sent)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.headers["Safeguard-Time-Zone-Assumed"] == "deadline read as Europe/London"
+    assert recorded.json()["deadline"] == "2030-07-01T17:00:00+01:00"
 
 
 def test_a_deadline_before_the_request_is_refused(client: TestClient) -> None:

@@ -228,7 +228,26 @@ def test_overdue_actions_are_listed_for_the_school_and_the_trust(client: TestCli
     trust_lead = ("lead.trust", Role.TRUST_LEAD)
     trust_wide = bearer(client, trust_lead, school="*")
     assert any(o["case_id"] == case_id for o in client.get("/overdue", headers=trust_wide).json())
-    assert client.get("/overdue", headers=bearer(client, DSL)).status_code == 403
+    # Without ?school=, a DSL's list is their own school's: never another's, never a 403.
+    own = client.get("/overdue", headers=bearer(client, DSL))
+    assert own.status_code == 200
+    # (Escalations may be recorded in between: compare what is overdue.)
+    assert [(o["case_id"], o["action"]) for o in own.json()] == [
+        (o["case_id"], o["action"]) for o in overdue.json()
+    ]
+    elm = client.get("/overdue", headers=bearer(client, ("dsl.elm", Role.DSL), school="ELM"))
+    assert (elm.status_code, elm.json()) == (200, [])
     other = client.get("/overdue", params={"school": "ELM"}, headers=bearer(client, DSL))
-    assert other.status_code == 403
+    assert (other.status_code, other.json()) == (404, {"detail": "no such school for you"})
     assert client.get("/overdue", headers=bearer(client, STAFF)).status_code == 403
+
+
+def test_a_decision_timed_without_a_zone_is_read_in_the_trusts(client: TestClient) -> None:
+    case_id = new_case(client)
+    override = {"classification": "experimental", "subtype": "romantic", "reason": "Invented"}
+    recorded = post(
+        client, case_id, "classification-overrides", {**override, "occurred_at": "2025-07-15T10:00"}
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.headers["Safeguard-Time-Zone-Assumed"] == "occurred_at read as Europe/London"
+    assert recorded.json()["occurred_at"] == "2025-07-15T10:00:00+01:00"

@@ -271,7 +271,8 @@ def test_a_school_list_shows_only_that_schools_cases(client: TestClient) -> None
     ] == [("OAK-2026-0007", "open", 3, 1)]
     assert listed.json()["cases"][0]["case_id"] == str(oak.case_id)
     elm_dsl = bearer(client, Role.DSL, ("ELM",))
-    assert client.get("/cases", params={"school": "OAK"}, headers=elm_dsl).status_code == 404
+    elsewhere = client.get("/cases", params={"school": "OAK"}, headers=elm_dsl)
+    assert (elsewhere.status_code, elsewhere.json()) == (404, {"detail": "no such school for you"})
     trust_lead = bearer(client, Role.TRUST_LEAD, ("*",))
     elm = client.get("/cases", params={"school": "ELM"}, headers=trust_lead).json()["cases"]
     assert [c["reference"] for c in elm] == ["ELM-2026-0001"]
@@ -279,6 +280,29 @@ def test_a_school_list_shows_only_that_schools_cases(client: TestClient) -> None
     assert client.get("/cases", params={"school": "ELM"}, headers=auditor_of_oak).status_code == 404
     # A list is not a read of each case: nothing is added to their chronologies.
     assert reviews_of(client).case_view(oak.case_id).reads == []
+
+
+def test_without_a_school_the_list_is_of_every_school_of_the_token(client: TestClient) -> None:
+    a_case(client)
+    a_case(client, school="ELM", number=1)
+
+    def listed(headers: dict[str, str]) -> tuple[list[str], list[tuple[str, str]]]:
+        response = client.get("/cases", headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["school"] is None
+        return body["schools"], [(c["school"], c["reference"]) for c in body["cases"]]
+
+    assert listed(bearer(client)) == (["OAK"], [("OAK", "OAK-2026-0007")])
+    both = [("ELM", "ELM-2026-0001"), ("OAK", "OAK-2026-0007")]
+    assert listed(bearer(client, Role.AUDITOR, ("ELM", "OAK"))) == (["ELM", "OAK"], both)
+    # A trust-wide token: every school of the trust, those without a case too.
+    assert listed(bearer(client, Role.TRUST_LEAD, ("*",))) == (["ASH", "ELM", "OAK"], both)
+    # A school the trust does not have is no school, even for a trust-wide token.
+    missing = client.get(
+        "/cases", params={"school": "YEW"}, headers=bearer(client, Role.TRUST_LEAD, ("*",))
+    )
+    assert (missing.status_code, missing.json()) == (404, {"detail": "no such school for you"})
 
 
 def test_overdue_for_a_school_and_across_the_trust_move_with_the_clock(
@@ -304,8 +328,52 @@ def test_overdue_for_a_school_and_across_the_trust_move_with_the_clock(
     ]
     assert overdue(trust_lead, school="ELM") == [("ELM-2026-0001", "senior_management")]
     assert overdue(bearer(client)) == [("OAK-2026-0007", "senior_management")]
-    assert (
-        client.get("/overdue", params={"school": "ELM"}, headers=bearer(client)).status_code == 404
-    )
+    elsewhere = client.get("/overdue", params={"school": "ELM"}, headers=bearer(client))
+    assert (elsewhere.status_code, elsewhere.json()) == (404, {"detail": "no such school for you"})
     reviews.clock = lambda: T0 + minutes(2 + 24 * 60 + 1)
     assert len(overdue(trust_lead)) == 6
+
+
+def test_as_of_and_entries_without_a_zone_are_read_in_the_trusts(client: TestClient) -> None:
+    story = a_case(client)
+    story.dsl("dsl.oak", T0 + minutes(30))
+    # T0 is in November: London's wall clock is UTC.
+    for path in ("", "/chronology", "/export.json", "/export.pdf"):
+        then = client.get(
+            f"/cases/{story.case_id}{path}",
+            headers=bearer(client),
+            params={"as_of": "2026-11-24T09:01"},
+        )
+        assert then.status_code == 200, (path, then.text)
+        assert then.headers["Safeguard-Time-Zone-Assumed"] == "as_of read as Europe/London", path
+    shown = view(client, story, as_of="2026-11-24T09:01").json()
+    assert [e["kind"] for e in shown["entries"]] == ["disclosure_recorded"]
+    assert shown["as_of"] == "2026-11-24T09:01:00Z"
+    recorded = post(client, story, "support", {**SUPPORT, "occurred_at": "2025-07-15T10:00"})
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.headers["Safeguard-Time-Zone-Assumed"] == "occurred_at read as Europe/London"
+    assert recorded.json()["occurred_at"] == "2025-07-15T10:00:00+01:00"
+
+
+def test_as_of_before_the_case_existed_is_404_saying_so(client: TestClient) -> None:
+    story = a_case(client)
+    before = (T0 - minutes(1)).isoformat()
+    for path in ("", "/chronology", "/export.json", "/export.pdf"):
+        url = f"/cases/{story.case_id}{path}"
+        response = client.get(url, headers=bearer(client), params={"as_of": before})
+        assert response.status_code == 404, path
+        assert response.json() == {
+            "detail": "the case did not exist yet at 2026-11-24T08:59:00+00:00"
+        }, path
+        # Another school's case stays 'no such case', whatever the time.
+        elsewhere = bearer(client, Role.DSL, ("ELM",))
+        hidden = client.get(url, headers=elsewhere, params={"as_of": before})
+        assert hidden.json() == {"detail": "no such case"}, path
+    # Nothing was shown, so nothing was read.
+    assert reviews_of(client).case_view(story.case_id).reads == []
+    assert (
+        client.get(
+            f"/cases/{story.case_id}", params={"as_of": T0.isoformat()}, headers=bearer(client)
+        ).status_code
+        == 200
+    )

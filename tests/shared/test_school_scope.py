@@ -101,3 +101,76 @@ def test_a_store_that_is_down_is_503_and_records_nothing(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "nothing was recorded" in response.json()["detail"]
+
+
+# A case named by its reference: the same case, the same rules, in every service.
+
+
+def test_intake_finds_a_case_by_its_reference_with_the_same_rules(intake: TestClient) -> None:
+    staff = bearer(intake, "staff.a", Role.STAFF, ["OAK"])
+    disclosure = {"school": "OAK", "disclosure_route": "peer", "summary": "Invented"}
+    first = intake.post("/cases", json=disclosure, headers=staff).json()
+    assert intake.get(f"/cases/{first['reference']}", headers=staff).json() == first
+    # A case recorded after the first look-up is found too, and letters in any case will do.
+    second = intake.post("/cases", json=disclosure, headers=staff).json()
+    by_reference = intake.get(f"/cases/{second['reference'].lower()}", headers=staff)
+    assert by_reference.json()["case_id"] == second["case_id"]
+    triage = intake.post(f"/cases/{second['reference']}/triage", json={}, headers=staff)
+    assert triage.status_code == 201, triage.text
+    assert len(intake.get(f"/cases/{second['case_id']}/triage", headers=staff).json()) == 1
+
+    missing = intake.get("/cases/OAK-2026-9999", headers=staff)
+    assert (missing.status_code, missing.json()) == (404, {"detail": "no such case"})
+    for headers in (
+        bearer(intake, "staff.b", Role.STAFF, ["OAK"]),
+        bearer(intake, "dsl.elm", Role.DSL, ["ELM"]),
+    ):
+        hidden = intake.get(f"/cases/{first['reference']}", headers=headers)
+        assert (hidden.status_code, hidden.json()) == (404, {"detail": "no such case"})
+    neither = intake.get("/cases/the-oak-case", headers=staff)
+    assert neither.status_code == 422
+    assert {tuple(e["loc"]) for e in neither.json()["detail"]} == {("path", "case_id")}
+
+
+@pytest.mark.parametrize(
+    ("make_app", "read", "post", "body"),
+    [
+        (
+            referral_app,
+            "/cases/{}/assessments",
+            "/cases/{}/classification-overrides",
+            {"classification": "experimental", "subtype": "romantic", "reason": "Invented"},
+        ),
+        (
+            review_app,
+            "/cases/{}",
+            "/cases/{}/support",
+            {"pseudonym": "YP-1", "kind": "pastoral", "given_by": "Tutor", "detail": "Invented"},
+        ),
+    ],
+)
+def test_downstream_services_find_a_case_by_the_reference_intake_published(
+    store: StoreChoice,
+    make_app,  # type: ignore[no-untyped-def]
+    read: str,
+    post: str,
+    body: dict[str, str],
+) -> None:
+    app = make_app(store.settings())
+    with TestClient(app) as client:
+        contract = incident_reported(reference="OAK-2026-0042")
+        assert isinstance(contract, IncidentReportedV1)
+        app.state.runtime.app.process_event(contract, Tracking("intake", 1))
+        dsl = bearer(client, "dsl.oak", Role.DSL, ["OAK"])
+        found = client.get(read.format("OAK-2026-0042"), headers=dsl)
+        assert found.status_code == 200, found.text
+        assert found.json()["case_id"] == str(contract.case_id)
+        recorded = client.post(post.format("OAK-2026-0042"), json=body, headers=dsl)
+        assert recorded.status_code == 201, recorded.text
+
+        hidden = client.get(
+            read.format("OAK-2026-0042"), headers=bearer(client, "d", Role.DSL, ["ELM"])
+        )
+        missing = client.get(read.format("OAK-2026-0043"), headers=dsl)
+        for response in (hidden, missing):
+            assert (response.status_code, response.json()) == (404, {"detail": "no such case"})

@@ -7,12 +7,13 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, HTTPException, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.application import IdempotencyKeyReusedError, ReferenceBusyError
 from services.intake.domain import Incident, IntakeError
 from services.intake.entrypoint.common import (
     RECORDERS,
+    CaseId,
     field_error,
     intake_of,
     refuse_future,
@@ -23,6 +24,7 @@ from services.intake.entrypoint.young_people import YoungPersonIn, YoungPersonOu
 from shared.contracts.intake import DisclosureRoute
 from shared.identity import Principal
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 from shared.runtime import ServiceRuntime
 
 
@@ -39,8 +41,9 @@ class DisclosureIn(BaseModel):
         description="What was disclosed, in words. Text carrying an image, or a link to one, "
         "is refused.",
     )
-    occurred_at: AwareDatetime | None = Field(
-        default=None, description="When the disclosure was made; default: now."
+    occurred_at: TrustTime | None = Field(
+        default=None,
+        description="When the disclosure was made (without a zone: in the trust's); default: now.",
     )
     young_people: list[YoungPersonIn] = Field(
         default_factory=list,
@@ -138,7 +141,7 @@ def record_disclosure(
 
 @router.get("/cases/{case_id}", response_model=CaseOut)
 def get_case(
-    case_id: UUID,
+    case_id: CaseId,
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(RECORDERS)],

@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from services.intake.application import IncidentNotFoundError, Intake
 from services.intake.domain import Incident
 from shared.http import (
+    CaseId,
     IdempotencyKey,
     IfMatch,
     expected_version,
@@ -21,12 +22,14 @@ from shared.http import (
 )
 from shared.http import entry_errors as shared_entry_errors
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
+from shared.local_time import read_local_times
 from shared.runtime import ServiceRuntime
 
 __all__ = [
     "DECIDERS",
     "HEAD",
     "RECORDERS",
+    "CaseId",
     "IdempotencyKey",
     "IfMatch",
     "Pseudonym",
@@ -47,7 +50,7 @@ Pseudonym = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$", exa
 """A young person's pseudonymous reference on the case, never a name."""
 
 # One router for every intake route, so that the routes stay listed in one place.
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], dependencies=[Depends(read_local_times)])
 
 
 def intake_of(request: Request) -> Intake:

@@ -15,13 +15,14 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Depends, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from services.intake.domain import CaseEntry, Incident
 from services.intake.entrypoint.common import (
     DECIDERS,
     HEAD,
     RECORDERS,
+    CaseId,
     Pseudonym,
     intake_of,
     router,
@@ -30,6 +31,7 @@ from services.intake.entrypoint.common import (
 from shared.http import EntryIn, EntryOut, add_entry_route
 from shared.identity import Principal
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 
 # Each kind of entry: its facts once, then what is sent (…In) and what is answered (…Out).
 
@@ -174,7 +176,7 @@ class DeletionRequest(BaseModel):
     """The facts of a request to delete copies."""
 
     pseudonym: Pseudonym
-    deadline: AwareDatetime
+    deadline: TrustTime
     places: list[Literal["devices", "cloud_storage", "social_media_accounts"]] = Field(
         min_length=1, max_length=3, description="Where every copy is to be deleted from."
     )
@@ -342,7 +344,7 @@ class ImageRecordOut(BaseModel):
 
 @router.get("/cases/{case_id}/image", response_model=ImageRecordOut)
 def get_image_record(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(DECIDERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(DECIDERS)]
 ) -> ImageRecordOut:
     """Step 3's record: each device's custody chain, who attested not viewing the image, the
     head's agreements and the viewings (what was seen, in words), containment, reports to

@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Depends, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.domain import Informed
 from services.intake.entrypoint.common import (
     RECORDERS,
+    CaseId,
     IdempotencyKey,
     IfMatch,
     entry_errors,
@@ -23,6 +24,7 @@ from services.intake.entrypoint.common import (
 )
 from shared.identity import Authorize, Principal, Role
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 
 ASSIGNERS = Authorize(Role.DSL, Role.HEAD)
 
@@ -35,7 +37,7 @@ class InformedIn(BaseModel):
     audience: Literal["dsl", "senior_management"]
     person: FreeText = Field(min_length=1, max_length=200, examples=["dsl.oak"])
     how: Literal["in_person", "phone", "written"]
-    occurred_at: AwareDatetime | None = None
+    occurred_at: TrustTime | None = None
     reason: FreeText = Field(default="", max_length=2000)
 
 
@@ -64,7 +66,7 @@ class DslIn(BaseModel):
 
     dsl: FreeText = Field(min_length=1, max_length=200, examples=["dsl.oak"])
     reason: FreeText = Field(default="", max_length=2000, description="Required to hand over.")
-    occurred_at: AwareDatetime | None = None
+    occurred_at: TrustTime | None = None
 
 
 class DslOut(BaseModel):
@@ -76,7 +78,7 @@ class DslOut(BaseModel):
     "/cases/{case_id}/informed", status_code=status.HTTP_201_CREATED, response_model=InformedOut
 )
 def record_informed(
-    case_id: UUID,
+    case_id: CaseId,
     body: InformedIn,
     request: Request,
     response: Response,
@@ -108,7 +110,7 @@ def record_informed(
 
 @router.get("/cases/{case_id}/informed", response_model=list[InformedOut])
 def get_informed(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
 ) -> list[InformedOut]:
     """Everyone recorded as told of the incident, oldest first."""
     incident = visible_incident(request, principal, case_id)
@@ -117,7 +119,7 @@ def get_informed(
 
 @router.post("/cases/{case_id}/dsl", response_model=DslOut)
 def assign_dsl(
-    case_id: UUID,
+    case_id: CaseId,
     body: DslIn,
     request: Request,
     principal: Annotated[Principal, Depends(ASSIGNERS)],

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from uuid import UUID
 
 from fastapi import Depends, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.domain import DeclinedSearch, Search
 from services.intake.entrypoint.common import (
     DECIDERS,
     HEAD,
     RECORDERS,
+    CaseId,
     IdempotencyKey,
     IfMatch,
     Pseudonym,
@@ -26,6 +26,7 @@ from services.intake.entrypoint.common import (
 )
 from shared.identity import Principal
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 
 
 class AuthorisationIn(BaseModel):
@@ -35,7 +36,7 @@ class AuthorisationIn(BaseModel):
 
     searcher: FreeText = Field(min_length=1, max_length=200, examples=["staff.b"])
     pseudonym: Pseudonym
-    occurred_at: AwareDatetime | None = None
+    occurred_at: TrustTime | None = None
 
 
 class SearchIn(BaseModel):
@@ -59,7 +60,7 @@ class SearchIn(BaseModel):
         description="Risk of serious harm and no other member of staff practicable.",
     )
     emergency_justification: FreeText = Field(default="", max_length=2000)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: TrustTime | None = None
 
 
 class SearchOut(BaseModel):
@@ -89,7 +90,7 @@ class DeclineIn(BaseModel):
 
     pseudonym: Pseudonym
     reason: FreeText = Field(min_length=1, max_length=2000)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: TrustTime | None = None
 
 
 class DeclinedOut(BaseModel):
@@ -107,7 +108,7 @@ class DeclinedOut(BaseModel):
 
 @router.post("/cases/{case_id}/search-authorisations", status_code=status.HTTP_201_CREATED)
 def authorise_search(
-    case_id: UUID,
+    case_id: CaseId,
     body: AuthorisationIn,
     request: Request,
     principal: Annotated[Principal, Depends(HEAD)],
@@ -135,7 +136,7 @@ def authorise_search(
     "/cases/{case_id}/searches", status_code=status.HTTP_201_CREATED, response_model=SearchOut
 )
 def record_search(
-    case_id: UUID,
+    case_id: CaseId,
     body: SearchIn,
     request: Request,
     response: Response,
@@ -170,7 +171,7 @@ def record_search(
     response_model=DeclinedOut,
 )
 def decline_search(
-    case_id: UUID,
+    case_id: CaseId,
     body: DeclineIn,
     request: Request,
     principal: Annotated[Principal, Depends(DECIDERS)],

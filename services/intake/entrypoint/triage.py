@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from fastapi import Depends, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.intake.domain import (
     MULTI_ANSWER,
@@ -16,6 +15,7 @@ from services.intake.domain import (
 )
 from services.intake.entrypoint.common import (
     RECORDERS,
+    CaseId,
     IdempotencyKey,
     IfMatch,
     entry_errors,
@@ -28,6 +28,7 @@ from services.intake.entrypoint.common import (
 from shared.contracts.intake import TriageRecordedV1
 from shared.identity import Principal
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 
 
 class ImageLocationIn(BaseModel):
@@ -54,7 +55,7 @@ _TRIAGE_FIELDS: dict[str, Any] = {
         FreeText,
         Field(default="", max_length=2000, description="Required when correcting an entry."),
     ),
-    "occurred_at": (AwareDatetime | None, Field(default=None, description="Default: now.")),
+    "occurred_at": (TrustTime | None, Field(default=None, description="Default: now.")),
 }
 TriageIn = create_model(
     "TriageIn",
@@ -94,7 +95,7 @@ class TriageOut(BaseModel):
     "/cases/{case_id}/triage", status_code=status.HTTP_201_CREATED, response_model=TriageOut
 )
 def record_triage(
-    case_id: UUID,
+    case_id: CaseId,
     body: TriageIn,
     request: Request,
     response: Response,
@@ -126,7 +127,7 @@ def record_triage(
 
 @router.get("/cases/{case_id}/triage", response_model=list[TriageOut])
 def get_triage(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
 ) -> list[TriageOut]:
     """Every triage entry of the case, oldest first: corrections never hide what came before."""
     incident = visible_incident(request, principal, case_id)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import Depends, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.intake.domain import YoungPerson
 from services.intake.entrypoint.common import (
     RECORDERS,
+    CaseId,
     IdempotencyKey,
     IfMatch,
     entry_errors,
@@ -24,6 +24,7 @@ from services.intake.entrypoint.common import (
 from shared.contracts.intake import YoungPersonRecordedV1
 from shared.identity import Principal
 from shared.imagery import FreeText
+from shared.local_time import TrustTime
 
 
 def _contract_field(name: str, default: Any) -> tuple[Any, Any]:
@@ -71,7 +72,7 @@ class YoungPersonChangeIn(BaseModel):
 
     young_person: YoungPersonIn
     reason: FreeText = Field(default="", max_length=2000, description="Required to correct.")
-    occurred_at: AwareDatetime | None = None
+    occurred_at: TrustTime | None = None
 
 
 @router.post(
@@ -80,7 +81,7 @@ class YoungPersonChangeIn(BaseModel):
     response_model=YoungPersonOut,
 )
 def record_young_person(
-    case_id: UUID,
+    case_id: CaseId,
     body: YoungPersonChangeIn,
     request: Request,
     response: Response,
@@ -110,7 +111,7 @@ def record_young_person(
 
 @router.get("/cases/{case_id}/young-people", response_model=list[YoungPersonOut])
 def get_young_people(
-    case_id: UUID, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
+    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
 ) -> list[YoungPersonOut]:
     """Every record of every young person of the case, oldest first."""
     incident = visible_incident(request, principal, case_id)

@@ -1,5 +1,5 @@
-"""A case's view and chronology (as it stands, or as it stood at any moment), each school's case
-list, and overdue actions for a school or across the trust.
+"""A case's view and chronology (as it stands, or as it stood at any moment), the case list and
+the overdue actions of a school, or of every school of the token (across the trust).
 
 Every read of a case (its view or its chronology, now or ``as_of``) is recorded in the case's
 own chronology first, so the DSL and an auditor can see who looked.
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from services.review.entrypoint.common import CASE_READERS, read_case, reviews_of, router
 from services.review.exports import TransferOut
@@ -25,23 +25,21 @@ from services.review.own_entries import (
     SUPPORT_GIVEN,
 )
 from services.review.views import CaseView, OwnEntry, case_view
-from shared.http import ActionOut
-from shared.identity import (
-    ALL_SCHOOLS,
-    Authorize,
-    Principal,
-    Role,
-    hide_unless_visible,
-)
+from shared.http import ActionOut, CaseId, SchoolAsked
+from shared.identity import Authorize, Principal, Role, schools_listed
+from shared.local_time import InTrustZone
+from shared.runtime import ServiceRuntime
 
 SCHOOL_READERS = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR, Role.TRUST_LEAD)
 """Who reads a school's list of cases and its overdue actions: never names, only references."""
 
 AsOf = Annotated[
-    AwareDatetime | None,
-    Query(description="The case as it stood at this moment: only the entries on record then."),
+    Annotated[datetime, AfterValidator(InTrustZone("as_of"))] | None,
+    Query(
+        description="The case as it stood at this moment: only the entries on record then. "
+        "Without a zone, in the trust's."
+    ),
 ]
-SchoolCode = Annotated[str, Query(pattern=r"^[A-Z]{2,8}$", description="e.g. OAK")]
 
 
 class EntryOut(BaseModel):
@@ -170,9 +168,10 @@ class ChronologyOut(BaseModel):
 
 
 class CaseSummaryOut(BaseModel):
-    """One line of a school's case list."""
+    """One line of a case list."""
 
     case_id: UUID
+    school: str
     reference: str
     status: str
     classification: str
@@ -187,7 +186,10 @@ class CaseSummaryOut(BaseModel):
 
 
 class CaseListOut(BaseModel):
-    school: str
+    """The cases of the schools listed, school by school."""
+
+    school: str | None = Field(description="The school asked for; null: none was.")
+    schools: list[str] = Field(description="The schools listed.")
     cases: list[CaseSummaryOut]
 
 
@@ -226,41 +228,29 @@ class OverdueListOut(BaseModel):
 
 @router.get("/cases", response_model=CaseListOut)
 def list_cases(
-    school: SchoolCode,
     request: Request,
     principal: Annotated[Principal, Depends(SCHOOL_READERS)],
+    school: SchoolAsked = None,
 ) -> CaseListOut:
-    """A school's cases: reference, status, classification, open and overdue actions, DSL and
-    review date. For the school's DSL and head, and the auditors and trust leads whose token
-    names it; any other school is 404, as for a case that does not exist."""
-    hide_unless_visible(principal, school)
-    views = reviews_of(request).school_cases(school)
-    return CaseListOut(school=school, cases=[_summary(v) for v in views])
+    """The cases of a school, or of every school the token names: reference, status,
+    classification, open and overdue actions, DSL and review date. For the school's DSL and
+    head, and the auditors and trust leads whose token names it; a school the token does not
+    name is 404."""
+    schools = _schools(request, principal, school)
+    views = (view for s in schools for view in reviews_of(request).school_cases(s))
+    return CaseListOut(school=school, schools=schools, cases=[_summary(v) for v in views])
 
 
 @router.get("/overdue", response_model=OverdueListOut)
 def list_overdue(
     request: Request,
     principal: Annotated[Principal, Depends(SCHOOL_READERS)],
-    school: Annotated[
-        str | None,
-        Query(
-            pattern=r"^[A-Z]{2,8}$",
-            description="One school; default: every school the token names (for a trust-wide "
-            "token, every school with a case).",
-        ),
-    ] = None,
+    school: SchoolAsked = None,
 ) -> OverdueListOut:
-    """Actions past their deadline, the longest overdue first: of one school, or across the
-    trust."""
+    """Actions past their deadline, the longest overdue first: of one school, or of every
+    school the token names (across the trust for a trust-wide token)."""
     reviews = reviews_of(request)
-    if school is not None:
-        hide_unless_visible(principal, school)
-        schools = [school]
-    elif ALL_SCHOOLS in principal.schools:
-        schools = [s for s in reviews.schools() if principal.may_act_for(s)]
-    else:
-        schools = sorted(principal.schools)
+    schools = _schools(request, principal, school)
     now = reviews.clock()
     return OverdueListOut(
         at=now,
@@ -296,7 +286,7 @@ def list_overdue(
 
 @router.get("/cases/{case_id}", response_model=CaseViewOut)
 def get_case_view(
-    case_id: UUID,
+    case_id: CaseId,
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(CASE_READERS)],
@@ -315,7 +305,7 @@ def get_case_view(
 
 @router.get("/cases/{case_id}/chronology", response_model=ChronologyOut)
 def get_chronology(
-    case_id: UUID,
+    case_id: CaseId,
     request: Request,
     principal: Annotated[Principal, Depends(CASE_READERS)],
     as_of: AsOf = None,
@@ -340,9 +330,15 @@ def get_chronology(
     )
 
 
+def _schools(request: Request, principal: Principal, school: str | None) -> list[str]:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return schools_listed(principal, runtime.trust, school)
+
+
 def _summary(view: CaseView) -> CaseSummaryOut:
     return CaseSummaryOut(
         case_id=view.case_id,
+        school=view.school,
         reference=view.reference,
         status=view.status,
         classification=view.classification,

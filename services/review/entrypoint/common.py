@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any, Self
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from services.review.application import CaseNotFoundError, Recorded, Recording, Reviews
@@ -27,13 +27,14 @@ from shared.http import (
     refuse_future,
 )
 from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
+from shared.local_time import read_local_times
 from shared.runtime import ServiceRuntime
 
 CASE_READERS = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR)
 DECIDERS = Authorize(Role.DSL, Role.HEAD)
 
 # One router for every review route, so that the routes stay listed in one place.
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], dependencies=[Depends(read_local_times)])
 
 
 def reviews_of(request: Request) -> Reviews:
@@ -61,9 +62,15 @@ def read_case(
     *,
     nothing_was: str,
 ) -> CaseRecord:
-    """The visible case, with this read of ``what`` recorded on it; 503 (``nothing_was`` shown,
-    exported...) if the case kept changing while the read was being recorded."""
-    visible_case(request, principal, case_id)
+    """The visible case, with this read of ``what`` recorded on it; 404 saying so if ``as_of``
+    is before anything of the case was on record (nothing is shown, so no read is recorded);
+    503 (``nothing_was`` shown, exported...) if the case kept changing while the read was
+    being recorded."""
+    record = visible_case(request, principal, case_id)
+    if as_of is not None and not record.on_record(as_of):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"the case did not exist yet at {as_of.isoformat()}"
+        )
     try:
         return reviews_of(request).record_read(
             case_id, user=principal.user, role=principal.role, what=what, as_of=as_of

@@ -35,7 +35,7 @@ from services.review.exports import CaseExport, TransferOut, build_export, rende
 from services.review.own_entries import SecureMethod
 from services.review.transfer import confirm_receipt, send_file
 from services.review.views import case_view
-from shared.http import EntryIn
+from shared.http import CaseId, EntryIn
 from shared.identity import Principal
 from shared.runtime import ServiceRuntime
 
@@ -51,7 +51,9 @@ _PDF: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/cases/{case_id}/export.pdf", response_class=Response, responses=_PDF, tags=["exports"]
 )
-def export_pdf(case_id: UUID, request: Request, principal: Reader, as_of: AsOf = None) -> Response:
+def export_pdf(
+    case_id: CaseId, request: Request, response: Response, principal: Reader, as_of: AsOf = None
+) -> Response:
     """The case's history as a PDF, for an inspection, a court or the child-protection file
     that moves with a young person: the case header (school, reference, status, classification
     in force and computed, DSL, review date), transfers of the file, the hash chain verified
@@ -64,6 +66,9 @@ def export_pdf(case_id: UUID, request: Request, principal: Reader, as_of: AsOf =
         render_pdf(export),
         media_type="application/pdf",
         headers={
+            # What the route's dependencies said (a time read in the trust's zone): FastAPI
+            # adds it only to an answer it makes itself.
+            **response.headers,
             "Content-Disposition": f'attachment; filename="{_filename(export)}.pdf"',
             "Cache-Control": "no-store",
         },
@@ -72,7 +77,7 @@ def export_pdf(case_id: UUID, request: Request, principal: Reader, as_of: AsOf =
 
 @router.get("/cases/{case_id}/export.json", response_model=CaseExport, tags=["exports"])
 def export_json(
-    case_id: UUID, request: Request, response: Response, principal: Reader, as_of: AsOf = None
+    case_id: CaseId, request: Request, response: Response, principal: Reader, as_of: AsOf = None
 ) -> CaseExport:
     """The same history, machine-readable: each entry also with its subject, its payload
     exactly as stored and hashed, and its previous and own hash, so that the chain can be

@@ -4,9 +4,10 @@ suppressed (the rules are :mod:`services.review.stats`'s).
 
 For the trust safeguarding lead and auditors (every school their token names; a trust-wide
 token: every school), and a school's DSL and head (their own school). ``?school=`` narrows to
-one school the token names; another school is 404, as everywhere else. Without it, a DSL or
-head sees the schools of their token, never more: not a 403, since their own school's figures
-are theirs to see. Reading statistics reads no one case, so no read is recorded on any case.
+one school the token names; another school is 404 "no such school for you", as for every
+list. Without it, a DSL or head sees the schools of their token, never more: not a 403, since
+their own school's figures are theirs to see. Reading statistics reads no one case, so no read
+is recorded on any case.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.review.entrypoint.common import reviews_of, router
 from services.review.stats import MINIMUM_GROUP, statistics_of
-from shared.identity import ALL_SCHOOLS, Authorize, Principal, Role, hide_unless_visible
+from shared.identity import ALL_SCHOOLS, Authorize, Principal, Role, schools_listed
 from shared.runtime import ServiceRuntime
 
 __all__ = ["router"]
@@ -118,15 +119,14 @@ def get_statistics(
     if from_month and to_month and from_month > to_month:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "from is after to")
     reviews = reviews_of(request)
+    runtime: ServiceRuntime = request.app.state.runtime
     if school is not None:
-        hide_unless_visible(principal, school)
-        schools, scope = [school], [school]
+        schools = scope = schools_listed(principal, runtime.trust, school)
     elif ALL_SCHOOLS in principal.schools:
         schools = [s for s in reviews.schools() if principal.may_act_for(s)]
         scope = sorted(principal.schools)
     else:
         schools = scope = sorted(principal.schools)
-    runtime: ServiceRuntime = request.app.state.runtime
     tz = ZoneInfo(runtime.trust.timezone)
     # school_cases builds each view without recording a read of it.
     views = (view for s in schools for view in reviews.school_cases(s))
