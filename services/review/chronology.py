@@ -262,6 +262,9 @@ def _(contract: AssessmentRecordedV1) -> Described:
     )
     if contract.subtype:
         summary += f"; subtype: {_words(contract.subtype)}"
+    # Stated from uk-2024.3 on; an earlier assessment's summary reads as it always did.
+    if contract.classification_reason:
+        summary += f"; why: {contract.classification_reason}"
     # Assessments under uk-2024.1 published no criteria: say nothing rather than "none met".
     if contract.criteria:
         summary += f"; {_criteria_met(contract.criteria)}"

@@ -152,3 +152,17 @@ def test_a_triage_published_before_sexual_acts_was_asked_reads_as_unknown() -> N
     contract = decode(TriageRecordedV1.subject, json.dumps(sample).encode())
     assert isinstance(contract, TriageRecordedV1)
     assert contract.sexual_acts == "unknown"
+
+
+def test_an_assessment_states_its_classification_reason_and_one_without_encodes_as_before() -> None:
+    raw = (GOLDEN / "referral.assessment.recorded.v1.json").read_text()
+    without = decode(AssessmentRecordedV1.subject, raw.encode())
+    assert isinstance(without, AssessmentRecordedV1)
+    assert without.classification_reason == ""
+    assert "classification_reason" not in json.loads(without.model_dump_json())
+
+    why = "violent_or_abusive_acts is yes: aggravated whatever the consent"
+    stated = {**json.loads(raw), "policy_version": "uk-2024.3", "classification_reason": why}
+    contract = decode(AssessmentRecordedV1.subject, json.dumps(stated).encode())
+    assert isinstance(contract, AssessmentRecordedV1)
+    assert json.loads(contract.model_dump_json())["classification_reason"] == why

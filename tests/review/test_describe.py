@@ -107,3 +107,22 @@ def test_an_assessment_with_no_criterion_met_says_so_and_gives_each_actions_leve
     assert described.summary.endswith(
         "actions: police DSL decides within 24 h, senior management recommended within 90 min"
     )
+
+
+def test_an_assessment_says_why_it_is_classified_so_when_its_version_states_it() -> None:
+    why = (
+        "violent_or_abusive_acts is yes: violent or abusive acts are an abusive element beyond "
+        "the image's creation, aggravated whatever the consent"
+    )
+    stated = describe(
+        assessment(
+            policy_version="uk-2024.3",
+            subtype="youth_intent_to_harm",
+            classification_reason=why,
+        )
+    )
+    assert stated is not None
+    assert f"subtype: youth intent to harm; why: {why};" in stated.summary
+    unstated = describe(assessment(subtype="youth_intent_to_harm"))
+    assert unstated is not None
+    assert "why:" not in unstated.summary
