@@ -85,8 +85,9 @@ class Intake:
 
 def some_cases(env: dict[str, str]) -> dict[str, UUID]:
     """Three cases, ten assessments: one with an adult suspected; one experimental, with the
-    DSL's risk assessment (a fourth assessment); and one made under uk-2024.1."""
-    referrals = Referrals(env)
+    DSL's risk assessment (a fourth assessment), both under uk-2024.2; and one made under
+    uk-2024.1."""
+    referrals = Referrals(env, policy_version=uk_2024_2.VERSION)
     intake = Intake(referrals)
     cases = {
         "OAK-2026-0001": intake.case("OAK-2026-0001"),
@@ -281,7 +282,7 @@ def test_an_assessment_of_the_first_build_is_not_replayable_nor_a_difference(
 def test_a_policy_that_fails_on_the_recorded_facts_is_a_difference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    referrals = Referrals()
+    referrals = Referrals(policy_version=uk_2024_2.VERSION)
     case_id = Intake(referrals).case(SUSPECTED)
 
     def unreadable(facts: CaseFacts) -> Assessment:
@@ -390,7 +391,7 @@ def test_safeguard_audit_replay_counts_the_first_build_and_fails_on_a_lost_versi
     missing = [line for line in lost.stdout.splitlines() if line.startswith("MISSING")]
     assert missing == [
         f"MISSING POLICY VERSION uk-2024.1: OAK-2026-0003 ({cases['OAK-2026-0003']}) "
-        f"assessment {n} cannot be replayed; this build has only uk-2024.2, "
+        f"assessment {n} cannot be replayed; this build has only uk-2024.2, uk-2024.3, "
         "and a released version must stay"
         for n in (1, 2, 3)
     ]
