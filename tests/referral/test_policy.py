@@ -390,6 +390,13 @@ def test_scenario(scenario: Scenario, version: str) -> None:
     assert result.policy_version == version
 
 
+def test_the_current_version_is_uk_2024_3_and_the_trusts_default() -> None:
+    from shared.trust import load_trust
+
+    assert CURRENT == UK_2024_3
+    assert load_trust().policy_version == CURRENT
+
+
 def test_a_required_police_referral_cannot_be_declined_and_is_immediate() -> None:
     result = assess(S("adult", triage=ADULT).facts(), CURRENT)
     police = next(a for a in result.actions if a.action == "police")

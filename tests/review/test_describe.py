@@ -126,3 +126,17 @@ def test_an_assessment_says_why_it_is_classified_so_when_its_version_states_it()
     unstated = describe(assessment(subtype="youth_intent_to_harm"))
     assert unstated is not None
     assert "why:" not in unstated.summary
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_triage_counts_the_questions_of_its_own_version(version: str) -> None:
+    subject = f"intake.triage.recorded.{version}"
+    contract = decode(subject, (GOLDEN / f"{subject}.json").read_bytes())
+    described = describe(contract)
+    assert described is not None
+    # V2 asks the acts in the imagery as two questions: one more than V1's seventeen.
+    asked = {"v1": 17, "v2": 18}[version]
+    answered = {"v1": 16, "v2": 16}[version]
+    assert described.summary.startswith(
+        f"Triage 2: {answered} of {asked} answered; adult involvement no; corrects triage 1:"
+    )

@@ -43,6 +43,7 @@ from services.intake.domain.search import (
     unmet_conditions,
 )
 from services.intake.domain.triage import (
+    ASKED_AS_ONE,
     IMAGE_LOCATION_KINDS,
     MULTI_ANSWER,
     REFERRAL_FACTS,
@@ -50,6 +51,7 @@ from services.intake.domain.triage import (
     TRIAGE_ANSWERS,
     UNKNOWN,
     Triage,
+    asked_as_one,
     check_image_locations,
     complete_answers,
 )
@@ -58,6 +60,7 @@ from shared.application import NAMESPACE
 from shared.entries import CaseEntry, Recording
 
 __all__ = [
+    "ASKED_AS_ONE",
     "CLOCK_SKEW",
     "DISCLOSURE_ROUTES",
     "IMAGE_LOCATION_KINDS",
@@ -82,6 +85,7 @@ __all__ = [
     "Triage",
     "ViewingRefusedError",
     "YoungPerson",
+    "asked_as_one",
     "check_disclosure_route",
     "check_occurred_before_recorded",
     "checked_young_person",
@@ -858,7 +862,15 @@ class Incident(Aggregate):
             self.young_person_keys[idempotency_key] = len(self.young_people_history)
 
     class TriageRecorded(Aggregate.Event):
-        """Step 1 answered (again: a correction keeps every earlier entry)."""
+        """Step 1 answered (again: a correction keeps every earlier entry).
+
+        ``answers`` holds the questions as they were asked when it was recorded, each answer
+        as given. An entry recorded before the acts in the imagery were asked apart holds
+        ``acts_unusual_or_violent`` in place of ``violent_or_abusive_acts`` and
+        ``acts_unusual_for_development``: it stays so (no upcaster translates it, since an
+        answer to one question is not an answer to two), is shown so, and is published as the
+        contract it was published as then (:mod:`services.intake.adapters.contracts`). The
+        event's own fields did not change, so it keeps class version 1."""
 
         PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("image_locations", "reason")
 

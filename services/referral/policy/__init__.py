@@ -34,7 +34,7 @@ POLICIES: dict[str, Callable[[CaseFacts], Assessment]] = {
     uk_2024_2.VERSION: uk_2024_2.assess,
     uk_2024_3.VERSION: uk_2024_3.assess,
 }
-CURRENT = uk_2024_2.VERSION
+CURRENT = uk_2024_3.VERSION
 """The version new assessments are made under."""
 
 
