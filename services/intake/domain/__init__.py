@@ -30,6 +30,7 @@ from services.intake.domain.image import (
     check_custody,
     check_deletion_request,
     check_no_agency,
+    check_viewer_is_the_dsl,
     check_viewing,
     describe_agencies,
 )
@@ -232,7 +233,21 @@ class Incident(Aggregate):
         reason: str
 
     def agree_viewing(self, by: Recording, dsl: str, pseudonym: str, reason: str) -> None:
-        """Only the head agrees, and only to a viewing with a reason."""
+        """Only the head agrees, only to a viewing with a reason, and only by the DSL who has
+        the case.
+
+        The guidance: viewing, if unavoidable, is by the DSL. What this case records of who
+        its DSL is, is the DSL who took it (:meth:`assign_dsl`, by a DSL or the head; a
+        handover names the next one, with the reason). So the agreement must name that
+        person, as the case stands when it is recorded, since it is for a viewing still to
+        come; before any DSL has taken the case it names no one who may view. That is the
+        strictest rule the record supports. It is stricter than "anyone with the DSL role":
+        a deputy DSL views only once the case is handed to them, and the handover says why.
+        The role shown on someone's earlier entries is not used: it says what their token was
+        then, not that they have this case. The viewing is still checked against the viewer's
+        own role (:func:`check_viewing`). Agreements recorded before this rule are stored
+        events: they load as they are, since the rule is checked here, not when they apply.
+        """
         if by.recorded_by_role != "head":
             msg = "only the head agrees to the image being viewed"
             raise ViewingRefusedError(msg)
@@ -240,6 +255,7 @@ class Incident(Aggregate):
             msg = "the head's agreement to a viewing says why it is unavoidable"
             raise NeedsReasonError(msg)
         self._young_person(pseudonym)
+        check_viewer_is_the_dsl(named=dsl, case_dsl=self.dsl)
         self._record(self.ImageViewingAgreed, by, dsl=dsl, pseudonym=pseudonym, reason=reason)
 
     class ImageViewed(CaseEntry):
