@@ -41,14 +41,14 @@ EXPERIMENTAL_SUBTYPES = uk_2024_2.EXPERIMENTAL_SUBTYPES
 WHY_AGGRAVATED = {
     VIOLENT: "violent or abusive acts are an abusive element beyond the image's creation, "
     "aggravated whatever the consent",
-    "coercion_blackmail_or_grooming": "coercion, blackmail or grooming: intent to harm",
-    "financially_motivated_extortion": "extortion: intent to harm",
-    "intent_to_harm": "conflict, extortion, threats, malice or abuse: intent to harm",
-    "willing_or_coerced": "a young person was coerced: intent to harm",
-    "without_consent": "taken, sent or shown without the pictured young person's knowledge "
-    "or against their will: reckless misuse",
-    "spread_beyond_intended_recipient": "shown beyond the one it was sent to, against the "
-    "pictured young person's will: reckless misuse",
+    "coercion_blackmail_or_grooming": "coercion, blackmail or grooming shows intent to harm",
+    "financially_motivated_extortion": "extortion shows intent to harm",
+    "intent_to_harm": "the DSL found conflict, extortion, threats, malice or abuse (intent to "
+    "harm)",
+    "willing_or_coerced": "a young person was coerced (intent to harm)",
+    "without_consent": "taken, sent or shown without the pictured young person's knowledge or "
+    "against their will (reckless misuse)",
+    "spread_beyond_intended_recipient": "shared beyond the one it was sent to (reckless misuse)",
 }
 
 
