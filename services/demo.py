@@ -56,7 +56,8 @@ DEMO_TRIAGE = {
     "adult_involvement": "no",
     "coercion_blackmail_or_grooming": "no",
     "capacity_to_consent_concerns": "no",
-    "acts_unusual_or_violent": "no",
+    "violent_or_abusive_acts": "no",
+    "acts_unusual_for_development": "no",
     "sexual_acts": "no",
     "pictured_under_13": "no",
     "immediate_risk_of_harm": "no",
@@ -206,6 +207,7 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
             post(f"{base['referral']}/cases/{case_id}/risk-assessments", DEMO_RISK)
             required = http.get(f"{base['referral']}/cases/{case_id}", headers=auth).json()
             console.print(f"   {required['classification']} ({required['subtype']})")
+            console.print(f"   why: {required['computed_classification_reason']}")
             for action in required["actions"]:
                 console.print(f"   {action['action']:<22} {action['level']:<12} {action['why']}")
             for action in required["actions"]:

@@ -23,9 +23,9 @@ from services.referral.policy import POLICIES, CaseFacts, UnknownPolicyVersionEr
 from services.referral.recipients import notices_called_for
 from shared.application import Clock, ServiceApplication
 from shared.contracts.intake import (
-    TRIAGE_QUESTION_FIELDS,
     IncidentReportedV1,
     TriageRecordedV1,
+    TriageRecordedV2,
     YoungPersonRecordedV1,
 )
 from shared.contracts.streams import message_id
@@ -45,11 +45,13 @@ class NoticeNotFoundError(LookupError):
     """No notice has that id."""
 
 
-def triage_facts(contract: TriageRecordedV1) -> dict[str, Any]:
-    """A triage entry's answers, as the facts a policy reads."""
+def triage_facts(contract: TriageRecordedV1 | TriageRecordedV2) -> dict[str, Any]:
+    """A triage entry's answers, as the facts a policy reads: the questions its version asked
+    (a V1 entry's ``acts_unusual_or_violent`` as given; each policy version says what it
+    means)."""
     answers: dict[str, Any] = {
         q: list(v) if isinstance(v, tuple) else v
-        for q in TRIAGE_QUESTION_FIELDS
+        for q in contract.question_fields()
         for v in [getattr(contract, q)]
     }
     answers["image_location_kinds"] = sorted({loc.kind for loc in contract.image_locations})
@@ -107,8 +109,13 @@ class Referrals(ServiceApplication):
         self._reassess(referral, facts, self._caused_by(processing_event))
         processing_event.collect_events(referral)
 
-    @on_upstream.register
-    def _(self, contract: TriageRecordedV1, processing_event: ProcessingEvent[UUID]) -> None:
+    @on_upstream.register(TriageRecordedV1)
+    @on_upstream.register(TriageRecordedV2)
+    def _(
+        self,
+        contract: TriageRecordedV1 | TriageRecordedV2,
+        processing_event: ProcessingEvent[UUID],
+    ) -> None:
         referral = self.get_referral(contract.case_id)
         facts = {**referral.facts.data, "triage": triage_facts(contract)}
         self._reassess(referral, facts, self._caused_by(processing_event))

@@ -83,6 +83,9 @@ class AssessmentOut(BaseModel):
     number: int
     classification: str
     subtype: str
+    classification_reason: str = Field(
+        description="Why, naming the facts that decided it (policy uk-2024.3 on; else empty)."
+    )
     missing_facts: list[str]
     policy_version: str
     caused_by: str
@@ -97,6 +100,7 @@ class AssessmentOut(BaseModel):
             number=recorded.number,
             classification=outcome.classification,
             subtype=outcome.subtype,
+            classification_reason=outcome.classification_reason,
             missing_facts=list(outcome.missing_facts),
             policy_version=recorded.policy_version,
             caused_by=recorded.caused_by,
@@ -132,6 +136,10 @@ class CaseOut(BaseModel):
     subtype: str
     computed_classification: str
     computed_subtype: str
+    computed_classification_reason: str = Field(
+        description="Why the computed classification, naming the facts that decided it "
+        "(policy uk-2024.3 on; else empty)."
+    )
     policy_version: str
     missing_facts: list[str]
     criteria: list[CriterionOut]
@@ -162,6 +170,7 @@ def get_case(
         subtype=subtype,
         computed_classification=latest.classification,
         computed_subtype=latest.subtype,
+        computed_classification_reason=latest.classification_reason,
         policy_version=latest.policy_version,
         missing_facts=list(latest.missing_facts),
         criteria=[

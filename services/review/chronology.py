@@ -12,7 +12,6 @@ from datetime import UTC
 from functools import singledispatch
 
 from shared.contracts.intake import (
-    TRIAGE_QUESTION_FIELDS,
     DeletionConfirmedV1,
     DeletionRequestedV1,
     DeviceCustodyRecordedV1,
@@ -28,6 +27,7 @@ from shared.contracts.intake import (
     IncidentReportedV1,
     LeadershipInformedV1,
     TriageRecordedV1,
+    TriageRecordedV2,
     YoungPersonRecordedV1,
 )
 from shared.contracts.referral import (
@@ -72,14 +72,15 @@ def _(contract: IncidentReportedV1) -> Described:
     )
 
 
-@describe.register
-def _(contract: TriageRecordedV1) -> Described:
-    answered = sum(
-        1 for q in TRIAGE_QUESTION_FIELDS if getattr(contract, q) not in ("unknown", ("unknown",))
-    )
+@describe.register(TriageRecordedV1)
+@describe.register(TriageRecordedV2)
+def _(contract: TriageRecordedV1 | TriageRecordedV2) -> Described:
+    # Counted over the questions of the entry's own version (V2 asks one more).
+    questions = contract.question_fields()
+    answered = sum(1 for q in questions if getattr(contract, q) not in ("unknown", ("unknown",)))
     corrected = contract.entry_number > 1
     summary = (
-        f"Triage {contract.entry_number}: {answered} of {len(TRIAGE_QUESTION_FIELDS)} "
+        f"Triage {contract.entry_number}: {answered} of {len(questions)} "
         f"answered; adult involvement {contract.adult_involvement}"
     )
     if corrected:
@@ -262,6 +263,9 @@ def _(contract: AssessmentRecordedV1) -> Described:
     )
     if contract.subtype:
         summary += f"; subtype: {_words(contract.subtype)}"
+    # Stated from uk-2024.3 on; an earlier assessment's summary reads as it always did.
+    if contract.classification_reason:
+        summary += f"; why: {contract.classification_reason}"
     # Assessments under uk-2024.1 published no criteria: say nothing rather than "none met".
     if contract.criteria:
         summary += f"; {_criteria_met(contract.criteria)}"

@@ -48,7 +48,7 @@ from shared.contracts.referral import (
     ClassificationOverriddenV1,
 )
 
-REVIEW_AFTER_DAYS: dict[str, int] = {"uk-2024.1": 42, "uk-2024.2": 42}
+REVIEW_AFTER_DAYS: dict[str, int] = {"uk-2024.1": 42, "uk-2024.2": 42, "uk-2024.3": 42}
 """The school's review cycle (policy step 8): a case is reviewed this many days after the
 disclosure, by the policy version of its first assessment. A policy value, not a law: a trust
 that reviews sooner changes it here, with a new policy version."""

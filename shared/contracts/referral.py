@@ -87,6 +87,14 @@ class AssessmentRecordedV1(CaseContract):
     )
     criteria: tuple[CriterionV1, ...] = ()
     actions: tuple[RequiredActionV1, ...] = ()
+    classification_reason: str = Field(
+        default="",
+        # Left out while empty, so that an assessment published before it (or under a version
+        # that gives none) encodes to the very bytes it did: review hashes each payload.
+        exclude_if=lambda reason: not reason,
+        description="Why the case is classified so, naming the facts that decided it (added "
+        "within v1, from policy uk-2024.3 on; empty or absent: not stated).",
+    )
     actions_after: tuple[ActionStateV1, ...] | None = Field(
         default=None,
         description="Every action of the case as it stands right after this assessment, as "

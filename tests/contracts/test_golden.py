@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -66,22 +67,57 @@ def test_personal_data_is_marked() -> None:
     assert all(issubclass(c, Contract) for c in CONTRACTS.values())
 
 
-def test_the_triage_contract_offers_exactly_the_domains_questions_and_answers() -> None:
+def _allowed(contract: type[Any], question: str) -> set[str]:
     from typing import get_args
 
-    from services.intake.domain import MULTI_ANSWER, TRIAGE_ANSWERS
-    from shared.contracts.intake import TRIAGE_QUESTION_FIELDS, TriageRecordedV1
+    from services.intake.domain import MULTI_ANSWER
 
-    assert set(TRIAGE_QUESTION_FIELDS) == set(TRIAGE_ANSWERS)
+    annotation = contract.model_fields[question].annotation
+    if question in MULTI_ANSWER:
+        annotation = get_args(annotation)[0]  # tuple[Literal[...], ...]
+    literal = get_args(annotation)
+    if literal and not isinstance(literal[0], str):  # a Literal behind an alias
+        literal = get_args(literal[0])
+    return set(literal)
+
+
+def test_the_triage_contract_offers_exactly_the_domains_questions_and_answers() -> None:
+    from services.intake.domain import TRIAGE_ANSWERS
+    from shared.contracts.intake import TriageRecordedV2
+
+    assert set(TriageRecordedV2.question_fields()) == set(TRIAGE_ANSWERS)
     for question, allowed in TRIAGE_ANSWERS.items():
-        annotation = TriageRecordedV1.model_fields[question].annotation
-        if question in MULTI_ANSWER:
-            annotation = get_args(annotation)[0]  # tuple[Literal[...], ...]
-        literal = get_args(annotation)
-        if literal and not isinstance(literal[0], str):  # a Literal behind an alias
-            literal = get_args(literal[0])
-        assert set(literal) == set(allowed), question
+        assert _allowed(TriageRecordedV2, question) == set(allowed), question
+    assert TriageRecordedV2.personal_fields() == ("image_locations", "correction_reason")
+
+
+def test_the_first_triage_contract_asked_the_acts_in_the_imagery_as_one_question() -> None:
+    from services.intake.domain import ASKED_AS_ONE, TRIAGE_ANSWERS
+    from shared.contracts.intake import TriageRecordedV1
+
+    apart = {"violent_or_abusive_acts", "acts_unusual_for_development"}
+    assert set(TriageRecordedV1.question_fields()) == set(TRIAGE_ANSWERS) - apart | {ASKED_AS_ONE}
+    assert _allowed(TriageRecordedV1, ASKED_AS_ONE) == {"yes", "no", "unknown"}
     assert TriageRecordedV1.personal_fields() == ("image_locations", "correction_reason")
+
+
+def test_a_v1_triage_encodes_its_fields_in_the_order_it_always_did() -> None:
+    """Review hashes each message as encoded: a rebuild that decodes an old message again must
+    get the same bytes, so V1's field order is part of V1."""
+    from shared.contracts.intake import TriageRecordedV1
+
+    sample = (GOLDEN / "intake.triage.recorded.v1.json").read_bytes()
+    encoded = decode(TriageRecordedV1.subject, sample).model_dump_json()
+    assert list(json.loads(encoded)) == [
+        *("case_id", "school", "reference", "recorded_by", "recorded_by_role"),
+        *("occurred_at", "recorded_at", "entry_number", "disclosing_about", "image_nature"),
+        *("ai_generated_or_altered", "dsl_consulted", "how_widely_shared"),
+        *("device_in_possession", "device_ownership", "immediate_support_needed"),
+        *("other_young_people_involved", "image_locations", "adult_involvement"),
+        *("coercion_blackmail_or_grooming", "capacity_to_consent_concerns"),
+        *("acts_unusual_or_violent", "pictured_under_13", "immediate_risk_of_harm"),
+        *("financially_motivated_extortion", "sexual_acts", "correction_reason"),
+    ]
 
 
 def test_the_young_person_contract_offers_exactly_the_domains_values() -> None:
@@ -152,3 +188,17 @@ def test_a_triage_published_before_sexual_acts_was_asked_reads_as_unknown() -> N
     contract = decode(TriageRecordedV1.subject, json.dumps(sample).encode())
     assert isinstance(contract, TriageRecordedV1)
     assert contract.sexual_acts == "unknown"
+
+
+def test_an_assessment_states_its_classification_reason_and_one_without_encodes_as_before() -> None:
+    raw = (GOLDEN / "referral.assessment.recorded.v1.json").read_text()
+    without = decode(AssessmentRecordedV1.subject, raw.encode())
+    assert isinstance(without, AssessmentRecordedV1)
+    assert without.classification_reason == ""
+    assert "classification_reason" not in json.loads(without.model_dump_json())
+
+    why = "violent_or_abusive_acts is yes: aggravated whatever the consent"
+    stated = {**json.loads(raw), "policy_version": "uk-2024.3", "classification_reason": why}
+    contract = decode(AssessmentRecordedV1.subject, json.dumps(stated).encode())
+    assert isinstance(contract, AssessmentRecordedV1)
+    assert json.loads(contract.model_dump_json())["classification_reason"] == why

@@ -133,6 +133,9 @@ async def test_the_demo_runs_against_the_services(services: Services) -> None:
         assert kind in result.stdout
     assert "assessment 2" in result.stdout
     assert "aggravated (youth_reckless_misuse)" in result.stdout
+    # The trust's policy version, and the reason it states for the classification.
+    assert "(policy uk-2024.3)" in result.stdout
+    assert "why: without_consent is yes" in result.stdout
     assert "reviewed and closed" in result.stdout
 
 

@@ -19,6 +19,7 @@ from services.intake.domain import (
     Incident,
     IntakeError,
     NeedsReasonError,
+    Recording,
     ViewingRefusedError,
 )
 from shared.entries import EntryError
@@ -74,7 +75,10 @@ class CaseApp(Intake):
     case_id: UUID
 
 
-def new_case(env: dict[str, str] | None = None, route: str = "young_person") -> CaseApp:
+def new_case(
+    env: dict[str, str] | None = None, route: str = "young_person", dsl: str | None = "dsl.oak"
+) -> CaseApp:
+    """A case with three young people; ``dsl`` (unless None) has taken it (step 4)."""
     intake = CaseApp(env, clock=lambda: NOW)
     incident, _ = intake.report_incident(
         school="OAK",
@@ -85,7 +89,16 @@ def new_case(env: dict[str, str] | None = None, route: str = "young_person") -> 
         young_people=[GIRL, BOY, UNRECORDED],
     )
     intake.case_id = incident.id
+    if dsl is not None:
+        take_case(intake, dsl)
     return intake
+
+
+def take_case(app: CaseApp, dsl: str, reason: str = "") -> None:
+    """``dsl`` takes the case; a handover says why."""
+    app.assign_dsl(
+        app.case_id, dsl=dsl, reason=reason, recorded_by="dsl.oak", recorded_by_role="dsl"
+    )
 
 
 @pytest.fixture
@@ -240,6 +253,8 @@ def test_the_dsl_views_under_the_protocol_and_the_record_says_who_why_what(app: 
 
 @pytest.mark.parametrize(("role", "user"), [("staff", "staff.a"), ("head", "head.oak")])
 def test_no_one_but_the_dsl_views_the_image(app: CaseApp, role: str, user: str) -> None:
+    # Even were the case handed to them and the head agreed, their role refuses the viewing.
+    take_case(app, user, reason="Invented: a mistaken handover")
     agree(app, dsl=user)
     with pytest.raises(ViewingRefusedError, match="only the DSL") as refused:
         record(
@@ -302,9 +317,82 @@ def test_a_viewing_needs_the_heads_agreement_for_that_dsl_and_young_person(
     app: CaseApp, agreement: tuple[str, str] | None
 ) -> None:
     if agreement:
-        agree(app, *agreement)
+        dsl, pseudonym = agreement
+        take_case(app, dsl, reason="Invented: dsl.oak away")
+        agree(app, dsl, pseudonym)
+        take_case(app, "dsl.oak", reason="Invented: dsl.oak back")
     with pytest.raises(ViewingRefusedError, match=r"the head has not agreed to dsl\.oak"):
         record(app, Incident.record_viewing, **VIEWING)
+
+
+NOT_THE_CASES_DSL = {
+    "a member of staff": "staff.a",
+    "the head": "head.oak",
+    "a deputy DSL the case was not handed to": "dep.oak",
+    "the DSL's name with other capitals": "DSL.oak",
+}
+
+
+@pytest.mark.parametrize("named", NOT_THE_CASES_DSL.values(), ids=NOT_THE_CASES_DSL.keys())
+def test_the_head_agrees_to_a_viewing_only_by_the_dsl_who_has_the_case(
+    app: CaseApp, named: str
+) -> None:
+    with pytest.raises(ViewingRefusedError) as refused:
+        agree(app, dsl=named)
+    assert refused.value.args[0] == (
+        f"viewing is by the DSL: the agreement names {named}, who is not the DSL who has the "
+        "case (dsl.oak); hand the case over first, with the reason, if they are to view it"
+    )
+    assert case(app).viewing_agreements == []
+
+
+def test_no_viewing_is_agreed_before_a_dsl_has_taken_the_case() -> None:
+    app = new_case(dsl=None)
+    with pytest.raises(
+        ViewingRefusedError,
+        match=r"^viewing is by the DSL: the agreement names "
+        r"dsl\.oak, but no DSL has taken the case yet",
+    ):
+        agree(app)
+    take_case(app, "dsl.oak")
+    agree(app)
+    assert [a.dsl for a in case(app).viewing_agreements] == ["dsl.oak"]
+
+
+def test_a_deputy_views_once_the_case_is_handed_to_them(app: CaseApp) -> None:
+    take_case(app, "dep.oak", reason="Invented: dsl.oak is away this week")
+    agree(app, dsl="dep.oak")
+    entry, _ = record(app, Incident.record_viewing, by="dep.oak", **VIEWING)
+    assert (entry.recorded_by, entry.agreed_by) == ("dep.oak", "head.oak")  # type: ignore[attr-defined]
+    # The DSL the case was handed from is not the one the head may agree to any more.
+    with pytest.raises(ViewingRefusedError, match=r"who is not the DSL who has the case \(dep"):
+        agree(app, dsl="dsl.oak")
+
+
+def test_an_agreement_stored_before_the_rule_still_loads(store: StoreChoice) -> None:
+    """An agreement recorded before it had to name the case's DSL (here, a member of staff)
+    is a stored event: it loads, and shows, as it was recorded."""
+    app = new_case(store.env("intake"), dsl=None)
+    incident = case(app)
+    # As the earlier build recorded it, with only its own checks then.
+    incident._record(
+        Incident.ImageViewingAgreed,
+        Recording("head.oak", "head", NOW, NOW),
+        dsl="staff.a",
+        pseudonym="YP-1",
+        reason="Invented: recorded before the rule",
+    )
+    app.save(incident)
+    app.close()
+
+    reopened = CaseApp(store.env("intake"), clock=lambda: NOW)
+    reopened.case_id = app.case_id
+    (agreement,) = case(reopened).viewing_agreements
+    assert (agreement.dsl, agreement.recorded_by) == ("staff.a", "head.oak")
+    # It still lets no one but a DSL view: the viewing checks the viewer's own role.
+    with pytest.raises(ViewingRefusedError, match="only the DSL"):
+        record(reopened, Incident.record_viewing, by="staff.a", role="staff", **VIEWING)
+    reopened.close()
 
 
 def test_only_the_head_agrees_and_says_why(app: CaseApp) -> None:

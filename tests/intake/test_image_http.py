@@ -101,7 +101,8 @@ def bearer(client: TestClient, who: tuple[str, Role], school: str = "OAK") -> di
     return {"Authorization": f"Bearer {client.app.state.tokens.issue(user, role, [school])}"}  # type: ignore[attr-defined]
 
 
-def new_case(client: TestClient) -> str:
+def new_case(client: TestClient, dsl: str | None = "dsl.oak") -> str:
+    """A disclosure with two young people; ``dsl`` (unless None) has taken the case."""
     created = client.post(
         "/cases",
         json={
@@ -114,7 +115,16 @@ def new_case(client: TestClient) -> str:
     )
     assert created.status_code == 201
     case_id: str = created.json()["case_id"]
+    if dsl is not None:
+        take_case(client, case_id, dsl)
     return case_id
+
+
+def take_case(client: TestClient, case_id: str, dsl: str, reason: str = "") -> None:
+    taken = client.post(
+        f"/cases/{case_id}/dsl", json={"dsl": dsl, "reason": reason}, headers=bearer(client, DSL)
+    )
+    assert taken.status_code == 200, taken.json()
 
 
 def post(
@@ -234,6 +244,36 @@ def test_only_the_dsl_views_the_image(client: TestClient, who: tuple[str, Role])
 def test_only_the_head_agrees_to_a_viewing(client: TestClient, who: tuple[str, Role]) -> None:
     case_id = new_case(client)
     assert post(client, case_id, "viewing-agreements", who, AGREEMENT).status_code == 403
+
+
+@pytest.mark.parametrize("named", ["staff.a", "head.oak", "dep.oak"])
+def test_the_head_agrees_only_to_the_dsl_who_has_the_case_viewing(
+    client: TestClient, named: str
+) -> None:
+    case_id = new_case(client)
+    version = get_case(client, case_id).headers["ETag"]
+    refused = post(client, case_id, "viewing-agreements", HEADTEACHER, {**AGREEMENT, "dsl": named})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == (
+        f"viewing is by the DSL: the agreement names {named}, who is not the DSL who has the "
+        "case (dsl.oak); hand the case over first, with the reason, if they are to view it"
+    )
+    assert get_case(client, case_id).headers["ETag"] == version
+    # Handed over, with the reason, the one who has the case may be agreed to.
+    take_case(client, case_id, named, reason="Invented: dsl.oak is away")
+    agreed = post(client, case_id, "viewing-agreements", HEADTEACHER, {**AGREEMENT, "dsl": named})
+    assert agreed.status_code == 201
+
+
+def test_no_viewing_is_agreed_before_a_dsl_takes_the_case(client: TestClient) -> None:
+    case_id = new_case(client, dsl=None)
+    refused = post(client, case_id, "viewing-agreements", HEADTEACHER, AGREEMENT)
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith(
+        "viewing is by the DSL: the agreement names dsl.oak, but no DSL has taken the case yet"
+    )
+    image = client.get(f"/cases/{case_id}/image", headers=bearer(client, DSL)).json()
+    assert image["viewing_agreements"] == []
 
 
 def test_the_dsl_views_the_image_after_the_heads_agreement(client: TestClient) -> None:

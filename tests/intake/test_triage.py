@@ -8,9 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from services.intake.adapters.contracts import to_contract
 from services.intake.application import CaseChangedError, IdempotencyKeyReusedError, Intake
-from services.intake.domain import TRIAGE_ANSWERS, IntakeError, NeedsReasonError
+from services.intake.domain import (
+    ASKED_AS_ONE,
+    TRIAGE_ANSWERS,
+    Incident,
+    IntakeError,
+    NeedsReasonError,
+)
 from services.intake.entrypoint import create_app
+from shared.contracts.intake import TriageRecordedV1, TriageRecordedV2
 from shared.identity import Role
 from tests.conftest import StoreChoice
 
@@ -174,3 +182,123 @@ def test_triage_over_http(client: TestClient) -> None:
         headers=dsl,
     )
     assert link.status_code == 422
+
+
+# The acts in the imagery: asked as two questions since policy uk-2024.3 (issue 12).
+
+
+def test_violent_and_unusual_acts_are_asked_apart_and_published_as_v2() -> None:
+    app = Intake(clock=lambda: NOW)
+    case = new_case(app)
+    entry, _ = triage(
+        app,
+        case.id,
+        answers={"violent_or_abusive_acts": "yes", "acts_unusual_for_development": "no"},
+    )
+    assert (
+        entry.answers["violent_or_abusive_acts"],
+        entry.answers["acts_unusual_for_development"],
+    ) == ("yes", "no")
+    assert ASKED_AS_ONE not in entry.answers
+    (stored,) = [
+        e for e in app.repository.event_store.get(case.id) if isinstance(e, Incident.TriageRecorded)
+    ]
+    published = to_contract(stored)
+    assert isinstance(published, TriageRecordedV2)
+    assert (published.violent_or_abusive_acts, published.acts_unusual_for_development) == (
+        "yes",
+        "no",
+    )
+
+
+def test_the_one_old_question_is_refused_naming_the_two() -> None:
+    app = Intake()
+    case = new_case(app)
+    with pytest.raises(IntakeError, match=f"no triage question {ASKED_AS_ONE}"):
+        triage(app, case.id, answers={ASKED_AS_ONE: "yes"})
+    assert app.get_incident(case.id).triage == []
+
+
+def test_the_one_old_question_over_http_is_refused_naming_the_two(client: TestClient) -> None:
+    staff = bearer(client, "staff.a", Role.STAFF)
+    case_id = client.post(
+        "/cases",
+        json={"school": "OAK", "disclosure_route": "peer", "summary": "Invented"},
+        headers=staff,
+    ).json()["case_id"]
+    refused = client.post(f"/cases/{case_id}/triage", json={ASKED_AS_ONE: "no"}, headers=staff)
+    assert refused.status_code == 422
+    assert "violent_or_abusive_acts and acts_unusual_for_development" in str(refused.json())
+    apart = {"violent_or_abusive_acts": "no", "acts_unusual_for_development": "unknown"}
+    recorded = client.post(f"/cases/{case_id}/triage", json=apart, headers=staff)
+    assert recorded.status_code == 201
+    assert recorded.json()["answers"]["violent_or_abusive_acts"] == "no"
+
+
+# What the build before uk-2024.3 stored for a triage: the acts asked as one question, and (for
+# the oldest entries) no sexual_acts question either.
+APART = ("violent_or_abusive_acts", "acts_unusual_for_development")
+ASKED_BEFORE = {
+    **{q: "unknown" for q in TRIAGE_ANSWERS if q not in APART and q != "sexual_acts"},
+    "disclosing_about": ["sharing"],
+    "adult_involvement": "no",
+    ASKED_AS_ONE: "yes",
+}
+
+
+def test_a_triage_stored_before_the_acts_were_asked_apart_still_loads_as_recorded(
+    store: StoreChoice,
+) -> None:
+    env = store.env("intake")
+    before = Intake(env, clock=lambda: NOW)
+    case = new_case(before)
+    incident = before.get_incident(case.id)
+    # As the earlier build recorded it: its checks passed then, its event is the same class.
+    incident._triage_recorded(
+        school=incident.school,
+        reference=incident.reference,
+        number=1,
+        answers=ASKED_BEFORE,
+        image_locations=[],
+        reason="",
+        recorded_by="dsl.a",
+        recorded_by_role="dsl",
+        occurred_at=NOW,
+        recorded_at=NOW,
+        idempotency_key="",
+    )
+    before.save(incident)
+    before.close()
+
+    after = Intake(env, clock=lambda: NOW + timedelta(hours=1))
+    (old,) = after.get_incident(case.id).triage
+    assert old.answers == ASKED_BEFORE  # kept as given: one answer is not made into two
+    # Published, as it was then, as V1 with its one answer (sexual_acts unknown: not asked).
+    stored = [
+        e
+        for e in after.repository.event_store.get(case.id)
+        if isinstance(e, Incident.TriageRecorded)
+    ]
+    published = to_contract(stored[0])
+    assert isinstance(published, TriageRecordedV1)
+    assert (published.acts_unusual_or_violent, published.sexual_acts) == ("yes", "unknown")
+
+    # A correction asks the two questions; both entries stay, each published as its version.
+    triage(
+        after,
+        case.id,
+        answers={"violent_or_abusive_acts": "no", "acts_unusual_for_development": "yes"},
+        reason="Invented: the DSL asked which it was",
+    )
+    first, second = after.get_incident(case.id).triage
+    assert (first.answers[ASKED_AS_ONE], second.answers["acts_unusual_for_development"]) == (
+        "yes",
+        "yes",
+    )
+    stored = [
+        e
+        for e in after.repository.event_store.get(case.id)
+        if isinstance(e, Incident.TriageRecorded)
+    ]
+    assert [type(to_contract(e)) for e in stored] == [TriageRecordedV1, TriageRecordedV2]
+    after.close()

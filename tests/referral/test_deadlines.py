@@ -62,7 +62,7 @@ def test_an_overdue_action_goes_to_the_dsl_then_the_head_once_each(store: StoreC
     first = app.escalate_overdue(NOW + timedelta(minutes=61))
     assert sorted((e.action, e.to) for e in first) == [(a, "dsl") for a in IMMEDIATE]
     assert first[0].due_at == NOW + timedelta(minutes=60)
-    assert first[0].policy_version == "uk-2024.2"
+    assert first[0].policy_version == "uk-2024.3"  # the demo trust's version
     assert app.escalate_overdue(NOW + timedelta(minutes=62)) == [], "once"
 
     restarted = referrals(store.env("referral"), trust_with(), clock)

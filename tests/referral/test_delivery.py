@@ -580,7 +580,7 @@ def test_the_referral_application_assesses_under_the_trust_policy_version(
 
 def test_the_demo_trust_lists_invented_recipients_disabled() -> None:
     trust = load_trust()
-    assert trust.policy_version == "uk-2024.2"
+    assert trust.policy_version == "uk-2024.3"
     assert trust.recipients
     assert not any(r.enabled for r in trust.recipients)
     assert all("example.invalid" in r.destination for r in trust.recipients)

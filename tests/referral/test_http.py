@@ -105,6 +105,11 @@ def test_the_dsl_reads_what_is_required_and_by_when(client: TestClient) -> None:
     assert (police["level"], police["declinable"], police["status"]) == ("required", False, "open")
     criterion_1 = next(c for c in case["criteria"] if c["number"] == 1)
     assert (criterion_1["status"], criterion_1["decided_by"]) == ("met", ["adult_involvement"])
+    assert case["policy_version"] == "uk-2024.3"
+    assert case["computed_classification_reason"].startswith("adult_involvement is suspected")
+    assessments = client.get(f"/cases/{case_id}/assessments", headers=bearer(client, DSL)).json()
+    latest = assessments["assessments"][-1]
+    assert latest["classification_reason"] == case["computed_classification_reason"]
     assert read.headers["ETag"]
     assert client.get(f"/cases/{case_id}", headers=bearer(client, AUDITOR)).status_code == 200
     assert client.get(f"/cases/{case_id}", headers=bearer(client, STAFF)).status_code == 403

@@ -17,7 +17,7 @@ from services.referral.application import Referrals
 from services.referral.domain import ActionError, Referral
 from services.review.application import Reviews
 from shared.application import IdempotencyKeyReusedError
-from shared.contracts.intake import TriageRecordedV1, YoungPersonRecordedV1
+from shared.contracts.intake import TriageRecordedV1, TriageRecordedV2, YoungPersonRecordedV1
 from shared.entries import NeedsReasonError
 from tests.conftest import StoreChoice
 from tests.helpers import incident_reported
@@ -25,6 +25,7 @@ from tests.helpers import incident_reported
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 GOLDEN = Path(__file__).parent.parent / "contracts" / "golden"
 GOLDEN_TRIAGE = json.loads((GOLDEN / "intake.triage.recorded.v1.json").read_text())
+GOLDEN_TRIAGE_V2 = json.loads((GOLDEN / "intake.triage.recorded.v2.json").read_text())
 GOLDEN_PERSON = json.loads((GOLDEN / "intake.young_person.recorded.v1.json").read_text())
 ROMANTIC = {
     "willing_or_coerced": "willing",
@@ -69,6 +70,23 @@ class CaseApp(Referrals):
                 {
                     **GOLDEN_TRIAGE,
                     **CLEAR,
+                    "case_id": self.case_id,
+                    "entry_number": number,
+                    **answers,
+                }
+            )
+        )
+
+    def triage_apart(self, number: int, **answers: Any) -> None:
+        """A triage that asks the acts in the imagery as two questions (V2), both no."""
+        clear = {k: v for k, v in CLEAR.items() if k != "acts_unusual_or_violent"}
+        self.feed(
+            TriageRecordedV2.model_validate(
+                {
+                    **GOLDEN_TRIAGE_V2,
+                    **clear,
+                    "violent_or_abusive_acts": "no",
+                    "acts_unusual_for_development": "no",
                     "case_id": self.case_id,
                     "entry_number": number,
                     **answers,
@@ -173,6 +191,34 @@ def test_a_declined_referral_reopens_when_new_facts_require_it(app: CaseApp) -> 
     assert police.history[0].startswith("declined (Invented: experimental), reopened")
     # The decision itself stays in the record.
     assert [type(d).__name__ for d in app.case.decisions] == ["ActionDeclined"]
+
+
+def test_violent_acts_found_later_make_an_experimental_case_aggravated_and_reopen_the_police(
+    app: CaseApp,
+) -> None:
+    app.triage_apart(1)
+    app.decide(Referral.assess_risk, factors=ROMANTIC, conclusion="low", reasons="Invented")
+    assert app.case.classification == ("experimental", "romantic")
+    app.decide(Referral.decline_action, action="police", reason="Invented: experimental")
+
+    app.triage_apart(
+        2, violent_or_abusive_acts="yes", correction_reason="Invented: the DSL learnt more"
+    )
+    assert app.case.classification == ("aggravated", "youth_intent_to_harm")
+    latest = app.case.assessment
+    assert latest is not None
+    assert latest.classification_reason.startswith("violent_or_abusive_acts is yes")
+    criterion_3 = next(c for c in latest.criteria if c.number == 3)
+    assert (criterion_3.status, criterion_3.decided_by) == ("met", ("violent_or_abusive_acts",))
+    police = app.case.actions["police"]
+    assert (police.status, police.level, police.declinable) == ("open", "required", False)
+    # The facts read are the two answers as given; the one old question is not among them.
+    triage = json.loads(app.case.assessments[-1].facts)["triage"]
+    assert (triage["violent_or_abusive_acts"], triage["acts_unusual_for_development"]) == (
+        "yes",
+        "no",
+    )
+    assert "acts_unusual_or_violent" not in triage
 
 
 def test_the_risk_assessment_reassesses_in_the_same_save(app: CaseApp) -> None:

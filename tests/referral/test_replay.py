@@ -26,7 +26,12 @@ from services.referral.replay import (
     replay_all,
     replay_case,
 )
-from shared.contracts.intake import IncidentReportedV1, TriageRecordedV1, YoungPersonRecordedV1
+from shared.contracts.intake import (
+    IncidentReportedV1,
+    TriageRecordedV1,
+    TriageRecordedV2,
+    YoungPersonRecordedV1,
+)
 from tests.conftest import StoreChoice
 from tests.review.test_chain import rewrite_stored_event
 
@@ -85,8 +90,9 @@ class Intake:
 
 def some_cases(env: dict[str, str]) -> dict[str, UUID]:
     """Three cases, ten assessments: one with an adult suspected; one experimental, with the
-    DSL's risk assessment (a fourth assessment); and one made under uk-2024.1."""
-    referrals = Referrals(env)
+    DSL's risk assessment (a fourth assessment), both under uk-2024.2; and one made under
+    uk-2024.1."""
+    referrals = Referrals(env, policy_version=uk_2024_2.VERSION)
     intake = Intake(referrals)
     cases = {
         "OAK-2026-0001": intake.case("OAK-2026-0001"),
@@ -281,7 +287,7 @@ def test_an_assessment_of_the_first_build_is_not_replayable_nor_a_difference(
 def test_a_policy_that_fails_on_the_recorded_facts_is_a_difference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    referrals = Referrals()
+    referrals = Referrals(policy_version=uk_2024_2.VERSION)
     case_id = Intake(referrals).case(SUSPECTED)
 
     def unreadable(facts: CaseFacts) -> Assessment:
@@ -390,7 +396,7 @@ def test_safeguard_audit_replay_counts_the_first_build_and_fails_on_a_lost_versi
     missing = [line for line in lost.stdout.splitlines() if line.startswith("MISSING")]
     assert missing == [
         f"MISSING POLICY VERSION uk-2024.1: OAK-2026-0003 ({cases['OAK-2026-0003']}) "
-        f"assessment {n} cannot be replayed; this build has only uk-2024.2, "
+        f"assessment {n} cannot be replayed; this build has only uk-2024.2, uk-2024.3, "
         "and a released version must stay"
         for n in (1, 2, 3)
     ]
@@ -398,3 +404,112 @@ def test_safeguard_audit_replay_counts_the_first_build_and_fails_on_a_lost_versi
         "11 assessments replayed, 7 reproduced, 0 differ, 4 not replayable "
         "(1 recorded before facts were kept, 3 under a policy version this build lacks)"
     )
+
+
+# Upgrading to uk-2024.3 (issue 12): what was decided before replays under its own version.
+
+# An assessment as the build before uk-2024.3 recorded it, byte for byte: a triage that asked
+# the acts in the imagery as one question (answered yes), and a romantic exchange by the DSL's
+# risk assessment. uk-2024.2 called it experimental, criterion 3 met.
+RECORDED_FACTS = (
+    '{"disclosure_route":"young_person","risk_assessment":{"conclusion":"low",'
+    '"experimental_context":"romantic","intent_to_harm":"no","spread_beyond_intended_recipient":'
+    '"no","willing_or_coerced":"willing","without_consent":"no"},"triage":{'
+    '"acts_unusual_or_violent":"yes","adult_involvement":"no","capacity_to_consent_concerns":"no",'
+    '"coercion_blackmail_or_grooming":"no","financially_motivated_extortion":"no",'
+    '"how_widely_shared":"one_recipient","image_location_kinds":["device"],'
+    '"immediate_risk_of_harm":"no","pictured_under_13":"no","sexual_acts":"no"},'
+    '"young_people":[]}'
+)
+RECORDED_OUTCOME = (
+    '{"actions":[{"action":"police","declinable":false,"due_within_minutes":60,"level":"required",'
+    '"why":"immediate referral: criterion 3 (acts_unusual_or_violent) met"},{"action":'
+    '"childrens_social_care","declinable":true,"due_within_minutes":60,"level":"required","why":'
+    '"immediate referral: criterion 3 (acts_unusual_or_violent) met"},{"action":'
+    '"parents_or_carers","declinable":true,"due_within_minutes":1440,"level":"required","why":'
+    '"told unless that would put the young person at risk, with the reason recorded"},{"action":'
+    '"senior_management","declinable":false,"due_within_minutes":1440,"level":"required","why":'
+    '"senior management is always informed"},{"action":"dsl_record","declinable":false,'
+    '"due_within_minutes":1440,"level":"required","why":'
+    '"the DSL always records the incident and each decision"}],"classification":"experimental",'
+    '"criteria":[{"decided_by":["adult_involvement"],"name":"adult_involved","number":1,'
+    '"status":"not_met"},{"decided_by":["coercion_blackmail_or_grooming",'
+    '"capacity_to_consent_concerns"],"name":"coerced_blackmailed_groomed_or_capacity_to_consent",'
+    '"number":2,"status":"not_met"},{"decided_by":["acts_unusual_or_violent"],"name":'
+    '"acts_unusual_or_violent","number":3,"status":"met"},{"decided_by":["sexual_acts",'
+    '"pictured_under_13"],"name":"sexual_acts_under_13","number":4,"status":"not_met"},'
+    '{"decided_by":["immediate_risk_of_harm"],"name":"immediate_risk_of_harm","number":5,'
+    '"status":"not_met"}],"missing_facts":[],"policy_version":"uk-2024.2","subtype":"romantic"}'
+)
+
+
+def test_an_assessment_recorded_before_uk_2024_3_replays_identically_beside_the_new_ones(
+    store: StoreChoice,
+) -> None:
+    env = store.env("referral")
+    before = Referrals(env, policy_version=uk_2024_2.VERSION)
+    case_id = uuid4()
+    same = {"case_id": case_id, "reference": "OAK-2026-0009"}
+    Intake(before).feed(IncidentReportedV1.model_validate({**golden("incident.reported"), **same}))
+    referral = before.get_referral(case_id)
+    referral.trigger_event(
+        Referral.AssessmentRecorded,
+        school="OAK",
+        reference="OAK-2026-0009",
+        number=2,
+        facts=RECORDED_FACTS,
+        outcome=RECORDED_OUTCOME,
+        action_states="",
+        policy_version=uk_2024_2.VERSION,
+        caused_by="intake:2",
+        recorded_by="referral-service",
+        occurred_at=before.clock(),
+        recorded_at=before.clock(),
+    )
+    before.save(referral)
+    before.close()
+
+    # The upgraded build assesses under the trust's version now: uk-2024.3.
+    after = Referrals(env)
+    assert after.policy_version == "uk-2024.3"
+    intake = Intake(after)
+    intake.position = 2
+    intake.feed(YoungPersonRecordedV1.model_validate({**golden("young_person.recorded"), **same}))
+    # The old one answer still meets criterion 3, named as deciding it; which act it meant is
+    # asked again, and until then the case is not called experimental.
+    legacy = after.get_referral(case_id).assessment
+    assert legacy is not None
+    criterion_3 = next(c for c in legacy.criteria if c.number == 3)
+    assert (criterion_3.status, criterion_3.decided_by) == ("met", ("acts_unusual_or_violent",))
+    assert (legacy.classification, legacy.missing_facts) == (
+        "undetermined",
+        ("violent_or_abusive_acts",),
+    )
+    # The DSL answers the two questions apart: violent acts, in a willing exchange.
+    v2 = json.loads((GOLDEN / "intake.triage.recorded.v2.json").read_text())
+    apart = {k: v for k, v in CLEAR.items() if k != "acts_unusual_or_violent"}
+    intake.feed(
+        TriageRecordedV2.model_validate(
+            {
+                **v2,
+                **apart,
+                **same,
+                "violent_or_abusive_acts": "yes",
+                "acts_unusual_for_development": "no",
+            }
+        )
+    )
+    now = after.get_referral(case_id).assessment
+    assert now is not None
+    assert (now.classification, now.subtype) == ("aggravated", "youth_intent_to_harm")
+    assert now.classification_reason.startswith("violent_or_abusive_acts is yes")
+    after.close()
+
+    results = replayed(env)
+    assert [(r.number, r.policy_version, r.verdict) for r in results] == [
+        (1, "uk-2024.2", Verdict.REPRODUCED),
+        (2, "uk-2024.2", Verdict.REPRODUCED),
+        (3, "uk-2024.3", Verdict.REPRODUCED),
+        (4, "uk-2024.3", Verdict.REPRODUCED),
+    ]
+    assert results[1].recorded == results[1].replayed == RECORDED_OUTCOME

@@ -107,3 +107,36 @@ def test_an_assessment_with_no_criterion_met_says_so_and_gives_each_actions_leve
     assert described.summary.endswith(
         "actions: police DSL decides within 24 h, senior management recommended within 90 min"
     )
+
+
+def test_an_assessment_says_why_it_is_classified_so_when_its_version_states_it() -> None:
+    why = (
+        "violent_or_abusive_acts is yes: violent or abusive acts are an abusive element beyond "
+        "the image's creation, aggravated whatever the consent"
+    )
+    stated = describe(
+        assessment(
+            policy_version="uk-2024.3",
+            subtype="youth_intent_to_harm",
+            classification_reason=why,
+        )
+    )
+    assert stated is not None
+    assert f"subtype: youth intent to harm; why: {why};" in stated.summary
+    unstated = describe(assessment(subtype="youth_intent_to_harm"))
+    assert unstated is not None
+    assert "why:" not in unstated.summary
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_triage_counts_the_questions_of_its_own_version(version: str) -> None:
+    subject = f"intake.triage.recorded.{version}"
+    contract = decode(subject, (GOLDEN / f"{subject}.json").read_bytes())
+    described = describe(contract)
+    assert described is not None
+    # V2 asks the acts in the imagery as two questions: one more than V1's seventeen.
+    asked = {"v1": 17, "v2": 18}[version]
+    answered = {"v1": 16, "v2": 16}[version]
+    assert described.summary.startswith(
+        f"Triage 2: {answered} of {asked} answered; adult involvement no; corrects triage 1:"
+    )

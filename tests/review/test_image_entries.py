@@ -46,6 +46,10 @@ class Case:
             ],
         )
         self.case_id: UUID = incident.id
+        # The DSL takes the case (step 4): the one the head may agree to a viewing by.
+        self.intake.assign_dsl(
+            self.case_id, dsl="dsl.oak", reason="", recorded_by="dsl.oak", recorded_by_role="dsl"
+        )
 
     def record(self, command: Callable[..., None], by: str, role: str, **details: Any) -> None:
         self.intake.record_entry(
@@ -172,6 +176,7 @@ def test_a_whole_step_3_shows_in_the_chronology_in_order_and_in_words(case: Case
     assert [e.kind for e in entries] == [
         "disclosure_recorded",
         "young_person_recorded",
+        "dsl_assigned",
         "device_confiscated",
         "image_not_viewed_attested",
         "device_transferred",

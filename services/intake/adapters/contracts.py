@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.intake.domain import Incident
+from services.intake.domain import Incident, asked_as_one
+from shared.contracts import Contract
 from shared.contracts.intake import (
     DeletionConfirmedV1,
     DeletionRequestedV1,
@@ -19,6 +20,7 @@ from shared.contracts.intake import (
     IncidentReportedV1,
     LeadershipInformedV1,
     TriageRecordedV1,
+    TriageRecordedV2,
     YoungPersonRecordedV1,
 )
 from shared.relay import Publishes, contract_mapper
@@ -27,7 +29,7 @@ _PUBLISHES: dict[type, Publishes] = {
     Incident.Reported: Publishes(IncidentReportedV1),
     Incident.YoungPersonRecorded: Publishes(YoungPersonRecordedV1, {"reason": "correction_reason"}),
     Incident.TriageRecorded: Publishes(
-        TriageRecordedV1,
+        TriageRecordedV2,
         {"number": "entry_number", "reason": "correction_reason"},
         spread="answers",
     ),
@@ -50,5 +52,22 @@ _PUBLISHES: dict[type, Publishes] = {
 PUBLISHED = tuple(_PUBLISHES)
 """The stored events other services see; every other event is private to intake."""
 
-to_contract = contract_mapper(_PUBLISHES)
-"""The contract a stored event is published as; None for events private to intake."""
+TRIAGE_ASKED_AS_ONE: dict[type, Publishes] = {
+    Incident.TriageRecorded: Publishes(
+        TriageRecordedV1,
+        {"number": "entry_number", "reason": "correction_reason"},
+        spread="answers",
+    )
+}
+"""A triage entry recorded before the acts in the imagery were asked apart is published, as it
+always was, as V1: its one answer fits no field of V2, and no answer is made up for it."""
+
+_mapped = contract_mapper(_PUBLISHES)
+_mapped_asked_as_one = contract_mapper(TRIAGE_ASKED_AS_ONE)
+
+
+def to_contract(domain_event: object) -> Contract | None:
+    """The contract a stored event is published as; None for events private to intake."""
+    if isinstance(domain_event, Incident.TriageRecorded) and asked_as_one(domain_event.answers):
+        return _mapped_asked_as_one(domain_event)
+    return _mapped(domain_event)

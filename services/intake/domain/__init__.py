@@ -30,6 +30,7 @@ from services.intake.domain.image import (
     check_custody,
     check_deletion_request,
     check_no_agency,
+    check_viewer_is_the_dsl,
     check_viewing,
     describe_agencies,
 )
@@ -43,6 +44,7 @@ from services.intake.domain.search import (
     unmet_conditions,
 )
 from services.intake.domain.triage import (
+    ASKED_AS_ONE,
     IMAGE_LOCATION_KINDS,
     MULTI_ANSWER,
     REFERRAL_FACTS,
@@ -50,6 +52,7 @@ from services.intake.domain.triage import (
     TRIAGE_ANSWERS,
     UNKNOWN,
     Triage,
+    asked_as_one,
     check_image_locations,
     complete_answers,
 )
@@ -58,6 +61,7 @@ from shared.application import NAMESPACE
 from shared.entries import CaseEntry, Recording
 
 __all__ = [
+    "ASKED_AS_ONE",
     "CLOCK_SKEW",
     "DISCLOSURE_ROUTES",
     "IMAGE_LOCATION_KINDS",
@@ -82,6 +86,7 @@ __all__ = [
     "Triage",
     "ViewingRefusedError",
     "YoungPerson",
+    "asked_as_one",
     "check_disclosure_route",
     "check_occurred_before_recorded",
     "checked_young_person",
@@ -228,7 +233,21 @@ class Incident(Aggregate):
         reason: str
 
     def agree_viewing(self, by: Recording, dsl: str, pseudonym: str, reason: str) -> None:
-        """Only the head agrees, and only to a viewing with a reason."""
+        """Only the head agrees, only to a viewing with a reason, and only by the DSL who has
+        the case.
+
+        The guidance: viewing, if unavoidable, is by the DSL. What this case records of who
+        its DSL is, is the DSL who took it (:meth:`assign_dsl`, by a DSL or the head; a
+        handover names the next one, with the reason). So the agreement must name that
+        person, as the case stands when it is recorded, since it is for a viewing still to
+        come; before any DSL has taken the case it names no one who may view. That is the
+        strictest rule the record supports. It is stricter than "anyone with the DSL role":
+        a deputy DSL views only once the case is handed to them, and the handover says why.
+        The role shown on someone's earlier entries is not used: it says what their token was
+        then, not that they have this case. The viewing is still checked against the viewer's
+        own role (:func:`check_viewing`). Agreements recorded before this rule are stored
+        events: they load as they are, since the rule is checked here, not when they apply.
+        """
         if by.recorded_by_role != "head":
             msg = "only the head agrees to the image being viewed"
             raise ViewingRefusedError(msg)
@@ -236,6 +255,7 @@ class Incident(Aggregate):
             msg = "the head's agreement to a viewing says why it is unavoidable"
             raise NeedsReasonError(msg)
         self._young_person(pseudonym)
+        check_viewer_is_the_dsl(named=dsl, case_dsl=self.dsl)
         self._record(self.ImageViewingAgreed, by, dsl=dsl, pseudonym=pseudonym, reason=reason)
 
     class ImageViewed(CaseEntry):
@@ -858,7 +878,15 @@ class Incident(Aggregate):
             self.young_person_keys[idempotency_key] = len(self.young_people_history)
 
     class TriageRecorded(Aggregate.Event):
-        """Step 1 answered (again: a correction keeps every earlier entry)."""
+        """Step 1 answered (again: a correction keeps every earlier entry).
+
+        ``answers`` holds the questions as they were asked when it was recorded, each answer
+        as given. An entry recorded before the acts in the imagery were asked apart holds
+        ``acts_unusual_or_violent`` in place of ``violent_or_abusive_acts`` and
+        ``acts_unusual_for_development``: it stays so (no upcaster translates it, since an
+        answer to one question is not an answer to two), is shown so, and is published as the
+        contract it was published as then (:mod:`services.intake.adapters.contracts`). The
+        event's own fields did not change, so it keeps class version 1."""
 
         PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("image_locations", "reason")
 

@@ -121,6 +121,23 @@ def check_custody(
         raise NeedsReasonError(msg, field="note")
 
 
+def check_viewer_is_the_dsl(*, named: str, case_dsl: str | None) -> None:
+    """Refuse the head's agreement to a viewing by anyone but the DSL who has the case."""
+    if case_dsl is None:
+        msg = (
+            f"viewing is by the DSL: the agreement names {named}, but no DSL has taken the "
+            "case yet; record the DSL who takes it first"
+        )
+        raise ViewingRefusedError(msg)
+    if named.strip() != case_dsl:
+        msg = (
+            f"viewing is by the DSL: the agreement names {named}, who is not the DSL who has "
+            f"the case ({case_dsl}); hand the case over first, with the reason, if they are to "
+            "view it"
+        )
+        raise ViewingRefusedError(msg)
+
+
 def check_viewing(
     *,
     viewer: str,

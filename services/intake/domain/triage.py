@@ -35,14 +35,21 @@ REFERRAL_FACTS: dict[str, tuple[str, ...]] = {
     "adult_involvement": ("no", "suspected", "yes", UNKNOWN),
     "coercion_blackmail_or_grooming": YES_NO,
     "capacity_to_consent_concerns": YES_NO,
-    "acts_unusual_or_violent": YES_NO,
-    # What is known of the imagery: sexual acts (with anyone pictured under 13, criterion 4).
+    # What is known of the imagery: violent or abusive acts, or acts unusual for the young
+    # person's developmental stage (criterion 3, asked apart because the policy treats them
+    # apart); sexual acts (with anyone pictured under 13, criterion 4).
+    "violent_or_abusive_acts": YES_NO,
+    "acts_unusual_for_development": YES_NO,
     "sexual_acts": YES_NO,
     "pictured_under_13": YES_NO,
     "immediate_risk_of_harm": YES_NO,
     "financially_motivated_extortion": YES_NO,
 }
 TRIAGE_ANSWERS = {**STEP_1_QUESTIONS, **REFERRAL_FACTS}
+ASKED_AS_ONE = "acts_unusual_or_violent"
+"""The one question entries recorded before violent_or_abusive_acts and
+acts_unusual_for_development were asked apart answered instead. Their answers are kept as
+given, never translated: what the old answer means is each policy version's to say."""
 MULTI_ANSWER = frozenset({"disclosing_about"})
 IMAGE_LOCATION_KINDS = ("device", "school_network", "site_or_app", UNKNOWN)
 
@@ -59,6 +66,11 @@ class Triage:
     recorded_by_role: str
     occurred_at: datetime
     recorded_at: datetime
+
+
+def asked_as_one(answers: dict[str, Any]) -> bool:
+    """Whether the answers were recorded before the acts in the imagery were asked apart."""
+    return ASKED_AS_ONE in answers
 
 
 def complete_answers(answers: dict[str, Any]) -> dict[str, Any]:

@@ -91,7 +91,10 @@ class ViewingAgreement(BaseModel):
     """The facts of the head's agreement to a viewing."""
 
     dsl: FreeText = Field(
-        min_length=1, max_length=200, description="The DSL who may view it.", examples=["dsl.oak"]
+        min_length=1,
+        max_length=200,
+        description="The DSL who may view it: the DSL who has the case.",
+        examples=["dsl.oak"],
     )
     pseudonym: Pseudonym = Field(description="The young person pictured.")
     reason: FreeText = Field(
@@ -258,7 +261,10 @@ add_entry_route(
     who=HEAD,
     record=_record,
     description="""Step 3: the head agrees, with the reason, that the DSL may view the image of
-    a young person, because it is unavoidable.""",
+    a young person, because it is unavoidable. Refused (422: viewing is by the DSL)
+    unless it names the DSL who has the case (``POST /cases/{id}/dsl``): not before a
+    DSL has taken the case, and not for anyone else, a deputy DSL included, until the
+    case is handed to them.""",
 )
 
 add_entry_route(

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from services.intake.domain import (
+    ASKED_AS_ONE,
     MULTI_ANSWER,
     TRIAGE_ANSWERS,
     Triage,
@@ -25,7 +26,7 @@ from services.intake.entrypoint.common import (
     router,
     visible_incident,
 )
-from shared.contracts.intake import TriageRecordedV1
+from shared.contracts.intake import TriageRecordedV2
 from shared.identity import Principal
 from shared.imagery import FreeText
 from shared.local_time import TrustTime
@@ -41,7 +42,7 @@ class ImageLocationIn(BaseModel):
 
 
 def _answer_field(question: str) -> tuple[Any, Any]:
-    annotation = TriageRecordedV1.model_fields[question].annotation
+    annotation = TriageRecordedV2.model_fields[question].annotation
     default: Any = ("unknown",) if question in MULTI_ANSWER else "unknown"
     return annotation, Field(default=default)
 
@@ -57,9 +58,27 @@ _TRIAGE_FIELDS: dict[str, Any] = {
     ),
     "occurred_at": (TrustTime | None, Field(default=None, description="Default: now.")),
 }
+
+
+class _Answers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_asked_as_one(cls, data: Any) -> Any:
+        # A client written before the two questions were asked apart is told what to send.
+        if isinstance(data, dict) and ASKED_AS_ONE in data:
+            msg = (
+                f"{ASKED_AS_ONE} is asked as two questions now: violent_or_abusive_acts and "
+                "acts_unusual_for_development"
+            )
+            raise ValueError(msg)
+        return data
+
+
 TriageIn = create_model(
     "TriageIn",
-    __config__=ConfigDict(extra="forbid"),
+    __base__=_Answers,
     __doc__="Step 1 triage: each question answered, or left out to record it as unknown.",
     **_TRIAGE_FIELDS,
 )

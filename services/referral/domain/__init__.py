@@ -59,6 +59,7 @@ def outcome_of(canonical: str) -> Assessment:
             for c in data["criteria"]
         ),
         actions=tuple(RequiredAction(**a) for a in data["actions"]),
+        classification_reason=data.get("classification_reason", ""),
     )
 
 

@@ -18,7 +18,7 @@ from services.referral.domain.actions import Action
 
 DSL, HEAD = "dsl", "head"
 
-HEAD_AFTER_DEADLINE: dict[str, float] = {"uk-2024.1": 1.0, "uk-2024.2": 1.0}
+HEAD_AFTER_DEADLINE: dict[str, float] = {"uk-2024.1": 1.0, "uk-2024.2": 1.0, "uk-2024.3": 1.0}
 """Per policy version: the head is told once the action has been overdue this many times as
 long as the policy allowed for it."""
 

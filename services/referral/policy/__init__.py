@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.referral.policy import uk_2024_1, uk_2024_2
+from services.referral.policy import uk_2024_1, uk_2024_2, uk_2024_3
 from services.referral.policy.facts import (
     UNKNOWN,
     Assessment,
@@ -32,8 +32,9 @@ __all__ = [
 POLICIES: dict[str, Callable[[CaseFacts], Assessment]] = {
     uk_2024_1.VERSION: uk_2024_1.assess,
     uk_2024_2.VERSION: uk_2024_2.assess,
+    uk_2024_3.VERSION: uk_2024_3.assess,
 }
-CURRENT = uk_2024_2.VERSION
+CURRENT = uk_2024_3.VERSION
 """The version new assessments are made under."""
 
 

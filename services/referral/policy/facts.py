@@ -9,6 +9,8 @@ from functools import cached_property
 from typing import Any
 
 UNKNOWN = "unknown"
+ADDED_LATER = ("classification_reason",)
+"""Fields of :class:`Assessment` that outcomes recorded under uk-2024.1 and .2 do not have."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class CaseFacts:
     def triage(self, question: str) -> Any:
         """The latest triage's answer, ``unknown`` before any triage."""
         return self.data.get("triage", {}).get(question, UNKNOWN)
+
+    def asked(self, question: str) -> bool:
+        """Whether the latest triage asked ``question`` at all: one recorded before a question
+        was added, or split in two, has no answer to it (not even ``unknown``)."""
+        return question in self.data.get("triage", {})
 
     def risk(self, factor: str) -> Any:
         """A factor of the DSL's risk assessment (step 5), ``unknown`` before one."""
@@ -75,10 +82,19 @@ class Assessment:
     subtype: str = ""
     criteria: tuple[Criterion, ...] = ()
     actions: tuple[RequiredAction, ...] = field(default=())
+    classification_reason: str = ""
+    """Why the case is classified so, naming the facts that decided it (from uk-2024.3 on)."""
 
     def canonical(self) -> str:
-        """The assessment as canonical JSON: equal assessments give equal bytes."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """The assessment as canonical JSON: equal assessments give equal bytes.
+
+        A field added after an earlier version is left out while it is empty, so that the
+        outcomes recorded under that version replay to the same bytes."""
+        data = asdict(self)
+        for added in ADDED_LATER:
+            if not data[added]:
+                del data[added]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def criteria_met(self) -> tuple[Criterion, ...]:
         return tuple(c for c in self.criteria if c.status == "met")

@@ -34,7 +34,6 @@ from shared.contracts.intake.image import (
 )
 
 __all__ = [
-    "TRIAGE_QUESTION_FIELDS",
     "ContainmentAction",
     "CustodyAction",
     "DeletionConfirmedV1",
@@ -57,6 +56,7 @@ __all__ = [
     "SchoolCode",
     "SearchOutcome",
     "TriageRecordedV1",
+    "TriageRecordedV2",
     "YesNo",
     "YoungPersonRecordedV1",
 ]
@@ -101,14 +101,13 @@ class ImageLocation(BaseModel):
     name: str = ""
 
 
-@register
-class TriageRecordedV1(CaseEntryContract):
-    """Step 1's questions answered (each answered or "unknown"), and the facts that decide a
-    referral. A later entry with a higher ``entry_number`` corrects the earlier ones, which
-    stay in the record."""
+class _TriageEntry(CaseEntryContract):
+    """The fields every version of a triage entry starts with: step 1's questions and the
+    first referral facts. Not published on its own.
 
-    subject: ClassVar[str] = "intake.triage.recorded.v1"
-    producer: ClassVar[str] = "intake"
+    Each version declares the rest itself, in its own order: a contract encodes its fields in
+    the order they are declared, review hashes each message's encoding, and so a version's
+    order is part of what it publishes (V1's must stay as it was)."""
 
     entry_number: int = Field(ge=1)
     # Step 1
@@ -130,6 +129,31 @@ class TriageRecordedV1(CaseEntryContract):
     adult_involvement: Literal["no", "suspected", "yes", "unknown"]
     coercion_blackmail_or_grooming: YesNo
     capacity_to_consent_concerns: YesNo
+
+    @classmethod
+    def question_fields(cls) -> tuple[str, ...]:
+        """The answer fields of this version: step 1's questions and the referral facts."""
+        return tuple(
+            name
+            for name in cls.model_fields
+            if name not in CaseEntryContract.model_fields
+            and name not in {"entry_number", "image_locations", "correction_reason"}
+        )
+
+
+@register
+class TriageRecordedV1(_TriageEntry):
+    """Step 1's questions answered (each answered or "unknown"), and the facts that decide a
+    referral. A later entry with a higher ``entry_number`` corrects the earlier ones, which
+    stay in the record.
+
+    Superseded by :class:`TriageRecordedV2`, which asks ``acts_unusual_or_violent`` as two
+    questions. Intake still publishes an entry recorded before then as this version, with the
+    one answer it was given."""
+
+    subject: ClassVar[str] = "intake.triage.recorded.v1"
+    producer: ClassVar[str] = "intake"
+
     acts_unusual_or_violent: YesNo
     pictured_under_13: YesNo
     immediate_risk_of_harm: YesNo
@@ -139,6 +163,33 @@ class TriageRecordedV1(CaseEntryContract):
         description="Whether the imagery involves sexual acts (added within v1: an older "
         "message without it means unknown).",
     )
+    correction_reason: Personal = Field(default="", description="Why an earlier entry changed.")
+
+
+@register
+class TriageRecordedV2(_TriageEntry):
+    """Step 1's questions answered (each answered or "unknown"), and the facts that decide a
+    referral. A later entry with a higher ``entry_number`` corrects the earlier ones, which
+    stay in the record.
+
+    V1's ``acts_unusual_or_violent`` is two facts here, because the policy treats them apart
+    (from uk-2024.3): either meets the guidance's criterion 3 for an immediate referral, and
+    violent or abusive acts also make the case aggravated."""
+
+    subject: ClassVar[str] = "intake.triage.recorded.v2"
+    producer: ClassVar[str] = "intake"
+
+    violent_or_abusive_acts: YesNo = Field(
+        description="Whether what is known of the imagery shows violent or abusive acts."
+    )
+    acts_unusual_for_development: YesNo = Field(
+        description="Whether what is known of the imagery suggests acts unusual for the young "
+        "person's developmental stage."
+    )
+    pictured_under_13: YesNo
+    immediate_risk_of_harm: YesNo
+    financially_motivated_extortion: YesNo
+    sexual_acts: YesNo = Field(description="Whether the imagery involves sexual acts.")
     correction_reason: Personal = Field(default="", description="Why an earlier entry changed.")
 
 
@@ -236,12 +287,3 @@ class DeviceSearchDeclinedV1(CaseEntryContract):
 
     pseudonym: Personal
     reason: Personal
-
-
-TRIAGE_QUESTION_FIELDS = tuple(
-    name
-    for name in TriageRecordedV1.model_fields
-    if name not in CaseEntryContract.model_fields
-    and name not in {"entry_number", "image_locations", "correction_reason"}
-)
-"""The answer fields of a triage entry: step 1's questions and the referral facts."""
