@@ -238,7 +238,17 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
                 )
             verified = http.get(f"{base['review']}/cases/{case_id}/export.json", headers=auth)
             if verified.status_code == 200:
-                console.print(f"   hash chain: {verified.json().get('verification', '')}")
+                chain = verified.json()["chain"]
+                if chain["intact"]:
+                    console.print(
+                        f"   hash chain: intact, {chain['entries_verified']} entries verified, "
+                        f"head {chain['head_hash'][:16]}…"
+                    )
+                else:
+                    console.print(
+                        f"   hash chain: [red]BROKEN at entry {chain['broken_at']}[/red]: "
+                        f"{chain['problem']}"
+                    )
     except (DemoError, httpx.HTTPError) as e:
         console.print(f"[red]demo failed:[/red] {e}. Is `safeguard up` running?")
         return 1

@@ -23,9 +23,12 @@ from tests.conftest import StoreChoice
 class Services:
     """Start, stop and call the three services."""
 
-    def __init__(self, settings: Settings, log_dir: Path) -> None:
+    def __init__(
+        self, settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
         self.log_dir = log_dir
+        self.extra_env = dict(extra_env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.tokens = TokenService(settings)
 
@@ -45,6 +48,7 @@ class Services:
             SAFEGUARD_CONSUMER_ACK_WAIT_SECONDS=str(s.consumer_ack_wait_seconds),
             SAFEGUARD_RELAY_POLL_SECONDS=str(s.relay_poll_seconds),
         )
+        env.update(self.extra_env)
         return env
 
     def url(self, name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -137,6 +138,7 @@ async def test_the_demo_runs_against_the_services(services: Services) -> None:
     assert "(policy uk-2024.3)" in result.stdout
     assert "why: without_consent is yes" in result.stdout
     assert "reviewed and closed" in result.stdout
+    assert re.search(r"hash chain: intact, \d+ entries verified, head [0-9a-f]{16}", result.stdout)
 
 
 async def test_a_consumer_killed_mid_stream_applies_everything_once_after_restart(
