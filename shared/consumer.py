@@ -269,8 +269,11 @@ class ExactlyOnceConsumer:
         except MalformedMessageError:
             position = None  # not from a relay: it has no place in the upstream order
         assert self.js is not None, "the consumer's JetStream context is set at start"
-        headers = dict(msg.headers or {})
-        headers.pop("Nats-Expected-Last-Msg-Id", None)
+        # The original's expectations (its stream, its predecessor) are about the upstream
+        # stream: kept, the broker would refuse the copy, and nothing could ever be set aside.
+        headers = {
+            k: v for k, v in (msg.headers or {}).items() if not k.startswith("Nats-Expected-")
+        }
         meta = msg.metadata.sequence
         headers["Nats-Msg-Id"] = f"{self.durable_name}:{meta.stream}"
         headers[DEAD_LETTER_ERROR_HEADER] = reason[:1000]

@@ -34,13 +34,16 @@ def incident() -> IncidentReportedV1:
 async def publish_as_relay(
     js: object, position: int, previous: int, body: bytes, subject: str | None = None
 ) -> None:
-    """What intake's relay would publish at ``position``."""
+    """What intake's relay would publish at ``position`` (``stream=`` too, as the relay does:
+    the broker checks it by a header the message keeps)."""
     headers = {
         "Nats-Msg-Id": f"intake:{position}",
         POSITION_HEADER: str(position),
         PREVIOUS_HEADER: str(previous) if previous else "",
     }
-    await js.publish(subject or IncidentReportedV1.subject, body, headers=headers)  # type: ignore[attr-defined]
+    await js.publish(  # type: ignore[attr-defined]
+        subject or IncidentReportedV1.subject, body, headers=headers, stream="INTAKE"
+    )
 
 
 def referrals_in(app: Referrals) -> list[Referral]:
