@@ -87,7 +87,24 @@ class Deployment(Services):
             reports = {n: self._report_or_log(n) for n in waiting}
             raise AssertionError(f"not ready within {timeout}s: {reports}")
 
+    def not_ready(self, name: str, timeout: float = 20.0) -> dict[str, Any]:
+        """The first /readyz report of ``name`` that says 503, within ``timeout``: what it
+        names as the problems."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                r = self.http.get(f"{self.url(name)}/readyz", timeout=2)
+            except httpx.TransportError:
+                r = None
+            if r is not None and r.status_code == 503:
+                report: dict[str, Any] = r.json()
+                return report
+            time.sleep(0.05)
+        raise AssertionError(f"{name} did not say 503 within {timeout}s")
+
     def _report_or_log(self, name: str) -> object:
+        if name not in self.processes:
+            return "not started"
         try:
             return self.readyz(name).get("problems")
         except (httpx.HTTPError, ValueError):

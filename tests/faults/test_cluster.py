@@ -18,7 +18,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 from nats.js import JetStreamContext
 
@@ -89,18 +88,6 @@ class Disclosures(threading.Thread):
         return [case_id for _, case_id in self.recorded]
 
 
-def not_ready_report(deployment: Deployment, name: str, timeout: float) -> dict[str, Any]:
-    """The first /readyz report of ``name`` that says not ready, within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = httpx.get(f"{deployment.url(name)}/readyz", timeout=2)
-        if response.status_code == 503:
-            report: dict[str, Any] = response.json()
-            return report
-        time.sleep(0.1)
-    raise AssertionError(f"{name} stayed ready for {timeout}s")
-
-
 def test_a_node_killed_during_a_run_and_brought_back_loses_and_doubles_nothing(
     cluster_deployment: Deployment, nats_cluster: list[EmbeddedNats]
 ) -> None:
@@ -124,7 +111,7 @@ def test_a_node_killed_during_a_run_and_brought_back_loses_and_doubles_nothing(
     victim.kill()
     killed_at = time.monotonic()
     # While intake's stream elects a new leader the relay cannot publish, and says so.
-    stalled = not_ready_report(deployment, "intake", timeout=20)
+    stalled = deployment.not_ready("intake", timeout=20)
     assert any("relay" in p for p in stalled["problems"]), stalled["problems"]
     run.wait_for(len(run.recorded) + 5)
     during = [c for at, c in run.recorded if at > killed_at]
