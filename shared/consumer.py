@@ -42,6 +42,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
 
 from shared.application import DeadLetterNotice, ServiceApplication
 from shared.contracts import decode
@@ -238,7 +239,7 @@ class ExactlyOnceConsumer:
 
     async def _failed(self, msg: Msg, error: Exception) -> bool:
         attempts = msg.metadata.num_delivered or 1
-        reason = f"{type(error).__name__}: {error}"
+        reason = _reason(error)
         self.status.failures += 1
         self.status.last_error = reason
         if attempts < self.max_attempts:
@@ -310,6 +311,19 @@ class ExactlyOnceConsumer:
             if (self.app.recorder.max_tracking_id(self.upstream) or 0) >= notice.position:
                 return
             self.app.apply_upstream(notice, Tracking(self.upstream, notice.position))
+
+
+def _reason(error: Exception) -> str:
+    """Why a message failed, for the log, /readyz and the dead letter. For a message its
+    contract refuses: each field and what it expects, never the value, which may be personal
+    data (pydantic's own message repeats it)."""
+    if isinstance(error, ValidationError):
+        fields = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}"
+            for e in error.errors(include_input=False, include_url=False)
+        )
+        return f"ValidationError: {error.title}: {fields}"
+    return f"{type(error).__name__}: {error}"
 
 
 def _positions(msg: Msg) -> tuple[int, int]:
