@@ -26,6 +26,8 @@ FIRST_BACKOFF = 0.2
 MAX_BACKOFF = 30.0
 STEADY_AFTER = 60.0
 """A task that ran this long before failing is started again after the first backoff."""
+CANCEL_AGAIN_AFTER = 0.5
+"""Seconds :meth:`Supervisor.stop` gives a cancelled task before cancelling it again."""
 
 
 @dataclass
@@ -153,10 +155,19 @@ class Supervisor:
             backoff = min(backoff * 2, MAX_BACKOFF)
 
     async def stop(self) -> None:
-        """Cancel every task and wait until each has ended."""
+        """Cancel every task and wait until each has ended.
+
+        A task still running a moment after its cancellation is cancelled again: on Python
+        3.11 ``asyncio.wait_for`` returns its result instead of raising when the result and
+        the cancellation arrive together, and nats-py waits for every message with it, so a
+        consumer can swallow one cancellation and go on (and the service would never stop).
+        """
         tasks = [s.task for s in self.tasks.values() if s.task is not None]
-        for task in tasks:
-            task.cancel()
+        running = set(tasks)
+        while running:
+            for task in running:
+                task.cancel()
+            _, running = await asyncio.wait(running, timeout=CANCEL_AGAIN_AFTER)
         await asyncio.gather(*tasks, return_exceptions=True)
         for supervised in self.tasks.values():
             supervised.state = "stopped"

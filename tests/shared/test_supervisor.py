@@ -128,3 +128,24 @@ async def test_stop_cancels_every_task_and_waits_for_each() -> None:
     await supervisor.stop()
     assert stopped == ["done", "done"]
     assert {r["state"] for r in supervisor.report().values()} == {"stopped"}
+
+
+async def test_stop_cancels_again_a_task_that_swallowed_its_cancellation() -> None:
+    # As a consumer's fetch does on Python 3.11 when a message arrives with the cancellation:
+    # asyncio.wait_for, which nats-py waits with, returns the message instead of raising.
+    swallowed: list[str] = []
+
+    async def swallows_one(work: Work) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            swallowed.append("cancellation")
+        await asyncio.Event().wait()
+
+    supervisor = Supervisor("review")
+    supervisor.start("consumer from intake", swallows_one)
+    await asyncio.sleep(0.01)
+    async with asyncio.timeout(5):
+        await supervisor.stop()
+    assert swallowed == ["cancellation"]
+    assert supervisor.report()["consumer from intake"]["state"] == "stopped"
