@@ -100,10 +100,15 @@ def test_a_node_killed_during_a_run_and_brought_back_loses_and_doubles_nothing(
     async def intake_stream(js: JetStreamContext) -> Any:
         return await js.stream_info("INTAKE")
 
-    info = on_cluster(url, intake_stream)
+    # The hardest node to lose: the one that leads intake's stream, where the relay publishes
+    # (asked until one is named: just after the streams are declared, it may still be elected).
+    by_name = {f"safeguard-{node.port}": node for node in nats_cluster}
+    deadline = time.monotonic() + 15
+    while (info := on_cluster(url, intake_stream)).cluster.leader not in by_name:
+        assert time.monotonic() < deadline, f"INTAKE has no leader: {info.cluster}"
+        time.sleep(0.2)
     assert info.config.num_replicas == 3
-    # The hardest node to lose: the one that leads intake's stream, where the relay publishes.
-    victim = next(n for n in nats_cluster if f"safeguard-{n.port}" == info.cluster.leader)
+    victim = by_name[info.cluster.leader]
 
     run = Disclosures(deployment)
     run.start()
