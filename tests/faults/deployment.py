@@ -87,9 +87,9 @@ class Deployment(Services):
             reports = {n: self._report_or_log(n) for n in waiting}
             raise AssertionError(f"not ready within {timeout}s: {reports}")
 
-    def not_ready(self, name: str, timeout: float = 20.0) -> dict[str, Any]:
-        """The first /readyz report of ``name`` that says 503, within ``timeout``: what it
-        names as the problems."""
+    def not_ready(self, name: str, naming: str = "", timeout: float = 20.0) -> dict[str, Any]:
+        """The first /readyz report of ``name`` that says 503 with a problem that contains
+        ``naming``, within ``timeout``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -98,9 +98,10 @@ class Deployment(Services):
                 r = None
             if r is not None and r.status_code == 503:
                 report: dict[str, Any] = r.json()
-                return report
+                if any(naming in problem for problem in report["problems"]):
+                    return report
             time.sleep(0.05)
-        raise AssertionError(f"{name} did not say 503 within {timeout}s")
+        raise AssertionError(f"{name} did not say 503 ({naming!r}) within {timeout}s")
 
     def _report_or_log(self, name: str) -> object:
         if name not in self.processes:
