@@ -1,10 +1,12 @@
 """Fault 4: a node of a 3-node NATS cluster killed (SIGKILL) during a run of disclosures, then
 brought back on its own data.
 
-The streams keep three replicas, so two nodes are a quorum: recording and the flow to referral
-and review go on while the node is down. Everything recorded before, during and after reaches
-referral and review exactly once and in order, the stream holds each event once, the node that
-comes back catches up, and new work after its return flows.
+The node killed leads intake's stream. Intake goes on recording; its relay cannot publish for
+the seconds the two nodes left take to elect a new leader (intake's /readyz says 503, naming the
+relay), and then, two nodes of three being a quorum, what was recorded reaches referral and
+review with the node still down. Everything recorded before, during and after reaches referral
+and review exactly once and in order, the stream holds each event once, the node that comes
+back catches up, and new work after its return flows.
 
 On SQLite only: what this fault tests is the broker, and the store plays no part in it (the
 store's own faults are tested on both stores elsewhere).
