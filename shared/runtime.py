@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -41,6 +41,9 @@ from shared.trust import Trust, load_trust
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+STORE_PROBE_SECONDS = 1.0
+"""How long /readyz waits for the store to answer before it says the store does not."""
 
 
 Background = Callable[["ServiceRuntime", Work], Awaitable[None]]
@@ -82,11 +85,14 @@ class ServiceRuntime:
     nc: Client | None = field(init=False, default=None)
     supervisor: Supervisor = field(init=False)
     _js: asyncio.Future[JetStreamContext] | None = field(init=False, default=None)
+    _store_probe: Future[dict[str, Any]] | None = field(init=False, default=None)
+    _probe_executor: ThreadPoolExecutor = field(init=False)
     # The relay's and consumers' store calls: stop() waits for them before closing the store.
     _executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         self._executor = ThreadPoolExecutor(4, thread_name_prefix=f"{self.spec.name}-store")
+        self._probe_executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.spec.name}-probe")
         self.trust = load_trust(self.settings.trust_file)
         self.app = self.spec.application(application_env(self.settings, self.spec.name))
         self.tokens = TokenService(self.settings)
@@ -194,37 +200,58 @@ class ServiceRuntime:
                 await self.nc.close()
         # A cancelled await does not stop its thread: let the last store call finish first.
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+        self._probe_executor.shutdown(wait=False, cancel_futures=True)
         self.app.close()
 
-    def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Store and NATS state, each background task's state and lag, the relay's position
-        and each upstream's progress; not ready, with the reasons, when anything cannot move."""
-        report: dict[str, Any] = {"service": self.spec.name}
-        problems: list[str] = []
-        try:
-            head = self.app.recorder.max_notification_id() or 0
-            dead_letters = self.app.dead_letters()
-            report["store"] = {
+    def _store_report(self) -> dict[str, Any]:
+        """What the store says: its head, its dead letters (each case that needs a person's
+        attention) and what the service adds (:meth:`ServiceApplication.health`)."""
+        head = self.app.recorder.max_notification_id() or 0
+        dead_letters = self.app.dead_letters()
+        return {
+            "store": {
                 "ok": True,
                 "events": head,
                 # From the store, so a restart does not forget them.
                 "dead_letters": [f"{d.upstream}:{d.position} {d.subject}" for d in dead_letters][
                     -20:
                 ],
-            }
+            },
             # A dead letter moved the stream on, but its case needs a person's attention.
-            report["attention"] = [
+            "attention": [
                 {
                     "case_id": d.case_id,
                     "why": f"{d.subject} from {d.upstream} (position {d.position}) was set "
                     f"aside after {d.attempts} attempts: {d.error}",
                 }
                 for d in dead_letters
-            ][-20:]
+            ][-20:],
+            **self.app.health(),
+        }
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Store and NATS state, each background task's state and lag, the relay's position
+        and each upstream's progress; not ready, with the reasons, when anything cannot move."""
+        report: dict[str, Any] = {"service": self.spec.name}
+        problems: list[str] = []
+        # In a thread of its own, and waited for briefly: a store that does not answer (its
+        # server gone, its connections being retried) must not make /readyz hang too.
+        if self._store_probe is None or self._store_probe.done():
+            self._store_probe = self._probe_executor.submit(self._store_report)
+        try:
+            report.update(self._store_probe.result(timeout=STORE_PROBE_SECONDS))
+        except TimeoutError:
+            report["store"] = {"ok": False, "error": "no answer"}
         except Exception as e:
             # Whatever the store raises is reported as not ready, never as a 500.
             report["store"] = {"ok": False, "error": type(e).__name__}
-            problems.append(f"the store is unavailable ({type(e).__name__})")
+        if not report["store"]["ok"]:
+            error = report["store"]["error"]
+            problems.append(
+                f"the store did not answer within {STORE_PROBE_SECONDS:g} s"
+                if error == "no answer"
+                else f"the store is unavailable ({error})"
+            )
         nats_ok = bool(self.nc is not None and self.nc.is_connected)
         report["nats"] = {"ok": nats_ok, "configured": bool(self.settings.nats_url)}
         if self.settings.nats_url and not nats_ok:
@@ -251,9 +278,6 @@ class ServiceRuntime:
             }
             for c in self.consumers
         }
-        if report["store"]["ok"]:
-            with contextlib.suppress(Exception):  # reported above if the store is down
-                report.update(self.app.health())
         report["problems"] = problems
         return not problems, report
 

@@ -49,7 +49,7 @@ class Deployment(Services):
         self.dsl = self.bearer(Role.DSL, ["OAK"], "dsl.fault")
         self.decided: set[str] = set()
         self._watching = threading.Event()
-        self._watch: threading.Thread | None = None
+        self._watches: list[threading.Thread] = []
         self.readiness = Readiness()
 
     def close(self) -> None:
@@ -100,26 +100,29 @@ class Deployment(Services):
         self._watching.set()
         start = time.monotonic()
 
-        def run() -> None:
-            with httpx.Client(timeout=2) as client:
+        def run(name: str) -> None:
+            # One thread a service, so that one slow answer does not hide the others'.
+            with httpx.Client(timeout=5) as client:
                 while self._watching.is_set():
-                    for name in SERVICE_NAMES:
-                        try:
-                            status = client.get(f"{self.url(name)}/readyz").status_code
-                        except httpx.TransportError:
-                            status = 0
-                        self.readiness.seen[name].append((time.monotonic() - start, status))
+                    try:
+                        status = client.get(f"{self.url(name)}/readyz").status_code
+                    except httpx.TransportError:
+                        status = 0
+                    self.readiness.seen[name].append((time.monotonic() - start, status))
                     time.sleep(interval)
 
-        self._watch = threading.Thread(target=run, daemon=True)
-        self._watch.start()
+        self._watches = [
+            threading.Thread(target=run, args=(n,), daemon=True) for n in SERVICE_NAMES
+        ]
+        for thread in self._watches:
+            thread.start()
         return self.readiness
 
     def unwatch(self) -> None:
         self._watching.clear()
-        if self._watch is not None:
-            self._watch.join(timeout=10)
-            self._watch = None
+        for thread in self._watches:
+            thread.join(timeout=10)
+        self._watches = []
 
     # --- the work -------------------------------------------------------------------------
 
