@@ -241,7 +241,6 @@ class ServiceRuntime:
             problems.append(f"the store is unavailable ({type(e).__name__})")
         if refused := self.app.store_writes.problem():
             # Reads may still work (a full disk, a read-only database): writes are what fail.
-            report["store"]["ok"] = False
             report["store"]["refuses_writes"] = refused
             problems.append(refused)
         nats_ok = bool(self.nc is not None and self.nc.is_connected)
