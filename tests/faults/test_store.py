@@ -30,7 +30,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -51,7 +51,7 @@ from shared.settings import SERVICE_NAMES, Settings
 from shared.store import store_env
 from shared.supervisor import Work
 from tests.conftest import POSTGRES_URL, StoreChoice
-from tests.faults.deployment import Deployment
+from tests.faults.deployment import Deployment, Readiness
 from tests.helpers import eventually, report, stream_positions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
@@ -210,21 +210,33 @@ def disclose(deployment: Deployment, key: str) -> httpx.Response:
     )
 
 
-def wait_for(probe: Any, what: str, timeout: float = 20.0) -> Any:
+def wait_for(what: str, probe: Callable[..., Any], *args: Any, timeout: float = 20.0) -> Any:
+    """``probe(*args)`` once it is true; fails saying ``what`` did not happen."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        last = probe()
+        last = probe(*args)
         if last:
             return last
         time.sleep(0.1)
-    raise AssertionError(f"{what} within {timeout}s; last: {last!r}")
+    raise AssertionError(f"not within {timeout}s: {what}; last: {last!r}")
 
 
-def named(deployment: Deployment, name: str, what: str) -> list[str]:
-    """The problems ``name``'s /readyz names that say the store is ``what``."""
+def naming(deployment: Deployment, name: str, what: str) -> list[str]:
+    """The problems on ``name``'s /readyz that say the store is ``what``, with the cause."""
     report = deployment.readyz(name)
-    return [p for p in report["problems"] if f"the case store is {what}" in p]
+    return [p for p in report["problems"] if p.startswith(f"the case store is {what} (")]
+
+
+def retried_beyond(deployment: Deployment, name: str, attempts: int) -> bool:
+    """Whether ``name``'s consumer of intake has failed more than ``attempts`` times."""
+    failures: int = deployment.readyz(name)["upstreams"]["intake"]["failures"]
+    return failures > attempts
+
+
+def seen_from(readiness: Readiness, name: str, start: int, end: int | None = None) -> set[int]:
+    """The statuses the watch saw of ``name`` from its ``start``-th answer (up to ``end``)."""
+    return {status for _, status in readiness.seen[name][start:end]}
 
 
 def dead_letters(nats_url: str) -> int:
@@ -258,27 +270,41 @@ def test_a_store_that_refuses_writes_is_503_with_the_reason_and_recovers_by_itse
         case = f"{deployment.url('intake')}/cases/{before[0]}"
         assert deployment.http.get(case, headers=deployment.dsl).status_code == 200
 
-    # Each service says why it cannot work: intake from the refused disclosure and its relay,
-    # referral and review from their consumers, which the store refuses what intake published.
-    marks = {}
+    # Each service says why it cannot work: intake from the refused disclosure (and its relay),
+    # referral and review from their consumers, whose store refuses what intake published.
+    named_at = {}
     for name in SERVICE_NAMES:
-        problems = wait_for(lambda n=name: named(deployment, n, fault.what), f"{name} names it")
-        marks[name] = len(readiness.seen[name]) + 1  # past a /readyz asked before it was named
-        assert any(p.startswith(f"the case store is {fault.what} (") for p in problems), problems
+        wait_for(f"{name}'s /readyz names the cause", naming, deployment, name, fault.what)
+        named_at[name] = len(readiness.seen[name]) + 1  # past a /readyz asked before that
     for name in ("referral", "review"):
-        # Refused more often than a failing message may be before it is set aside.
-        consumer = lambda n=name: deployment.readyz(n)["upstreams"]["intake"]  # noqa: E731
-        wait_for(lambda c=consumer: c()["failures"] > MAX_ATTEMPTS, f"{name} retried")
+        # Refused more often than a failing message may be before it is set aside as a dead
+        # letter, and still tried: the message is not at fault.
+        wait_for(
+            f"{name}'s consumer tried the refused message more than {MAX_ATTEMPTS} times",
+            retried_beyond,
+            deployment,
+            name,
+            MAX_ATTEMPTS,
+        )
         task = deployment.readyz(name)["tasks"]["consumer from intake"]
         assert task["alive"], task
-    freed = {name: len(readiness.seen[name]) for name in SERVICE_NAMES}
+    assert dead_letters(deployment.settings.nats_url) == 0
+    freed_at = {name: len(readiness.seen[name]) for name in SERVICE_NAMES}
 
     fault.allow()
     deployment.wait_ready(timeout=20)
+    for name in SERVICE_NAMES:
+        wait_for(
+            f"the watch sees {name} ready",
+            lambda n: 200 in seen_from(readiness, n, freed_at[n]),
+            name,
+        )
     deployment.unwatch()
     for name in SERVICE_NAMES:
-        while_refused = {status for _, status in readiness.seen[name][marks[name] : freed[name]]}
-        assert while_refused == {503}, (name, readiness.seen[name])
+        # Never ready while the store refused (0 would be a /readyz that did not answer).
+        while_refused = seen_from(readiness, name, named_at[name], freed_at[name])
+        assert 503 in while_refused, (name, readiness.seen[name])
+        assert 200 not in while_refused, (name, readiness.seen[name])
         assert readiness.seen[name][-1][1] == 200, (name, readiness.seen[name][-5:])
 
     deployment.wait_flowed(waiting, timeout=30)
