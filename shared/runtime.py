@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import get_topic
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +28,7 @@ from nats.js import JetStreamContext
 
 from shared.application import ServiceApplication
 from shared.bus import connect, ensure_streams
-from shared.conflicts import RetryConflicts
+from shared.conflicts import WRITES, RetryConflicts
 from shared.consumer import ExactlyOnceConsumer
 from shared.identity import TokenService
 from shared.openapi import documented_app
@@ -44,6 +44,8 @@ T = TypeVar("T")
 
 STORE_PROBE_SECONDS = 1.0
 """How long /readyz waits for the store to answer before it says the store does not."""
+WRITE_PROBE_SECONDS = 1.0
+"""How often a store known to refuse writes is tried again (see :mod:`shared.store_writes`)."""
 
 
 Background = Callable[["ServiceRuntime", Work], Awaitable[None]]
@@ -119,6 +121,7 @@ class ServiceRuntime:
         serves (and stores) without it."""
         for name, work in self.spec.background:
             self.supervisor.start(name, partial(work, self))
+        self.supervisor.start("store writes", self._probe_store_writes)
         if not self.settings.nats_url:
             log.warning("%s: NATS_URL is not set; events stay in the outbox", self.spec.name)
             return
@@ -130,6 +133,16 @@ class ServiceRuntime:
             self.supervisor.start(
                 f"consumer from {consumer.upstream}", partial(self._run_consumer, consumer)
             )
+
+    async def _probe_store_writes(self, work: Work) -> None:
+        """While the store is known to refuse writes (full, read-only), try a small write
+        every second, so that /readyz says ready again as soon as the store takes one."""
+        loop = asyncio.get_running_loop()
+        writes = self.app.store_writes
+        while True:
+            if writes.refusing:
+                await loop.run_in_executor(self._executor, writes.probe, self.app.recorder)
+            await asyncio.sleep(WRITE_PROBE_SECONDS)
 
     async def _jetstream(self) -> JetStreamContext:
         assert self._js is not None, "started with a NATS_URL"
@@ -252,6 +265,10 @@ class ServiceRuntime:
                 if error == "no answer"
                 else f"the store is unavailable ({error})"
             )
+        if refused := self.app.store_writes.problem():
+            # Reads may still work (a full disk, a read-only database): writes are what fail.
+            report["store"]["refuses_writes"] = refused
+            problems.append(refused)
         nats_ok = bool(self.nc is not None and self.nc.is_connected)
         report["nats"] = {"ok": nats_ok, "configured": bool(self.settings.nats_url)}
         if self.settings.nats_url and not nats_ok:
@@ -327,13 +344,22 @@ def create_http_app(
         errors = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PersistenceError)
     async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # eventsourcing's own errors: a full or read-only store is an OperationalError or an
+        # InternalError, a lost connection an OperationalError or InterfaceError.
+        refused = request.app.state.runtime.app.store_writes.refused(exc)
+        if refused is None:
+            raise exc  # not the store refusing (a bug, a conflict not caught): a 500, logged
         # Nothing was recorded; the client retries (with the same Idempotency-Key on a POST).
-        log.error("%s: store unavailable: %s", spec.name, type(exc).__name__)
+        log.error("%s: %s %s refused: %s", spec.name, request.method, request.url.path, refused)
         return JSONResponse(
-            {"detail": "the case store is unavailable; nothing was recorded, retry shortly"},
+            {
+                "detail": f"{refused.what}: nothing was recorded; send it again shortly, "
+                "with the same Idempotency-Key"
+                if request.method in WRITES
+                else f"{refused.what}; try again shortly"
+            },
             status_code=503,
             headers={"Retry-After": "5"},
         )
