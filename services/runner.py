@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from shared.embedded_nats import EmbeddedNats
+from shared.files import private_file
 from shared.settings import SERVICE_NAMES, Settings
 
 log = logging.getLogger("safeguard.up")
@@ -50,7 +51,7 @@ def nats_for(settings: Settings) -> Iterator[str]:
         log_file=settings.var_dir / "nats" / "nats-server.log",
     )
     url = server.start()
-    url_file.write_text(url)
+    private_file(url_file).write_text(url)
     log.info("started nats-server at %s (data in %s)", url, server.store_dir)
     try:
         yield url

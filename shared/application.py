@@ -25,6 +25,7 @@ from shared.entries import CaseEntry
 from shared.entries import Recording as EntryRecording
 from shared.references import CaseReferences
 from shared.store import private_store
+from shared.store_writes import StoreWrites
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://safeguard.invalid/")
 
@@ -129,6 +130,8 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
+        # Whether the store takes writes, as requests, the relay and consumers last found.
+        self.store_writes = StoreWrites()
         self._references = (
             CaseReferences(self, get_topic(self.case_opened)) if self.case_opened else None
         )

@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+STORE_RETRY_SECONDS = 1.0
+"""How soon a message the store refused (full, read-only) is tried again, however often."""
+
 FETCH_SECONDS = 2.0
 """How long one fetch waits for a message: when none comes, the consumer asks the broker what
 is still pending, so that /readyz knows whether anything waits."""
@@ -242,6 +245,11 @@ class ExactlyOnceConsumer:
         reason = _reason(error)
         self.status.failures += 1
         self.status.last_error = reason
+        if self.app.store_writes.refused(error):
+            # Not the message's fault, and it ends by itself: never a dead letter for it.
+            log.warning("%s: %s waits for the store: %s", self.durable_name, msg.subject, reason)
+            await msg.nak(delay=min(STORE_RETRY_SECONDS, self.max_backoff_seconds))
+            return False
         if attempts < self.max_attempts:
             delay = min(self.backoff_seconds * 2 ** (attempts - 1), self.max_backoff_seconds)
             log.warning(

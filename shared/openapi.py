@@ -50,8 +50,8 @@ _DESCRIPTIONS = {
     _NOT_FOUND: "No such case, or a case the token may not see: the same answer for both.",
     _CONFLICT: "The case changed since the ETag sent as If-Match: read it again, check the "
     "entry still stands, and send it with the new ETag.",
-    _UNAVAILABLE: "The case store is unavailable: nothing was recorded. Retry shortly (a POST "
-    "with the same Idempotency-Key).",
+    _UNAVAILABLE: "The case store is unavailable, full or read-only (the detail says which): "
+    "nothing was recorded. Retry shortly (a POST with the same Idempotency-Key).",
 }
 
 _HEADERS: dict[int, dict[str, Any]] = {

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, PersistenceError, Tracking
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
@@ -191,6 +191,11 @@ class OutboxRelay:
                 if batch is not None or in_flight:
                     continue
                 work.moved(0)
+                if (
+                    position > self._recorded
+                    and time.monotonic() - self._recorded_at >= RECORD_EVERY_SECONDS
+                ):
+                    await self._in_thread(self._record_position, position)
             except asyncio.CancelledError:
                 for pending in in_flight:
                     pending.cancel()
@@ -208,7 +213,11 @@ class OutboxRelay:
                 position = None
                 await asyncio.sleep(self.halted_recheck_seconds)
                 continue
-            except (NatsError, TimeoutError, OSError) as e:
+            except (NatsError, TimeoutError, OSError, PersistenceError) as e:
+                # The store refusing (full, read-only: noting the position fails) passes like
+                # NATS going away; any other store error is a bug, for the supervisor.
+                if isinstance(e, PersistenceError) and not self.app.store_writes.refused(e):
+                    raise
                 self.status.last_error = f"{type(e).__name__}: {e}"
                 work.failed(self.status.last_error, await self._waiting())
                 log.warning("%s relay: %s; retrying in %.1fs", self.producer, e, backoff)
@@ -219,11 +228,6 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if (
-                position > self._recorded
-                and time.monotonic() - self._recorded_at >= RECORD_EVERY_SECONDS
-            ):
-                await self._in_thread(self._record_position, position)
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
             # arrives as the wait completes, and then stopping the service hangs.
             with contextlib.suppress(TimeoutError):

@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import get_topic
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +28,7 @@ from nats.js import JetStreamContext
 
 from shared.application import ServiceApplication
 from shared.bus import connect, ensure_streams
-from shared.conflicts import RetryConflicts
+from shared.conflicts import WRITES, RetryConflicts
 from shared.consumer import ExactlyOnceConsumer
 from shared.identity import TokenService
 from shared.openapi import documented_app
@@ -41,6 +41,11 @@ from shared.trust import Trust, load_trust
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+STORE_PROBE_SECONDS = 1.0
+"""How long /readyz waits for the store to answer before it says the store does not."""
+WRITE_PROBE_SECONDS = 1.0
+"""How often a store known to refuse writes is tried again (see :mod:`shared.store_writes`)."""
 
 
 Background = Callable[["ServiceRuntime", Work], Awaitable[None]]
@@ -82,11 +87,14 @@ class ServiceRuntime:
     nc: Client | None = field(init=False, default=None)
     supervisor: Supervisor = field(init=False)
     _js: asyncio.Future[JetStreamContext] | None = field(init=False, default=None)
+    _store_probe: Future[dict[str, Any]] | None = field(init=False, default=None)
+    _probe_executor: ThreadPoolExecutor = field(init=False)
     # The relay's and consumers' store calls: stop() waits for them before closing the store.
     _executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         self._executor = ThreadPoolExecutor(4, thread_name_prefix=f"{self.spec.name}-store")
+        self._probe_executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.spec.name}-probe")
         self.trust = load_trust(self.settings.trust_file)
         self.app = self.spec.application(application_env(self.settings, self.spec.name))
         self.tokens = TokenService(self.settings)
@@ -113,6 +121,7 @@ class ServiceRuntime:
         serves (and stores) without it."""
         for name, work in self.spec.background:
             self.supervisor.start(name, partial(work, self))
+        self.supervisor.start("store writes", self._probe_store_writes)
         if not self.settings.nats_url:
             log.warning("%s: NATS_URL is not set; events stay in the outbox", self.spec.name)
             return
@@ -124,6 +133,16 @@ class ServiceRuntime:
             self.supervisor.start(
                 f"consumer from {consumer.upstream}", partial(self._run_consumer, consumer)
             )
+
+    async def _probe_store_writes(self, work: Work) -> None:
+        """While the store is known to refuse writes (full, read-only), try a small write
+        every second, so that /readyz says ready again as soon as the store takes one."""
+        loop = asyncio.get_running_loop()
+        writes = self.app.store_writes
+        while True:
+            if writes.refusing:
+                await loop.run_in_executor(self._executor, writes.probe, self.app.recorder)
+            await asyncio.sleep(WRITE_PROBE_SECONDS)
 
     async def _jetstream(self) -> JetStreamContext:
         assert self._js is not None, "started with a NATS_URL"
@@ -194,37 +213,62 @@ class ServiceRuntime:
                 await self.nc.close()
         # A cancelled await does not stop its thread: let the last store call finish first.
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+        self._probe_executor.shutdown(wait=False, cancel_futures=True)
         self.app.close()
 
-    def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Store and NATS state, each background task's state and lag, the relay's position
-        and each upstream's progress; not ready, with the reasons, when anything cannot move."""
-        report: dict[str, Any] = {"service": self.spec.name}
-        problems: list[str] = []
-        try:
-            head = self.app.recorder.max_notification_id() or 0
-            dead_letters = self.app.dead_letters()
-            report["store"] = {
+    def _store_report(self) -> dict[str, Any]:
+        """What the store says: its head, its dead letters (each case that needs a person's
+        attention) and what the service adds (:meth:`ServiceApplication.health`)."""
+        head = self.app.recorder.max_notification_id() or 0
+        dead_letters = self.app.dead_letters()
+        return {
+            "store": {
                 "ok": True,
                 "events": head,
                 # From the store, so a restart does not forget them.
                 "dead_letters": [f"{d.upstream}:{d.position} {d.subject}" for d in dead_letters][
                     -20:
                 ],
-            }
+            },
             # A dead letter moved the stream on, but its case needs a person's attention.
-            report["attention"] = [
+            "attention": [
                 {
                     "case_id": d.case_id,
                     "why": f"{d.subject} from {d.upstream} (position {d.position}) was set "
                     f"aside after {d.attempts} attempts: {d.error}",
                 }
                 for d in dead_letters
-            ][-20:]
+            ][-20:],
+            **self.app.health(),
+        }
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Store and NATS state, each background task's state and lag, the relay's position
+        and each upstream's progress; not ready, with the reasons, when anything cannot move."""
+        report: dict[str, Any] = {"service": self.spec.name}
+        problems: list[str] = []
+        # In a thread of its own, and waited for briefly: a store that does not answer (its
+        # server gone, its connections being retried) must not make /readyz hang too.
+        if self._store_probe is None or self._store_probe.done():
+            self._store_probe = self._probe_executor.submit(self._store_report)
+        try:
+            report.update(self._store_probe.result(timeout=STORE_PROBE_SECONDS))
+        except TimeoutError:
+            report["store"] = {"ok": False, "error": "no answer"}
         except Exception as e:
             # Whatever the store raises is reported as not ready, never as a 500.
             report["store"] = {"ok": False, "error": type(e).__name__}
-            problems.append(f"the store is unavailable ({type(e).__name__})")
+        if not report["store"]["ok"]:
+            error = report["store"]["error"]
+            problems.append(
+                f"the store did not answer within {STORE_PROBE_SECONDS:g} s"
+                if error == "no answer"
+                else f"the store is unavailable ({error})"
+            )
+        if refused := self.app.store_writes.problem():
+            # Reads may still work (a full disk, a read-only database): writes are what fail.
+            report["store"]["refuses_writes"] = refused
+            problems.append(refused)
         nats_ok = bool(self.nc is not None and self.nc.is_connected)
         report["nats"] = {"ok": nats_ok, "configured": bool(self.settings.nats_url)}
         if self.settings.nats_url and not nats_ok:
@@ -251,9 +295,6 @@ class ServiceRuntime:
             }
             for c in self.consumers
         }
-        if report["store"]["ok"]:
-            with contextlib.suppress(Exception):  # reported above if the store is down
-                report.update(self.app.health())
         report["problems"] = problems
         return not problems, report
 
@@ -303,13 +344,22 @@ def create_http_app(
         errors = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PersistenceError)
     async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # eventsourcing's own errors: a full or read-only store is an OperationalError or an
+        # InternalError, a lost connection an OperationalError or InterfaceError.
+        refused = request.app.state.runtime.app.store_writes.refused(exc)
+        if refused is None:
+            raise exc  # not the store refusing (a bug, a conflict not caught): a 500, logged
         # Nothing was recorded; the client retries (with the same Idempotency-Key on a POST).
-        log.error("%s: store unavailable: %s", spec.name, type(exc).__name__)
+        log.error("%s: %s %s refused: %s", spec.name, request.method, request.url.path, refused)
         return JSONResponse(
-            {"detail": "the case store is unavailable; nothing was recorded, retry shortly"},
+            {
+                "detail": f"{refused.what}: nothing was recorded; send it again shortly, "
+                "with the same Idempotency-Key"
+                if request.method in WRITES
+                else f"{refused.what}; try again shortly"
+            },
             status_code=503,
             headers={"Retry-After": "5"},
         )

@@ -114,6 +114,7 @@ def test_up_starts_nats_and_three_services_and_stops_cleanly(tmp_path: Path) -> 
         nats_port = int(nats_url.rsplit(":", 1)[1])
         assert nats_port != 4222
         assert (tmp_path / "var" / "jwt-secret").stat().st_mode & 0o077 == 0
+        assert (tmp_path / "var" / "nats" / "url").stat().st_mode & 0o077 == 0
     finally:
         up.send_signal(signal.SIGINT)
         output = up.communicate(timeout=60)[0].decode()

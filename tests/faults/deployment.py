@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 
@@ -48,7 +49,7 @@ class Deployment(Services):
         self.dsl = self.bearer(Role.DSL, ["OAK"], "dsl.fault")
         self.decided: set[str] = set()
         self._watching = threading.Event()
-        self._watch: threading.Thread | None = None
+        self._watches: list[threading.Thread] = []
         self.readiness = Readiness()
 
     def close(self) -> None:
@@ -117,26 +118,29 @@ class Deployment(Services):
         self._watching.set()
         start = time.monotonic()
 
-        def run() -> None:
-            with httpx.Client(timeout=2) as client:
+        def run(name: str) -> None:
+            # One thread a service, so that one slow answer does not hide the others'.
+            with httpx.Client(timeout=5) as client:
                 while self._watching.is_set():
-                    for name in SERVICE_NAMES:
-                        try:
-                            status = client.get(f"{self.url(name)}/readyz").status_code
-                        except httpx.TransportError:
-                            status = 0
-                        self.readiness.seen[name].append((time.monotonic() - start, status))
+                    try:
+                        status = client.get(f"{self.url(name)}/readyz").status_code
+                    except httpx.TransportError:
+                        status = 0
+                    self.readiness.seen[name].append((time.monotonic() - start, status))
                     time.sleep(interval)
 
-        self._watch = threading.Thread(target=run, daemon=True)
-        self._watch.start()
+        self._watches = [
+            threading.Thread(target=run, args=(n,), daemon=True) for n in SERVICE_NAMES
+        ]
+        for thread in self._watches:
+            thread.start()
         return self.readiness
 
     def unwatch(self) -> None:
         self._watching.clear()
-        if self._watch is not None:
-            self._watch.join(timeout=10)
-            self._watch = None
+        for thread in self._watches:
+            thread.join(timeout=10)
+        self._watches = []
 
     # --- the work -------------------------------------------------------------------------
 
@@ -175,22 +179,65 @@ class Deployment(Services):
 
     def disclose(self, n: int, label: str) -> list[str]:
         """``n`` invented disclosures, each recorded once; their case ids, in order."""
-        return [
-            str(
-                self.post(
-                    "intake",
-                    "/cases",
-                    {
+        return [self.disclose_one(i, label) for i in range(n)]
+
+    def disclose_concurrently(
+        self, n: int, label: str, *, clients: int = 4, on_progress: Any = None
+    ) -> list[str]:
+        """``n`` disclosures sent by ``clients`` schools' clients at once, each retried until
+        it is recorded; ``on_progress(recorded)`` is called after each (from the clients'
+        threads). The case ids, in the order of their labels."""
+        found: dict[int, str] = {}
+        lock = threading.Lock()
+        failures: list[BaseException] = []
+
+        def client(first: int) -> None:
+            try:
+                with httpx.Client(timeout=10) as http:
+                    for i in range(first, n, clients):
+                        case_id = self.disclose_one(i, label, http)
+                        with lock:
+                            found[i] = case_id
+                            done = len(found)
+                        if on_progress is not None:
+                            on_progress(done)
+            except BaseException as e:  # reported by the test's thread below
+                failures.append(e)
+
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        return [found[i] for i in range(n)]
+
+    def disclose_one(self, i: int, label: str, http: httpx.Client | None = None) -> str:
+        """Disclosure ``i`` of ``label``, sent until it is recorded (through ``http``, so
+        that several schools' clients can send at once, each on its own connection)."""
+        http = http or self.http
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                r = http.post(
+                    f"{self.url('intake')}/cases",
+                    json={
                         "school": "OAK",
                         "disclosure_route": "peer",
                         "summary": f"Invented disclosure {label} number {i}",
                     },
-                    f"{label}-{i}",
-                    self.staff,
-                )["case_id"]
-            )
-            for i in range(n)
-        ]
+                    headers={**self.staff, "Idempotency-Key": f"{label}-{i}"},
+                )
+            except httpx.TransportError:
+                time.sleep(0.1)
+                continue
+            if r.status_code in (200, 201):
+                return str(r.json()["case_id"])
+            if r.status_code not in RETRYABLE:
+                raise AssertionError(f"POST /cases: {r.status_code} {r.text}")
+            time.sleep(0.1)
+        raise AssertionError(f"disclosure {label}-{i} not recorded within 120 s")
 
     def decide(self, case_ids: list[str], label: str) -> None:
         """The DSL's decisions on each case: the step 1 triage at intake, the step 5 risk
@@ -282,3 +329,34 @@ class Deployment(Services):
                 f"the first: {why}; readiness: "
                 f"{ {n: self._report_or_log(n) for n in SERVICE_NAMES} }"
             )
+
+    def check_stores(self, case_ids: list[str]) -> None:
+        """After the services have stopped: from referral's and review's own stores, each of
+        ``case_ids`` (disclosures without decisions) was applied exactly once, in order."""
+        from services.referral.application import Referrals
+        from services.review.application import Reviews
+        from shared.store import application_env
+
+        referrals = Referrals(application_env(self.settings, "referral"))
+        reviews = Reviews(application_env(self.settings, "review"))
+        try:
+            problems = []
+            for case_id in map(UUID, case_ids):
+                caused = [a.caused_by for a in referrals.get_referral(case_id).assessments]
+                if caused[:1] != [c for c in caused if c.startswith("intake:")]:
+                    problems.append(f"{case_id}: referral assessed {caused}")
+                entries = reviews.get_case(case_id).entries
+                sources = [e.source for e in entries if ":" in e.source]
+                kinds = [e.kind for e in entries]
+                if (
+                    kinds.count("disclosure_recorded") != 1
+                    or len(set(sources)) != len(sources)
+                    or kinds.count("assessment_recorded") != len(caused)
+                ):
+                    problems.append(
+                        f"{case_id}: review has {[(e.kind, e.source) for e in entries]}"
+                    )
+            assert not problems, f"{len(problems)} cases wrong; the first: {problems[:3]}"
+        finally:
+            referrals.close()
+            reviews.close()

@@ -3,6 +3,9 @@ the relay or a consumer is restarted and new work flows; /readyz tells the truth
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -120,3 +123,27 @@ async def test_readiness_is_503_while_stored_work_cannot_be_published_and_200_af
     await eventually(lambda: referred(referral) == 4)
     await eventually(lambda: intake.readiness()[0] and referral.readiness()[0], timeout=15)
     assert referral.consumers[0].status.duplicates == 0
+
+
+async def test_readiness_answers_within_a_second_when_the_store_hangs(
+    runtimes: tuple[ServiceRuntime, ServiceRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake, _ = runtimes
+    release = threading.Event()
+
+    def hangs(*args: Any, **kwargs: Any) -> int:
+        release.wait(10)  # as a pool waiting for a server that is gone
+        return 0
+
+    monkeypatch.setattr(intake.app.recorder, "max_notification_id", hangs)
+    try:
+        for _ in range(2):  # and again while the first probe is still waiting
+            started = time.monotonic()
+            ready, health = await asyncio.to_thread(intake.readiness)
+            assert time.monotonic() - started < 2.0
+            assert not ready
+            assert "the store did not answer within 1 s" in health["problems"]
+    finally:
+        release.set()
+    monkeypatch.undo()
+    await eventually(lambda: intake.readiness()[0])
