@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shared.settings import SERVICE_NAMES, Settings
@@ -60,19 +61,19 @@ def show_status(statuses: list[ServiceStatus], console: Console) -> None:
         ready = "[green]ready[/]" if status.ready else "[bold red]NOT READY[/]"
         tasks: dict[str, dict[str, Any]] = status.report.get("tasks", {})
         if not tasks:
-            table.add_row(status.name, ready, "-", "-", "", "", "", status.problems[0])
+            table.add_row(status.name, ready, "-", "-", "", "", "", escape(status.problems[0]))
         for i, (task, t) in enumerate(tasks.items()):
             state = t.get("state", "?")
             waiting = t.get("lag_events")
             table.add_row(
                 status.name if i == 0 else "",
                 ready if i == 0 else "",
-                task,
+                escape(task),
                 state if state == "running" else f"[red]{state}[/]",
                 str(t.get("restarts", 0)),
                 "?" if waiting is None else f"{waiting:,}",
                 f"{t.get('lag_seconds', 0):.0f} s" if t.get("lag_seconds") else "",
-                str(t.get("last_error") or ""),
+                escape(str(t.get("last_error") or "")),
             )
         table.add_section()
     console.print(table)
@@ -80,12 +81,14 @@ def show_status(statuses: list[ServiceStatus], console: Console) -> None:
     if problems:
         console.print("[bold]Not ready because:[/]")
         for name, problem in problems:
-            console.print(f"  {name}: {problem}", highlight=False)
+            console.print(f"  {name}: {problem}", highlight=False, markup=False)
     attention = [(s.name, a) for s in statuses for a in s.report.get("attention", [])]
     if attention:
         console.print("[bold]Cases that need someone to look at them:[/]")
         for name, item in attention:
             case = item.get("case_id") or "(case not known)"
-            console.print(f"  {name}: case {case}: {item.get('why', '')}", highlight=False)
+            console.print(
+                f"  {name}: case {case}: {item.get('why', '')}", highlight=False, markup=False
+            )
     if not problems:
         console.print("All three services are ready.")

@@ -63,6 +63,9 @@ T = TypeVar("T")
 STORE_RETRY_SECONDS = 1.0
 """How soon a message the store refused (full, read-only) is tried again, however often."""
 
+OWN_WRITE_COLLISIONS = 5
+"""Times a message is applied again at once when a write over HTTP took its case's next
+version first, before it counts as a failed attempt."""
 FETCH_SECONDS = 2.0
 """How long one fetch waits for a message: when none comes, the consumer asks the broker what
 is still pending, so that /readyz knows whether anything waits."""
@@ -161,7 +164,8 @@ class ExactlyOnceConsumer:
                         await subscription.unsubscribe()
             except (NatsError, TimeoutError) as e:
                 reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-                work.failed(f"cannot read {stream}: {reason}", work.waiting)
+                # What waits is unknown while the stream cannot be read: the stall clock runs.
+                work.failed(f"cannot read {stream}: {reason}", None)
                 log.warning(
                     "%s: cannot read %s (%s); again in %.1f s",
                     self.durable_name,
@@ -231,14 +235,21 @@ class ExactlyOnceConsumer:
             if previous != recorded:
                 return Outcome.EARLY
             contract = decode(subject, data)
-            try:
-                self.app.apply_upstream(contract, Tracking(self.upstream, position))
-            except IntegrityError:
-                # Another instance of this service applied it first: same as a duplicate.
-                if (self.app.recorder.max_tracking_id(self.upstream) or 0) >= position:
-                    return Outcome.DUPLICATE
-                raise
-            return Outcome.APPLIED
+            for attempt in range(1, OWN_WRITE_COLLISIONS + 1):
+                try:
+                    self.app.apply_upstream(contract, Tracking(self.upstream, position))
+                except IntegrityError:
+                    # Another instance of this service applied it first: same as a duplicate.
+                    if (self.app.recorder.max_tracking_id(self.upstream) or 0) >= position:
+                        return Outcome.DUPLICATE
+                    # Else a person's write to the same case (over HTTP, not under this lock)
+                    # took the case's next version first: apply it again to the case as it
+                    # now is, rather than count the collision as the message's failure.
+                    if attempt == OWN_WRITE_COLLISIONS:
+                        raise
+                    continue
+                return Outcome.APPLIED
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _failed(self, msg: Msg, error: Exception) -> bool:
         attempts = msg.metadata.num_delivered or 1

@@ -167,3 +167,34 @@ async def test_a_message_without_position_headers_is_dead_lettered_without_a_pos
     good = incident()
     await publish_as_relay(js, 1, 0, good.model_dump_json().encode())
     await eventually(lambda: consumer.status.applied == 1)
+
+
+def test_a_collision_with_a_write_over_http_is_applied_again_not_counted_as_a_failure(
+    store: StoreChoice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventsourcing.persistence import IntegrityError
+
+    from services.referral.application import Referrals
+    from shared.store import application_env
+
+    app = Referrals(application_env(store.settings(), "referral"))
+    consumer = ExactlyOnceConsumer(app, "referral", "intake")
+    real = app.apply_upstream
+    collisions = 0
+
+    def collides_twice(*args: object) -> None:
+        nonlocal collisions
+        if collisions < 2:
+            collisions += 1
+            msg = "the case's next version was taken by a write over HTTP"
+            raise IntegrityError(msg)
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app, "apply_upstream", collides_twice)
+    outcome = consumer.apply(
+        IncidentReportedV1.subject, incident().model_dump_json().encode(), 1, 0
+    )
+    assert outcome.value == "applied"
+    assert collisions == 2
+    assert app.recorder.max_tracking_id("intake") == 1
+    app.close()
