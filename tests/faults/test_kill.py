@@ -36,8 +36,9 @@ def test_each_service_killed_mid_run_loses_nothing_and_duplicates_nothing(
                 return
             deployment.kill(name)
             killed.append((name, time.monotonic()))
-            time.sleep(0.5)  # the clients meet the dead service, its consumers' messages wait
-            deployment.start(name)
+        # Started again a moment later, while the clients send on (and meet the dead service).
+        time.sleep(0.5)
+        deployment.start(name)
 
     readiness = deployment.watch()
     case_ids = deployment.disclose_concurrently(RUN, "run", on_progress=kill_when_due)

@@ -1,10 +1,13 @@
 """Fault 3: nats-server stopped for 10 s and started again on the same data, and killed with
 SIGKILL. Intake keeps recording while it is away; every service says 503 while nothing can
-move; everything recorded meanwhile reaches referral and review once it is back, and so does
-new work. The store does not matter to this fault: SQLite only."""
+move, and ``safeguard status`` names why (exit 1; 0 before and after); everything recorded
+meanwhile reaches referral and review once it is back, and so does new work. The store does
+not matter to this fault: SQLite only."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -25,6 +28,18 @@ def outage(deployment: Deployment, down: float, label: str) -> list[str]:
     return recorded
 
 
+def status(deployment: Deployment) -> subprocess.CompletedProcess[str]:
+    """``safeguard status`` against the deployment."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "status"],
+        env={**deployment.env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def assert_503_while_down_and_200_after(deployment: Deployment) -> None:
     deployment.unwatch()
     for name in ("intake", "referral", "review"):
@@ -40,7 +55,19 @@ def test_nats_stopped_for_ten_seconds_then_everything_flows(
     before = deployment.new_work("before", 2)
     deployment.wait_flowed(before)
     deployment.watch()
+    ready = status(deployment)
+    assert ready.returncode == 0, ready.stdout
+    for task in ("relay", "consumer from intake", "consumer from referral", "deliveries"):
+        assert task in ready.stdout
+    assert "All three services are ready." in ready.stdout
     nats_server.stop()
+    deployment.kill("review")  # and a service down too, for `safeguard status` to name
+    down = status(deployment)
+    assert down.returncode == 1, down.stdout
+    assert "NOT READY" in down.stdout
+    assert "intake: NATS is not connected" in down.stdout
+    assert "review: not answering at" in down.stdout
+    deployment.start("review")
     during = outage(deployment, 10.0, "during")
     problems = deployment.readyz("intake")["problems"]
     assert "NATS is not connected" in problems
@@ -49,6 +76,7 @@ def test_nats_stopped_for_ten_seconds_then_everything_flows(
     deployment.wait_ready()
     deployment.wait_flowed(deployment.new_work("after", 3), timeout=30)
     assert_503_while_down_and_200_after(deployment)
+    assert status(deployment).returncode == 0
 
 
 @sqlite_only

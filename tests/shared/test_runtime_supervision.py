@@ -101,6 +101,7 @@ async def test_a_consumer_whose_loop_fails_is_restarted_and_applies_the_rest_onc
     await eventually(lambda: referral.readiness()[0])
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # NATS's fault, not the store's
 async def test_readiness_is_503_while_stored_work_cannot_be_published_and_200_after(
     runtimes: tuple[ServiceRuntime, ServiceRuntime], nats_server: EmbeddedNats
 ) -> None:
@@ -122,7 +123,11 @@ async def test_readiness_is_503_while_stored_work_cannot_be_published_and_200_af
     report(intake.app, 1)  # new work after the recovery
     await eventually(lambda: referred(referral) == 4)
     await eventually(lambda: intake.readiness()[0] and referral.readiness()[0], timeout=15)
-    assert referral.consumers[0].status.duplicates == 0
+    # Once each: a message redelivered across the restart is found applied and changes nothing.
+    assert (
+        referral.app.recorder.max_tracking_id("intake") == intake.app.recorder.max_notification_id()
+    )
+    assert referred(referral) == 4
 
 
 async def test_readiness_answers_within_a_second_when_the_store_hangs(
