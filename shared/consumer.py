@@ -38,6 +38,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.utils import retry
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
@@ -64,8 +65,8 @@ STORE_RETRY_SECONDS = 1.0
 """How soon a message the store refused (full, read-only) is tried again, however often."""
 
 OWN_WRITE_COLLISIONS = 5
-"""Times a message is applied again at once when a write over HTTP took its case's next
-version first, before it counts as a failed attempt."""
+"""Times a message is applied at once when a write over HTTP took its case's next version
+first, before the collision counts as a failed attempt."""
 FETCH_SECONDS = 2.0
 """How long one fetch waits for a message: when none comes, the consumer asks the broker what
 is still pending, so that /readyz knows whether anything waits."""
@@ -234,22 +235,22 @@ class ExactlyOnceConsumer:
                 return Outcome.DUPLICATE
             if previous != recorded:
                 return Outcome.EARLY
-            contract = decode(subject, data)
-            for attempt in range(1, OWN_WRITE_COLLISIONS + 1):
-                try:
-                    self.app.apply_upstream(contract, Tracking(self.upstream, position))
-                except IntegrityError:
-                    # Another instance of this service applied it first: same as a duplicate.
-                    if (self.app.recorder.max_tracking_id(self.upstream) or 0) >= position:
-                        return Outcome.DUPLICATE
-                    # Else a person's write to the same case (over HTTP, not under this lock)
-                    # took the case's next version first: apply it again to the case as it
-                    # now is, rather than count the collision as the message's failure.
-                    if attempt == OWN_WRITE_COLLISIONS:
-                        raise
-                    continue
-                return Outcome.APPLIED
-        raise AssertionError("unreachable")  # pragma: no cover
+            outcome: Outcome = self._apply_at(decode(subject, data), position)
+            return outcome
+
+    # A person's write to the same case (over HTTP, not under the processing lock) may take the
+    # case's next version first: the message is applied again to the case as it now is, rather
+    # than the collision counting as the message's failure.
+    @retry(IntegrityError, max_attempts=OWN_WRITE_COLLISIONS)
+    def _apply_at(self, contract: object, position: int) -> Outcome:
+        try:
+            self.app.apply_upstream(contract, Tracking(self.upstream, position))
+        except IntegrityError:
+            # Another instance of this service applied it first: same as a duplicate.
+            if (self.app.recorder.max_tracking_id(self.upstream) or 0) >= position:
+                return Outcome.DUPLICATE
+            raise
+        return Outcome.APPLIED
 
     async def _failed(self, msg: Msg, error: Exception) -> bool:
         attempts = msg.metadata.num_delivered or 1

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import get_topic
@@ -39,8 +39,6 @@ from shared.supervisor import Supervisor, Work
 from shared.trust import Trust, load_trust
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 STORE_PROBE_SECONDS = 1.0
 """How long /readyz waits for the store to answer before it says the store does not."""

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from shared.embedded_nats import EmbeddedNats
+from shared.embedded_nats import EmbeddedNats, free_port
 from shared.settings import Settings
 
 POSTGRES_URL = os.environ.get(
@@ -42,6 +42,28 @@ def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[list[EmbeddedNats]]:
+    """Three nats-server nodes routed into one cluster, each with its JetStream data in a
+    directory of its own (so a node killed and started again comes back with what it had)."""
+    route_ports = [free_port() for _ in range(3)]
+    nodes = [
+        EmbeddedNats(
+            tmp_path / f"node{i}",
+            log_file=tmp_path / f"node{i}.log",
+            cluster="safeguard-test",
+            cluster_port=route_ports[i],
+            routes=tuple(p for j, p in enumerate(route_ports) if j != i),
+        )
+        for i in range(3)
+    ]
+    for node in nodes:
+        node.start()
+    yield nodes
+    for node in nodes:
+        node.stop()
 
 
 class StoreChoice:

@@ -11,10 +11,10 @@ import pytest
 from nats.errors import Error as NatsError
 
 from shared.bus import connect, ensure_streams
-from shared.embedded_nats import EmbeddedNats, free_port
+from shared.embedded_nats import EmbeddedNats
 from shared.settings import Settings
 from tests.conftest import StoreChoice
-from tests.faults.deployment import Deployment
+from tests.faults.deployment import Deployment, fault_settings, running
 
 
 @pytest.fixture
@@ -22,40 +22,8 @@ def deployment(
     store: StoreChoice, nats_server: EmbeddedNats, tmp_path: Path
 ) -> Iterator[Deployment]:
     """The three services, started, on this test's store and nats-server."""
-    settings = store.settings(
-        nats_url=nats_server.url,
-        intake_port=free_port(),
-        referral_port=free_port(),
-        review_port=free_port(),
-        consumer_ack_wait_seconds=2.0,
-    )
-    running = Deployment(settings, tmp_path)
-    running.start()
-    yield running
-    running.close()
-    running.stop()
-
-
-@pytest.fixture
-def nats_cluster(tmp_path: Path) -> Iterator[list[EmbeddedNats]]:
-    """Three nats-server nodes routed into one cluster, each with its JetStream data in a
-    directory of its own (so a node killed and started again comes back with what it had)."""
-    route_ports = [free_port() for _ in range(3)]
-    nodes = [
-        EmbeddedNats(
-            tmp_path / f"node{i}",
-            log_file=tmp_path / f"node{i}.log",
-            cluster="safeguard-faults",
-            cluster_port=route_ports[i],
-            routes=tuple(p for j, p in enumerate(route_ports) if j != i),
-        )
-        for i in range(3)
-    ]
-    for node in nodes:
-        node.start()
-    yield nodes
-    for node in nodes:
-        node.stop()
+    with running(fault_settings(store, nats_server.url), tmp_path) as started:
+        yield started
 
 
 def declare_streams_when_formed(settings: Settings, timeout: float = 30.0) -> None:
@@ -86,17 +54,7 @@ def cluster_deployment(
 ) -> Iterator[Deployment]:
     """The three services on a 3-node cluster whose streams keep 3 replicas; started only once
     the cluster has formed and the streams are declared."""
-    settings = store.settings(
-        nats_url=",".join(node.url for node in nats_cluster),
-        stream_replicas=3,
-        intake_port=free_port(),
-        referral_port=free_port(),
-        review_port=free_port(),
-        consumer_ack_wait_seconds=2.0,
-    )
+    settings = fault_settings(store, ",".join(node.url for node in nats_cluster), stream_replicas=3)
     declare_streams_when_formed(settings)
-    running = Deployment(settings, tmp_path, {"SAFEGUARD_STREAM_REPLICAS": "3"})
-    running.start()
-    yield running
-    running.close()
-    running.stop()
+    with running(settings, tmp_path, {"SAFEGUARD_STREAM_REPLICAS": "3"}) as started:
+        yield started

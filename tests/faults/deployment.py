@@ -5,9 +5,13 @@ and review exactly once, in order."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +21,10 @@ import httpx
 
 from services.demo import DEMO_RISK as RISK
 from services.demo import DEMO_TRIAGE as TRIAGE
+from shared.embedded_nats import free_port
 from shared.identity import Role
 from shared.settings import SERVICE_NAMES, Settings
+from tests.conftest import StoreChoice
 from tests.e2e.conftest import Services
 
 RETRYABLE = {404, 502, 503, 504}
@@ -66,6 +72,17 @@ class Deployment(Services):
             process.terminate()
             codes[name] = process.wait(timeout=30)
         return codes
+
+    def status(self) -> subprocess.CompletedProcess[str]:
+        """``safeguard status`` against this deployment, as an operator runs it."""
+        return subprocess.run(
+            [sys.executable, "-m", "services.cli", "status"],
+            env={**self.env, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     def ready(self, name: str) -> int:
         """The status of ``name``'s /readyz, or 0 if it does not answer."""
@@ -360,3 +377,29 @@ class Deployment(Services):
         finally:
             referrals.close()
             reviews.close()
+
+
+def fault_settings(store: StoreChoice, nats_url: str, **overrides: object) -> Settings:
+    """The settings every fault test's services run with: their own ports, quick redelivery."""
+    return store.settings(
+        nats_url=nats_url,
+        intake_port=free_port(),
+        referral_port=free_port(),
+        review_port=free_port(),
+        consumer_ack_wait_seconds=2.0,
+        **overrides,
+    )
+
+
+@contextmanager
+def running(
+    settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None, *names: str
+) -> Iterator[Deployment]:
+    """A deployment of ``names`` (default: all three) started, and stopped afterwards."""
+    deployment = Deployment(settings, log_dir, extra_env)
+    deployment.start(*names)
+    try:
+        yield deployment
+    finally:
+        deployment.close()
+        deployment.stop()

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +31,9 @@ from shared.bus import connect
 from shared.contracts import Contract
 from shared.contracts.intake import IncidentReportedV1, TriageRecordedV2
 from shared.contracts.streams import POSITION_HEADER, PREVIOUS_HEADER, message_id
-from shared.embedded_nats import EmbeddedNats, free_port
+from shared.embedded_nats import EmbeddedNats
 from tests.conftest import StoreChoice
-from tests.faults.deployment import Deployment
+from tests.faults.deployment import Deployment, fault_settings, running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -146,37 +144,14 @@ def deployment(
     store: StoreChoice, nats_server: EmbeddedNats, tmp_path: Path
 ) -> Iterator[Deployment]:
     """Referral and review, started, trying each message a few times, a second apart."""
-    settings = store.settings(
-        nats_url=nats_server.url,
-        intake_port=free_port(),
-        referral_port=free_port(),
-        review_port=free_port(),
-        consumer_ack_wait_seconds=2.0,
-    )
-    running = Deployment(
-        settings,
-        tmp_path,
-        {
-            "SAFEGUARD_CONSUMER_MAX_ATTEMPTS": str(ATTEMPTS),
-            "SAFEGUARD_CONSUMER_BACKOFF_SECONDS": str(BACKOFF_SECONDS),
-            "SAFEGUARD_STALL_SECONDS": str(STALL_SECONDS),
-        },
-    )
-    running.start("referral", "review")
-    yield running
-    running.close()
-    running.stop()
-
-
-def safeguard_status(deployment: Deployment) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "status"],
-        env={**deployment.env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    extra_env = {
+        "SAFEGUARD_CONSUMER_MAX_ATTEMPTS": str(ATTEMPTS),
+        "SAFEGUARD_CONSUMER_BACKOFF_SECONDS": str(BACKOFF_SECONDS),
+        "SAFEGUARD_STALL_SECONDS": str(STALL_SECONDS),
+    }
+    settings = fault_settings(store, nats_server.url)
+    with running(settings, tmp_path, extra_env, "referral", "review") as started:
+        yield started
 
 
 def test_a_message_that_always_fails_is_set_aside_its_case_flagged_and_the_rest_flows(
@@ -277,7 +252,7 @@ def test_a_message_that_always_fails_is_set_aside_its_case_flagged_and_the_rest_
     deployment.extra_env["NATS_URL"] = ""
     deployment.start("intake")
     deployment.wait_ready()
-    status = safeguard_status(deployment)
+    status = deployment.status()
     assert status.returncode == 0, status.stdout + status.stderr
     flagged = [line for line in status.stdout.splitlines() if f"case {refused_case}" in line]
     assert [line.split(":")[0].strip() for line in flagged] == ["referral", "review"], status.stdout

@@ -6,8 +6,6 @@ not matter to this fault: SQLite only."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
@@ -28,18 +26,6 @@ def outage(deployment: Deployment, down: float, label: str) -> list[str]:
     return recorded
 
 
-def status(deployment: Deployment) -> subprocess.CompletedProcess[str]:
-    """``safeguard status`` against the deployment."""
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "status"],
-        env={**deployment.env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def assert_503_while_down_and_200_after(deployment: Deployment) -> None:
     deployment.unwatch()
     for name in ("intake", "referral", "review"):
@@ -55,14 +41,14 @@ def test_nats_stopped_for_ten_seconds_then_everything_flows(
     before = deployment.new_work("before", 2)
     deployment.wait_flowed(before)
     deployment.watch()
-    ready = status(deployment)
+    ready = deployment.status()
     assert ready.returncode == 0, ready.stdout
     for task in ("relay", "consumer from intake", "consumer from referral", "deliveries"):
         assert task in ready.stdout
     assert "All three services are ready." in ready.stdout
     nats_server.stop()
     deployment.kill("review")  # and a service down too, for `safeguard status` to name
-    down = status(deployment)
+    down = deployment.status()
     assert down.returncode == 1, down.stdout
     assert "NOT READY" in down.stdout
     assert "intake: NATS is not connected" in down.stdout
@@ -76,7 +62,7 @@ def test_nats_stopped_for_ten_seconds_then_everything_flows(
     deployment.wait_ready()
     deployment.wait_flowed(deployment.new_work("after", 3), timeout=30)
     assert_503_while_down_and_200_after(deployment)
-    assert status(deployment).returncode == 0
+    assert deployment.status().returncode == 0
 
 
 @sqlite_only

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from eventsourcing.utils import get_topic
@@ -12,7 +10,7 @@ from eventsourcing.utils import get_topic
 from services.intake.adapters.contracts import PUBLISHED, to_contract
 from services.intake.application import Intake
 from shared.bus import connect, ensure_streams
-from shared.embedded_nats import EmbeddedNats, free_port
+from shared.embedded_nats import EmbeddedNats
 from shared.relay import OutboxRelay
 from tests.conftest import StoreChoice
 from tests.helpers import eventually, report, stream_positions
@@ -20,31 +18,11 @@ from tests.helpers import eventually, report, stream_positions
 pytestmark = pytest.mark.nats
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[list[EmbeddedNats]]:
-    route_ports = [free_port() for _ in range(3)]
-    nodes = [
-        EmbeddedNats(
-            tmp_path / f"node{i}",
-            log_file=tmp_path / f"node{i}.log",
-            cluster="safeguard-test",
-            cluster_port=route_ports[i],
-            routes=tuple(p for j, p in enumerate(route_ports) if j != i),
-        )
-        for i in range(3)
-    ]
-    for node in nodes:
-        node.start()
-    yield nodes
-    for node in nodes:
-        node.stop()
-
-
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 async def test_three_replicas_keep_publishing_when_a_node_dies(
-    store: StoreChoice, cluster: list[EmbeddedNats]
+    store: StoreChoice, nats_cluster: list[EmbeddedNats]
 ) -> None:
-    url = ",".join(node.url for node in cluster)
+    url = ",".join(node.url for node in nats_cluster)
     settings = store.settings(nats_url=url, stream_replicas=3)
     nc = await connect(url, "test")
     js = nc.jetstream()
@@ -71,7 +49,7 @@ async def test_three_replicas_keep_publishing_when_a_node_dies(
         await eventually(lambda: relay.status.published_position == head, timeout=30)
         # Kill a node the client is not connected to, so only the stream's replicas suffer.
         connected = nc.connected_url.port if nc.connected_url else None
-        victim = next(node for node in cluster if node.port != connected)
+        victim = next(node for node in nats_cluster if node.port != connected)
         victim.kill()
         report(intake, 5)
         head = intake.recorder.max_notification_id()
