@@ -21,7 +21,7 @@ from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
 from shared import transcoder
-from shared.entries import CaseEntry
+from shared.entries import AlreadyRecordedError, CaseEntry
 from shared.entries import Recording as EntryRecording
 from shared.references import CaseReferences
 from shared.store import private_store
@@ -30,7 +30,6 @@ from shared.store_writes import StoreWrites
 NAMESPACE = uuid5(NAMESPACE_URL, "https://safeguard.invalid/")
 
 Clock = Callable[[], datetime]
-_ABSENT = object()
 
 
 class CaseChangedError(RuntimeError):
@@ -197,8 +196,8 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         expected_version: int | None = None,
         then: Callable[[Any], None] | None = None,
     ) -> tuple[CaseEntry, bool]:
-        """Record one entry of a case by one of its commands (such as
-        ``Incident.record_custody``), called with a :class:`Recording` and ``details``;
+        """Record one entry of a case by one of its commands (a kind's
+        :meth:`CaseEntry.record`), called with a :class:`Recording` and ``details``;
         ``then`` may add what follows from it (a new assessment), saved with it.
 
         The entry and whether this call recorded it: a retry with the same key (scoped to the
@@ -210,15 +209,18 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         kept: dict[str, CaseEntry] = getattr(aggregate, "entry_keys")  # noqa: B009
         if key in kept:
             entry = kept[key]
-            if any(getattr(entry, name, _ABSENT) != value for name, value in details.items()):
+            if not entry.same_as(details):
                 raise key_reused(f"a {type(entry).__name__} entry")
             return entry, False
         now = self.clock()
-        command(
-            aggregate,
-            EntryRecording(recorded_by, recorded_by_role, occurred_at or now, now, key),
-            **details,
-        )
+        try:
+            command(
+                aggregate,
+                EntryRecording(recorded_by, recorded_by_role, occurred_at or now, now, key),
+                **details,
+            )
+        except AlreadyRecordedError as e:
+            return e.entry, False
         recorded = aggregate.pending_events[0]
         assert isinstance(recorded, CaseEntry)
         if then is not None:

@@ -2,8 +2,13 @@
 (``occurred_at``) and when it was recorded (``recorded_at``), so that a record written up later
 from paper, after an outage, is honest about both.
 
-Entries are kept on their aggregate as the events themselves (immutable, with every field the
-record holds), instead of a copy of each in a second class.
+Each kind of entry is declared once, as a :class:`CaseEntry` subclass in the module of its
+policy step: its fields (typed with :mod:`shared.vocabulary`), the step, the route that records
+it and who may send it, its rules (:meth:`CaseEntry.check`) and its words (:meth:`CaseEntry.words`).
+The stored event is that class; the command is :meth:`CaseEntry.record`; the HTTP models and
+route come from it (:func:`shared.http.add_entry_routes`). Entries are kept on their aggregate
+as the events themselves (immutable, with every field the record holds), instead of a copy of
+each in a second class.
 """
 
 from __future__ import annotations
@@ -59,11 +64,48 @@ class Recording:
         return vars(self).copy()
 
 
+class AlreadyRecordedError(Exception):
+    """What an entry would record is on the case already (the same DSL assigned again): the
+    entry that recorded it is the answer, and nothing new is recorded."""
+
+    def __init__(self, entry: CaseEntry) -> None:
+        super().__init__(f"already recorded by a {type(entry).__name__} entry")
+        self.entry = entry
+
+
+COMMON_FIELDS = (
+    "school",
+    "reference",
+    "recorded_by",
+    "recorded_by_role",
+    "occurred_at",
+    "recorded_at",
+    "idempotency_key",
+)
+"""The fields every entry has, filled from the case and the :class:`Recording`."""
+
+
 class CaseEntry(Aggregate.Event):
-    """An entry of a case. Each kind names the list of its aggregate it is kept in, and the
-    aggregate keeps ``entry_keys``: each idempotency key and the entry it recorded."""
+    """An entry of a case, and the declaration of its kind (see the module's docstring).
+
+    The aggregate keeps each entry in the list ``KEPT_IN`` names, and ``entry_keys``: each
+    idempotency key and the entry it recorded. The aggregate has ``school`` and ``reference``.
+    """
 
     KEPT_IN: ClassVar[str]
+    STEP: ClassVar[int] = 0
+    """The policy's step the entry belongs to (1-8; 0 for the records kept beside them)."""
+    ROUTE: ClassVar[str] = ""
+    """Where it is sent: ``POST /cases/{case_id}/<ROUTE>`` ("" for one no route records)."""
+    RECORDED_BY: ClassVar[tuple[str, ...]] = ()
+    """The roles that may send it (each a :class:`shared.identity.Role` value)."""
+    WORKED_OUT: ClassVar[tuple[str, ...]] = ()
+    """Fields the rules work out (:meth:`check`), so not sent."""
+    SENT: ClassVar[dict[str, Any]] = {}
+    """What is sent but not kept as it is sent (name: type, default in the type's
+    ``Annotated`` as :class:`Default`); :meth:`check` turns it into what is kept."""
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ()
+    """Fields encrypted at rest and in published contracts."""
 
     school: str
     reference: str
@@ -73,7 +115,40 @@ class CaseEntry(Aggregate.Event):
     recorded_at: datetime
     idempotency_key: str
 
+    @classmethod
+    def check(cls, case: Any, by: Recording, facts: dict[str, Any]) -> dict[str, Any]:
+        """The policy's rules for this kind, against the case as it stands: raise an
+        :class:`EntryError` naming the rule broken, or return the facts to keep (with the
+        fields in :data:`WORKED_OUT`)."""
+        del case, by
+        return facts
+
+    @classmethod
+    def record(cls, case: Any, by: Recording, /, **facts: Any) -> None:
+        """The command: record one entry of this kind on ``case``, if :meth:`check` allows."""
+        kept = cls.check(case, by, facts)
+        case.trigger_event(cls, school=case.school, reference=case.reference, **by.fields(), **kept)
+
+    def same_as(self, facts: dict[str, Any]) -> bool:
+        """Whether ``facts``, sent again with this entry's idempotency key, are what it
+        recorded (a retry) rather than new facts under a reused key."""
+        return all(
+            getattr(self, name) == value for name, value in facts.items() if name in vars(self)
+        )
+
+    def words(self) -> str:
+        """The entry in words, for the chronology."""
+        doc = type(self).__doc__ or ""
+        return doc.strip().split("\n", 1)[0]
+
     def apply(self, aggregate: Any) -> None:
         getattr(aggregate, self.KEPT_IN).append(self)
         if self.idempotency_key:
             aggregate.entry_keys[self.idempotency_key] = self
+
+
+@dataclass(frozen=True)
+class Default:
+    """In a field's ``Annotated``, the value a request that leaves the field out records."""
+
+    value: Any

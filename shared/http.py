@@ -274,6 +274,7 @@ def add_entry_route(
     description: str,
     record: RecordEntry,
     case_url: str = "/cases/{case_id}",
+    name: str | None = None,
 ) -> None:
     """Add ``POST path``: one entry of a case by a domain ``command``; 201 with the entry, or
     200 with the entry a retry's first attempt recorded."""
@@ -303,6 +304,6 @@ def add_entry_route(
         body=body,
         out=out,
         who=who,
-        name=command.__name__,
+        name=name or command.__name__,
         description=description,
     )

@@ -1,0 +1,63 @@
+"""The words every service uses for the same things, each defined once: a young person's
+pseudonym, words a person writes, the sexes the protocols compare, where copies are deleted
+from.
+
+Each is an ``Annotated`` type: to the domain it is a plain ``str`` (or ``list``, or a
+``Literal``), and the metadata (lengths, the pattern, the refusal of an image) is read only where
+a request is checked, by pydantic. So a kind of entry declared in a domain module with these
+types (see :class:`shared.entries.CaseEntry`) gives its HTTP model with nothing written again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from annotated_types import MaxLen, MinLen
+from pydantic import AfterValidator, Field
+from typing_extensions import Doc
+
+from shared.imagery import FreeText
+
+__all__ = [
+    "Doc",
+    "Name",
+    "Note",
+    "Place",
+    "Pseudonym",
+    "PseudonymOrNone",
+    "Sex",
+    "ViewerSex",
+    "Words",
+]
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        msg = "must say something, in words"
+        raise ValueError(msg)
+    return text
+
+
+Pseudonym = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$", examples=["YP-2"])]
+"""A young person's pseudonymous reference on the case (``YP-2``), never a name."""
+
+PseudonymOrNone = Literal[""] | Pseudonym
+"""A young person's pseudonym, or empty where the entry is no young person's."""
+
+Name = Annotated[FreeText, MinLen(1), MaxLen(200)]
+"""Who or what, in a few words: a member of staff, a device, a site, a seal number."""
+
+Words = Annotated[FreeText, MinLen(1), MaxLen(2000), AfterValidator(_not_blank)]
+"""Words that must be there (a fact, a reason), never blank, never an image."""
+
+Note = Annotated[FreeText, MaxLen(2000)]
+"""Words that may be left out; never an image."""
+
+Sex = Literal["female", "male", "not_recorded"]
+"""A young person's sex as recorded, for the protocols that compare it."""
+
+ViewerSex = Literal["female", "male"]
+"""The sex of a member of staff who searches a device or views an image."""
+
+Place = Literal["devices", "cloud_storage", "social_media_accounts"]
+"""Where a young person is asked to delete every copy from."""
