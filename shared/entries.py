@@ -131,9 +131,11 @@ class CaseEntry(Aggregate.Event):
 
     def same_as(self, facts: dict[str, Any]) -> bool:
         """Whether ``facts``, sent again with this entry's idempotency key, are what it
-        recorded (a retry) rather than new facts under a reused key."""
+        recorded (a retry) rather than other facts, or another kind, under a reused key."""
+        kept = vars(self)
         return all(
-            getattr(self, name) == value for name, value in facts.items() if name in vars(self)
+            kept[name] == value if name in kept else name in self.SENT
+            for name, value in facts.items()
         )
 
     def words(self) -> str:
