@@ -26,6 +26,7 @@ from shared.entries import Recording as EntryRecording
 from shared.references import CaseReferences
 from shared.store import private_store
 from shared.store_writes import StoreWrites
+from shared.topics import topics_of
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://safeguard.invalid/")
 
@@ -132,7 +133,7 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         # Whether the store takes writes, as requests, the relay and consumers last found.
         self.store_writes = StoreWrites()
         self._references = (
-            CaseReferences(self, get_topic(self.case_opened)) if self.case_opened else None
+            CaseReferences(self, topics_of(self.case_opened)) if self.case_opened else None
         )
 
     def case_named(self, reference: str) -> UUID | None:

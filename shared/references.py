@@ -33,15 +33,15 @@ class _Log(Protocol):
 
 
 class CaseReferences:
-    """The case id each reference names, from the events of ``topic`` (a case opened, with its
+    """The case id each reference names, from the events of ``topics`` (a case opened, with its
     reference) in an application's notification log.
 
     A reference not seen yet makes it read the events recorded since it last read (usually
     none); the first look-up in a process reads every case's opening once."""
 
-    def __init__(self, app: _Log, topic: str) -> None:
+    def __init__(self, app: _Log, topics: tuple[str, ...]) -> None:
         self._app = app
-        self._topic = topic
+        self._topics = topics
         self._case_ids: dict[str, UUID] = {}
         self._read_to: int | None = None
         self._lock = threading.Lock()
@@ -60,7 +60,7 @@ class CaseReferences:
         while page := self._app.recorder.select_notifications(
             start=self._read_to,
             limit=PAGE,
-            topics=(self._topic,),
+            topics=self._topics,
             inclusive_of_start=self._read_to is None,
         ):
             for notification in page:

@@ -18,7 +18,6 @@ from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
-from eventsourcing.utils import get_topic
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -36,6 +35,7 @@ from shared.relay import OutboxRelay, ToContract
 from shared.settings import Settings
 from shared.store import application_env
 from shared.supervisor import Supervisor, Work
+from shared.topics import topics_of
 from shared.trust import Trust, load_trust
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ class ServiceRuntime:
                 batch_size=self.settings.relay_batch_size,
                 poll_seconds=self.settings.relay_poll_seconds,
                 executor=self._executor,
-                topics=[get_topic(cls) for cls in self.spec.published],
+                topics=list(topics_of(*self.spec.published)),
             )
         await self.relay.run(work)
 
