@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from functools import cache
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 from eventsourcing.domain import Aggregate
 
@@ -125,7 +126,9 @@ class CaseEntry(Aggregate.Event):
 
     @classmethod
     def record(cls, case: Any, by: Recording, /, **facts: Any) -> None:
-        """The command: record one entry of this kind on ``case``, if :meth:`check` allows."""
+        """The command: record one entry of this kind on ``case``, if its words are the
+        vocabulary's (:func:`check_vocabulary`) and :meth:`check` allows."""
+        check_vocabulary(cls, facts)
         kept = cls.check(case, by, facts)
         case.trigger_event(cls, school=case.school, reference=case.reference, **by.fields(), **kept)
 
@@ -147,6 +150,49 @@ class CaseEntry(Aggregate.Event):
         getattr(aggregate, self.KEPT_IN).append(self)
         if self.idempotency_key:
             aggregate.entry_keys[self.idempotency_key] = self
+
+
+def _allowed(annotation: Any) -> tuple[tuple[Any, ...], bool] | None:
+    """The values a ``Literal`` field allows, and whether it holds a list of them."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) is Literal:
+        return get_args(annotation), False
+    if get_origin(annotation) in (list, tuple):
+        inner = _allowed(get_args(annotation)[0])
+        return (inner[0], True) if inner and not inner[1] else None
+    return None
+
+
+@cache
+def _vocabulary(kind: type[CaseEntry]) -> dict[str, tuple[tuple[Any, ...], bool]]:
+    hints = get_type_hints(kind, include_extras=True)
+    sent = get_type_hints(_Sent(kind.SENT), include_extras=True) if kind.SENT else {}
+    return {
+        name: allowed
+        for name, annotation in {**hints, **sent}.items()
+        if (allowed := _allowed(annotation)) is not None
+    }
+
+
+class _Sent:
+    """The annotations of a kind's sent-only fields, for :func:`get_type_hints`."""
+
+    def __init__(self, sent: dict[str, Any]) -> None:
+        self.__annotations__ = sent
+
+
+def check_vocabulary(kind: type[CaseEntry], facts: dict[str, Any]) -> None:
+    """Refuse a fact that is not one of its ``Literal`` field's words, naming them: the
+    vocabulary is declared once, on the field, and holds whether or not a request checked it."""
+    for name, (allowed, many) in _vocabulary(kind).items():
+        if name not in facts:
+            continue
+        values = facts[name] if many else [facts[name]]
+        if not isinstance(values, list | tuple) or any(v not in allowed for v in values):
+            words = ", ".join(map(str, allowed))
+            msg = f"{name} must be {'among' if many else 'one of'} {words}"
+            raise EntryError(msg)
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,22 @@ from typing_extensions import Doc
 from shared.imagery import FreeText
 
 __all__ = [
+    "Audience",
+    "ContainmentAction",
+    "CustodyAction",
     "Doc",
+    "HowTold",
     "Name",
     "Note",
     "Place",
     "Pseudonym",
     "PseudonymOrNone",
+    "SearchOutcome",
     "Sex",
     "ViewerSex",
+    "Vulnerability",
     "Words",
+    "YoungPersonRole",
 ]
 
 
@@ -53,11 +60,33 @@ Words = Annotated[FreeText, MinLen(1), MaxLen(2000), AfterValidator(_not_blank)]
 Note = Annotated[FreeText, MaxLen(2000)]
 """Words that may be left out; never an image."""
 
+# Step 1: the young people involved.
 Sex = Literal["female", "male", "not_recorded"]
 """A young person's sex as recorded, for the protocols that compare it."""
+Vulnerability = Literal[
+    "special_educational_needs",
+    "looked_after",
+    "child_protection_plan",
+    "child_in_need",
+    "young_carer",
+    "other",
+]
+YoungPersonRole = Literal["pictured", "sender", "recipient", "forwarder", "discloser"]
+"""What a young person did, or had done to them, in the incident."""
 
+# Step 2: a device search.
 ViewerSex = Literal["female", "male"]
 """The sex of a member of staff who searches a device or views an image."""
+SearchOutcome = Literal[
+    "nothing_found", "inappropriate_content", "potentially_illegal_imagery_suspected"
+]
 
+# Step 3: the image.
+CustodyAction = Literal["confiscated", "transferred", "handed_to_police"]
+ContainmentAction = Literal["network_blocked", "image_isolated"]
 Place = Literal["devices", "cloud_storage", "social_media_accounts"]
 """Where a young person is asked to delete every copy from."""
+
+# Step 4: who deals with it.
+Audience = Literal["dsl", "senior_management"]
+HowTold = Literal["in_person", "phone", "written"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import pytest
 from eventsourcing.domain import Aggregate
@@ -113,3 +113,30 @@ def test_the_rules_refuse_or_answer_with_the_entry_already_recorded() -> None:
     assert again.value.entry is case.spoken_to[0]
     assert case.spoken_to[0].same_as({"what": "one", "urgent": True})
     assert not case.spoken_to[0].same_as({"what": "other"})
+
+
+class Told(CaseEntry):
+    """Invented kind with a vocabulary."""
+
+    KEPT_IN = "spoken_to"
+    SENT: ClassVar[dict[str, Any]] = {"urgency": Literal["now", "later"]}
+
+    how: Literal["in_person", "phone"]
+    roles: list[Literal["sender", "recipient"]]
+
+
+@pytest.mark.parametrize(
+    ("facts", "message"),
+    [
+        ({"how": "email", "roles": ["sender"], "urgency": "now"}, "how must be one of in_person"),
+        ({"how": "phone", "roles": ["pictured"], "urgency": "now"}, "roles must be among sender"),
+        ({"how": "phone", "roles": [], "urgency": "soon"}, "urgency must be one of now, later"),
+    ],
+)
+def test_the_domain_holds_a_kinds_vocabulary_without_a_request(
+    facts: dict[str, Any], message: str
+) -> None:
+    case = Case(school="OAK", reference="OAK-2026-0001")
+    with pytest.raises(EntryError, match=message):
+        Told.record(case, BY, **facts)
+    assert case.spoken_to == []

@@ -32,6 +32,7 @@ from shared.contracts.intake.image import (
     ImageViewedV1,
     ImageViewingAgreedV1,
 )
+from shared.vocabulary import Audience, HowTold, SearchOutcome, Sex, Vulnerability, YoungPersonRole
 
 __all__ = [
     "ContainmentAction",
@@ -87,9 +88,6 @@ class IncidentReportedV1(CaseEntryContract):
 
 
 YesNo = Literal["yes", "no", "unknown"]
-SearchOutcome = Literal[
-    "nothing_found", "inappropriate_content", "potentially_illegal_imagery_suspected"
-]
 
 
 class ImageLocation(BaseModel):
@@ -204,19 +202,9 @@ class YoungPersonRecordedV1(CaseEntryContract):
     pseudonym: Personal = Field(description="A reference such as YP-3, never a name.")
     year_group: int | None = Field(default=None, ge=0, le=14)
     age: int | None = Field(default=None, ge=3, le=25)
-    sex: Literal["female", "male", "not_recorded"]
-    vulnerabilities: tuple[
-        Literal[
-            "special_educational_needs",
-            "looked_after",
-            "child_protection_plan",
-            "child_in_need",
-            "young_carer",
-            "other",
-        ],
-        ...,
-    ] = ()
-    roles: tuple[Literal["pictured", "sender", "recipient", "forwarder", "discloser"], ...]
+    sex: Sex
+    vulnerabilities: tuple[Vulnerability, ...] = ()
+    roles: tuple[YoungPersonRole, ...]
     correction_reason: Personal = ""
 
 
@@ -228,9 +216,9 @@ class LeadershipInformedV1(CaseEntryContract):
     subject: ClassVar[str] = "intake.leadership.informed.v1"
     producer: ClassVar[str] = "intake"
 
-    audience: Literal["dsl", "senior_management"]
+    audience: Audience
     person: str = Field(description="Who was told (a member of staff).")
-    how: Literal["in_person", "phone", "written"]
+    how: HowTold
     minutes_after_disclosure: int = Field(ge=0)
     correction_reason: Personal = ""
 

@@ -6,15 +6,15 @@ viewing saw is described in words, and those words are marked :data:`Personal`.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
 from shared.contracts import CaseEntryContract, Personal, register
+from shared.vocabulary import ContainmentAction, CustodyAction, ViewerSex
+from shared.vocabulary import Place as DeletionPlace
 
-CustodyAction = Literal["confiscated", "transferred", "handed_to_police"]
-ContainmentAction = Literal["network_blocked", "image_isolated"]
-DeletionPlace = Literal["devices", "cloud_storage", "social_media_accounts"]
+__all__ = ["ContainmentAction", "CustodyAction", "DeletionPlace"]
 
 
 @register
@@ -78,7 +78,7 @@ class ImageViewedV1(CaseEntryContract):
     producer: ClassVar[str] = "intake"
 
     pseudonym: Personal = Field(description="The young person pictured.")
-    viewer_sex: Literal["female", "male"]
+    viewer_sex: ViewerSex
     agreed_by: str = Field(description="The head who agreed to the viewing.")
     senior_present: str = Field(description="The other senior member of staff present.")
     on_school_premises: bool
