@@ -175,6 +175,16 @@ def _vocabulary(kind: type[CaseEntry]) -> dict[str, tuple[tuple[Any, ...], bool]
     }
 
 
+@cache
+def _fields(kind: type[CaseEntry]) -> tuple[str, ...]:
+    """What an entry of ``kind`` keeps and may be sent (not what every entry has)."""
+    own = get_type_hints(kind)
+    return tuple(name for name in own if name not in COMMON_FIELDS and name not in _EVENT)
+
+
+_EVENT = ("originator_id", "originator_version", "timestamp")
+
+
 class _Sent:
     """The annotations of a kind's sent-only fields, for :func:`get_type_hints`."""
 
@@ -183,8 +193,13 @@ class _Sent:
 
 
 def check_vocabulary(kind: type[CaseEntry], facts: dict[str, Any]) -> None:
-    """Refuse a fact that is not one of its ``Literal`` field's words, naming them: the
-    vocabulary is declared once, on the field, and holds whether or not a request checked it."""
+    """Refuse a fact the kind does not have, and a fact that is not one of its ``Literal``
+    field's words, naming them: the vocabulary is declared once, on the field, and holds
+    whether or not a request checked it. Nothing sent is dropped unread."""
+    unknown = sorted(set(facts) - set(_fields(kind)) - set(kind.SENT))
+    if unknown:
+        msg = f"{', '.join(unknown)}: not a field of a {kind.__name__} entry"
+        raise EntryError(msg)
     for name, (allowed, many) in _vocabulary(kind).items():
         if name not in facts:
             continue

@@ -2,8 +2,9 @@
 :class:`~shared.entries.CaseEntry` subclass), so that its fields are written once.
 
 What is sent (``…In``): the fields the entry keeps, less those every entry has and those its
-rules work out, plus what it declares as sent only; each field's type, with the metadata of
-:mod:`shared.vocabulary` (lengths, patterns, the refusal of an image), its default, and its
+rules work out, plus what it declares as sent only; each field's type (a time without a zone is
+read in the trust's, as ``occurred_at`` is), with the metadata of :mod:`shared.vocabulary`
+(lengths, patterns, the refusal of an image), its default, and its
 :class:`~typing_extensions.Doc` as the OpenAPI description. What is answered (``…Out``): who
 recorded it and when, and every field it keeps, as kept (an entry recorded under older rules is
 shown as it is, never refused on the way out).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
@@ -24,6 +26,7 @@ from typing_extensions import Doc
 from shared.entries import COMMON_FIELDS, CaseEntry, Default
 from shared.http import EntryIn, EntryOut, RecordEntry, add_entry_route
 from shared.identity import Authorize, Role
+from shared.local_time import TrustTime
 
 
 def _field(annotation: Any, default: Any) -> tuple[Any, Any]:
@@ -50,7 +53,10 @@ def _field(annotation: Any, default: Any) -> tuple[Any, Any]:
 
 def _kept(kind: type[Any]) -> dict[str, tuple[Any, Any]]:
     hints = get_type_hints(kind, include_extras=True)
-    defaults = {f.name: f.default for f in dataclasses.fields(kind)}
+    defaults = {
+        f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        for f in dataclasses.fields(kind)
+    }
     return {
         name: _field(hints[name], defaults.get(name, dataclasses.MISSING))
         for name in defaults
@@ -72,7 +78,11 @@ def _plain(annotation: Any) -> Any:
 def entry_in(kind: type[Any]) -> type[EntryIn]:
     """What is sent to record an entry of ``kind`` (a :class:`CaseEntry`, or any dataclass
     declared the same way: ``WORKED_OUT`` and ``SENT``)."""
-    fields = {n: f for n, f in _kept(kind).items() if n not in getattr(kind, "WORKED_OUT", ())}
+    fields = {
+        name: (TrustTime if annotation is datetime else annotation, field)
+        for name, (annotation, field) in _kept(kind).items()
+        if name not in getattr(kind, "WORKED_OUT", ())
+    }
     fields |= {
         name: _field(annotation, dataclasses.MISSING)
         for name, annotation in getattr(kind, "SENT", {}).items()
@@ -94,6 +104,11 @@ def entry_out(kind: type[Any]) -> type[EntryOut]:
         f"{kind.__name__}Out", __base__=EntryOut, __doc__=inspect.getdoc(kind), **fields
     )
     return model
+
+
+def list_of(model: type[Any]) -> Any:
+    """``list[model]`` for a model made at run time (a type checker cannot see it as a type)."""
+    return list[model]  # type: ignore[valid-type]
 
 
 def _rules(kind: type[CaseEntry]) -> str | None:

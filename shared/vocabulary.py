@@ -10,6 +10,7 @@ types (see :class:`shared.entries.CaseEntry`) gives its HTTP model with nothing 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from annotated_types import MaxLen, MinLen
@@ -19,6 +20,7 @@ from typing_extensions import Doc
 from shared.imagery import FreeText
 
 __all__ = [
+    "PSEUDONYM",
     "Audience",
     "ContainmentAction",
     "CustodyAction",
@@ -35,6 +37,7 @@ __all__ = [
     "Vulnerability",
     "Words",
     "YoungPersonRole",
+    "is_pseudonym",
 ]
 
 
@@ -45,8 +48,15 @@ def _not_blank(text: str) -> str:
     return text
 
 
-Pseudonym = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$", examples=["YP-2"])]
+PSEUDONYM = r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$"
+Pseudonym = Annotated[str, Field(pattern=PSEUDONYM, examples=["YP-2"])]
 """A young person's pseudonymous reference on the case (``YP-2``), never a name."""
+
+
+def is_pseudonym(text: str) -> bool:
+    """Whether ``text`` is a pseudonymous reference (2 to 40 letters, digits or hyphens)."""
+    return re.match(PSEUDONYM, text) is not None
+
 
 PseudonymOrNone = Literal[""] | Pseudonym
 """A young person's pseudonym, or empty where the entry is no young person's."""

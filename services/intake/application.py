@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any, ClassVar, TypeVar
@@ -17,17 +17,11 @@ from eventsourcing.persistence import IntegrityError
 
 from services.intake.domain import (
     CaseEntry,
-    DeclinedSearch,
     Incident,
-    Informed,
     IntakeError,
+    Recording,
     ReferenceSequence,
-    Search,
-    SearchAuthorisation,
-    Triage,
-    YoungPerson,
-    checked_young_person,
-    complete_answers,
+    YoungPersonRecorded,
 )
 from shared.application import (
     NAMESPACE,
@@ -36,7 +30,6 @@ from shared.application import (
     IdempotencyKeyReusedError,
     ServiceApplication,
     key_reused,
-    user_key,
 )
 from shared.contracts.referral import ActionCompletedV1
 from shared.contracts.streams import message_id
@@ -70,10 +63,6 @@ def check_same_disclosure(
             "details; send a new disclosure with a new key"
         )
         raise IdempotencyKeyReusedError(msg)
-
-
-def _same_person(person: YoungPerson, details: dict[str, Any]) -> bool:
-    return all(getattr(person, field) == value for field, value in details.items())
 
 
 class ReferenceBusyError(RuntimeError):
@@ -131,7 +120,7 @@ class Intake(ServiceApplication):
                 recorded_by,
                 recorded_by_role,
                 occurred_at,
-                [checked_young_person(details) for details in young_people],
+                [YoungPersonRecorded.checked(details) for details in young_people],
             )
 
     def _report(
@@ -159,7 +148,7 @@ class Intake(ServiceApplication):
                     if p.recorded_at == existing.recorded_at
                 ]
                 if len(first_recorded) != len(young_people) or not all(
-                    _same_person(p, d) for p, d in zip(first_recorded, young_people, strict=True)
+                    p.same_as(d) for p, d in zip(first_recorded, young_people, strict=True)
                 ):
                     raise key_reused(f"case {existing.reference}")
                 return existing, False
@@ -177,10 +166,9 @@ class Intake(ServiceApplication):
                 occurred_at=occurred_at or now,
                 recorded_at=now,
             )
+            by = Recording(recorded_by, recorded_by_role, occurred_at or now, now)
             for details in young_people:
-                incident.record_young_person(
-                    details, "", recorded_by, recorded_by_role, occurred_at or now, now
-                )
+                YoungPersonRecorded.record(incident, by, **details)
             try:
                 # One transaction: the reference and the case are stored together or not at all.
                 self.save(sequence, incident)
@@ -196,250 +184,10 @@ class Intake(ServiceApplication):
         with self._school_locks_lock:
             return self._school_locks.setdefault(school, threading.Lock())
 
-    def record_triage(
-        self,
-        case_id: UUID,
-        *,
-        answers: dict[str, Any],
-        image_locations: list[dict[str, str]],
-        reason: str,
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[Triage, bool]:
-        """Step 1: record the triage answers (a later entry corrects, with its reason).
-
-        The entry and whether this call recorded it; a retry with the same key returns the
-        entry its first attempt recorded. ``expected_version`` is the version the caller read:
-        if the case has moved on since, nothing is recorded (:class:`CaseChangedError`).
-        """
-        incident = self.get_incident(case_id)
-        return self._record_keyed(
-            incident,
-            incident.triage_keys,
-            incident.triage,
-            user_key(recorded_by, idempotency_key),
-            expected_version,
-            same=lambda e: e.answers == complete_answers(answers) and e.reason == reason,
-            what=lambda e: f"triage {e.number}",
-            record=lambda occurred, recorded, key: incident.record_triage(
-                answers=answers,
-                image_locations=image_locations,
-                reason=reason,
-                recorded_by=recorded_by,
-                recorded_by_role=recorded_by_role,
-                occurred_at=occurred_at or occurred,
-                recorded_at=recorded,
-                idempotency_key=key,
-            ),
-        )
-
-    def record_young_person(
-        self,
-        case_id: UUID,
-        *,
-        details: dict[str, Any],
-        reason: str,
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[YoungPerson, bool]:
-        """Add a young person to the case, or correct one (with the reason); as
-        :meth:`record_triage` for retries and concurrent changes."""
-        incident = self.get_incident(case_id)
-        return self._record_keyed(
-            incident,
-            incident.young_person_keys,
-            incident.young_people_history,
-            user_key(recorded_by, idempotency_key),
-            expected_version,
-            same=lambda e: _same_person(e, checked_young_person(details)) and e.reason == reason,
-            what=lambda e: e.pseudonym,
-            record=lambda occurred, recorded, key: incident.record_young_person(
-                details=details,
-                reason=reason,
-                recorded_by=recorded_by,
-                recorded_by_role=recorded_by_role,
-                occurred_at=occurred_at or occurred,
-                recorded_at=recorded,
-                idempotency_key=key,
-            ),
-        )
-
-    def record_informed(
-        self,
-        case_id: UUID,
-        *,
-        audience: str,
-        person: str,
-        how: str,
-        reason: str,
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[Informed, bool]:
-        """Step 4: the DSL, or senior management, told of the incident; as
-        :meth:`record_triage` for retries and concurrent changes."""
-        incident = self.get_incident(case_id)
-        return self._record_keyed(
-            incident,
-            incident.informed_keys,
-            incident.informed,
-            user_key(recorded_by, idempotency_key),
-            expected_version,
-            same=lambda e: (e.audience, e.person, e.how) == (audience, person, how),
-            what=lambda e: f"that the {e.audience} was told",
-            record=lambda occurred, recorded, key: incident.record_informed(
-                audience=audience,
-                person=person,
-                how=how,
-                reason=reason,
-                recorded_by=recorded_by,
-                recorded_by_role=recorded_by_role,
-                occurred_at=occurred_at or occurred,
-                recorded_at=recorded,
-                idempotency_key=key,
-            ),
-        )
-
-    def assign_dsl(
-        self,
-        case_id: UUID,
-        *,
-        dsl: str,
-        reason: str,
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        expected_version: int | None = None,
-    ) -> Incident:
-        """Step 4: the DSL who takes the case. Assigning the same DSL again changes nothing, so
-        a retry is safe without a key."""
-        incident = self.get_incident(case_id)
-        now = self.clock()
-        before = incident.version
-        incident.assign_dsl(dsl, reason, recorded_by, recorded_by_role, occurred_at or now, now)
-        if incident.version != before:
-            self.save_change(incident, expected_version)
-        return incident
-
-    def authorise_search(
-        self,
-        case_id: UUID,
-        *,
-        searcher: str,
-        pseudonym: str,
-        authorised_by: str,
-        authorised_by_role: str,
-        occurred_at: datetime | None = None,
-    ) -> SearchAuthorisation:
-        """Step 2: the head authorises a named person to search a young person's device. The
-        same authorisation again changes nothing, so a retry is safe."""
-        incident = self.get_incident(case_id)
-        now = self.clock()
-        before = incident.version
-        incident.authorise_search(
-            searcher, pseudonym, authorised_by, authorised_by_role, occurred_at or now, now
-        )
-        if incident.version != before:
-            self.save_change(incident, None)
-        return next(
-            a
-            for a in incident.search_authorisations
-            if (a.searcher, a.pseudonym) == (searcher, pseudonym)
-        )
-
-    def record_search(
-        self,
-        case_id: UUID,
-        *,
-        details: dict[str, Any],
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[Search, bool]:
-        """Step 2: a device search, refused if it breaks a condition (naming it) unless the
-        emergency exception is justified; as :meth:`record_triage` for retries."""
-        incident = self.get_incident(case_id)
-        return self._record_keyed(
-            incident,
-            incident.search_keys,
-            incident.searches,
-            user_key(recorded_by, idempotency_key),
-            expected_version,
-            same=lambda e: (
-                (e.pseudonym, e.device, e.outcome)
-                == (details["pseudonym"], details["device"], details["outcome"])
-            ),
-            what=lambda e: "a device search",
-            record=lambda occurred, recorded, key: incident.record_search(
-                **details,
-                recorded_by=recorded_by,
-                recorded_by_role=recorded_by_role,
-                occurred_at=occurred_at or occurred,
-                recorded_at=recorded,
-                idempotency_key=key,
-            ),
-        )
-
-    def decline_search(
-        self,
-        case_id: UUID,
-        *,
-        pseudonym: str,
-        reason: str,
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        expected_version: int | None = None,
-    ) -> DeclinedSearch:
-        """Step 2: not searching, because it would add to the young person's distress."""
-        incident = self.get_incident(case_id)
-        now = self.clock()
-        incident.decline_search(
-            pseudonym, reason, recorded_by, recorded_by_role, occurred_at or now, now
-        )
-        self.save_change(incident, expected_version)
-        return incident.searches_declined[-1]
-
-    def _record_keyed(
-        self,
-        incident: Incident,
-        keys: dict[str, int],
-        entries: list[T],
-        key: str,
-        expected_version: int | None,
-        *,
-        same: Callable[[T], bool],
-        what: Callable[[T], str],
-        record: Callable[[datetime, datetime, str], None],
-    ) -> tuple[T, bool]:
-        """One keyed entry of steps 1, 2 and 4 (kept as their own dataclasses, in ``entries``,
-        numbered in ``keys``): the entry a retry's first attempt recorded if ``key`` did
-        (refused if ``same`` says its details differ), else the one ``record`` adds, saved
-        against ``expected_version``."""
-        if key in keys:
-            entry = entries[keys[key] - 1]
-            if not same(entry):
-                raise key_reused(what(entry))
-            return entry, False
-        now = self.clock()
-        record(now, now, key)
-        self.save_change(incident, expected_version)
-        return entries[-1], True
-
     def record_entry(
         self,
         case_id: UUID,
-        command: Callable[..., None],
+        kind: type[CaseEntry],
         *,
         details: dict[str, Any],
         recorded_by: str,
@@ -448,11 +196,12 @@ class Intake(ServiceApplication):
         idempotency_key: str | None = None,
         expected_version: int | None = None,
     ) -> tuple[CaseEntry, bool]:
-        """Record one entry of a case by an :class:`Incident` command such as
-        ``Incident.record_custody``: see :meth:`ServiceApplication.record_on`."""
+        """Record one entry of a case, of a kind declared in the domain (such as
+        ``DeviceSearched``), by the kind's own command: see
+        :meth:`ServiceApplication.record_on`."""
         return self.record_on(
             self.get_incident(case_id),
-            command,
+            kind.record,
             details=details,
             recorded_by=recorded_by,
             recorded_by_role=recorded_by_role,

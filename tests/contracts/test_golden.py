@@ -120,37 +120,37 @@ def test_a_v1_triage_encodes_its_fields_in_the_order_it_always_did() -> None:
     ]
 
 
-def test_the_young_person_contract_offers_exactly_the_domains_values() -> None:
-    from typing import get_args
+def _words(annotation: Any) -> set[Any] | None:
+    """The words a Literal field (or a list or tuple of one) allows; None for any other."""
+    from typing import Annotated, Literal, get_args, get_origin
 
-    from services.intake.domain.young_people import ROLES, SEXES, VULNERABILITIES
-    from shared.contracts.intake import YoungPersonRecordedV1
-
-    fields = YoungPersonRecordedV1.model_fields
-    assert set(get_args(fields["sex"].annotation)) == set(SEXES)
-    assert set(get_args(get_args(fields["roles"].annotation)[0])) == set(ROLES)
-    assert set(get_args(get_args(fields["vulnerabilities"].annotation)[0])) == set(VULNERABILITIES)
-    assert YoungPersonRecordedV1.personal_fields() == ("pseudonym", "correction_reason")
-
-
-def test_the_search_outcomes_are_the_domains() -> None:
-    from typing import get_args
-
-    from services.intake.domain.search import OUTCOMES
-    from shared.contracts.intake import SearchOutcome
-
-    assert set(get_args(SearchOutcome)) == set(OUTCOMES)
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) is Literal:
+        return set(get_args(annotation))
+    if get_origin(annotation) in (list, tuple):
+        return _words(get_args(annotation)[0])
+    return None
 
 
-def test_the_step_3_codes_are_the_domains() -> None:
-    from typing import get_args
+def test_each_published_kinds_vocabulary_is_its_contracts() -> None:
+    """A kind of entry's words are declared once (shared.vocabulary), on its field: the
+    contract it is published as offers exactly the same words for that field."""
+    from typing import get_type_hints
 
-    from services.intake.domain.image import CONTAINMENT_ACTIONS, CUSTODY_ACTIONS, DELETION_PLACES
-    from shared.contracts.intake import ContainmentAction, CustodyAction, DeletionPlace
+    from services.intake.adapters.contracts import _PUBLISHES
 
-    assert set(get_args(CustodyAction)) == set(CUSTODY_ACTIONS)
-    assert set(get_args(ContainmentAction)) == set(CONTAINMENT_ACTIONS)
-    assert set(get_args(DeletionPlace)) == set(DELETION_PLACES)
+    compared = 0
+    for kind, publishes in _PUBLISHES.items():
+        hints = get_type_hints(kind, include_extras=True)
+        for name, annotation in hints.items():
+            field = publishes.contract.model_fields.get(publishes.renamed.get(name, name))
+            words = _words(annotation)
+            if field is None or words is None:
+                continue
+            assert _words(field.annotation) == words, (kind.__name__, name)
+            compared += 1
+    assert compared >= 10  # sex, roles, vulnerabilities, outcome, custody actions, places, …
 
 
 def test_a_viewing_publishes_its_words_as_personal_data() -> None:

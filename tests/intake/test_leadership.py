@@ -11,12 +11,19 @@ from fastapi.testclient import TestClient
 
 from services.intake.adapters.contracts import to_contract
 from services.intake.application import Intake
-from services.intake.domain import Incident, IntakeError, NeedsReasonError
-from services.intake.domain.leadership import ImmediateActionError
+from services.intake.domain import (
+    DslAssigned,
+    IntakeError,
+    LeadershipInformed,
+    NeedsReasonError,
+    TriageRecorded,
+)
+from services.intake.domain.who_deals import ImmediateActionError
 from services.intake.entrypoint import create_app
 from services.review.application import Reviews
 from shared.identity import Role
 from tests.conftest import StoreChoice
+from tests.intake.entries import record
 
 DISCLOSED = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 NOW = DISCLOSED + timedelta(hours=1)
@@ -35,16 +42,18 @@ def case(app: Intake):  # type: ignore[no-untyped-def]
 
 
 def inform(app: Intake, case_id, **kw):  # type: ignore[no-untyped-def]
-    values = {
-        "audience": "dsl",
-        "person": "dsl.oak",
-        "how": "phone",
-        "reason": "",
-        "recorded_by": "staff.a",
-        "recorded_by_role": "staff",
-    }
+    values = {"audience": "dsl", "person": "dsl.oak", "how": "phone", "reason": ""}
     values.update(kw)
-    return app.record_informed(case_id, **values)
+    return record(app, case_id, LeadershipInformed, **values)
+
+
+def assign(  # type: ignore[no-untyped-def]
+    app: Intake, case_id, dsl: str, reason: str = "", by: tuple[str, str] = ("dsl.oak", "dsl")
+):
+    user, role = by
+    return record(
+        app, case_id, DslAssigned, recorded_by=user, recorded_by_role=role, dsl=dsl, reason=reason
+    )
 
 
 def test_the_minutes_from_disclosure_are_recorded() -> None:
@@ -70,14 +79,7 @@ def test_the_minutes_from_disclosure_are_recorded() -> None:
 def test_where_immediate_action_is_needed_the_dsl_is_told_in_person(urgent: str) -> None:
     app = Intake(clock=lambda: NOW)
     incident = case(app)
-    app.record_triage(
-        incident.id,
-        answers={urgent: "yes"},
-        image_locations=[],
-        reason="",
-        recorded_by="staff.a",
-        recorded_by_role="staff",
-    )
+    record(app, incident.id, TriageRecorded, **{urgent: "yes"})
     with pytest.raises(ImmediateActionError, match=f"{urgent} is yes"):
         inform(app, incident.id, how="phone")
     entry, _ = inform(app, incident.id, how="in_person")
@@ -109,29 +111,14 @@ def test_no_one_is_told_before_the_disclosure() -> None:
 def test_the_dsl_takes_the_case_and_a_handover_needs_a_reason() -> None:
     app = Intake(clock=lambda: NOW)
     incident = case(app)
-    app.assign_dsl(
-        incident.id, dsl="dsl.oak", reason="", recorded_by="dsl.oak", recorded_by_role="dsl"
-    )
+    taken, _ = assign(app, incident.id, "dsl.oak")
     version = app.get_incident(incident.id).version
-    app.assign_dsl(
-        incident.id, dsl="dsl.oak", reason="", recorded_by="dsl.oak", recorded_by_role="dsl"
-    )  # a retry: nothing new
+    again, created = assign(app, incident.id, "dsl.oak")  # a retry: nothing new
+    assert (again, created) == (taken, False)
     assert app.get_incident(incident.id).version == version
     with pytest.raises(NeedsReasonError):
-        app.assign_dsl(
-            incident.id,
-            dsl="deputy.oak",
-            reason="",
-            recorded_by="head.oak",
-            recorded_by_role="head",
-        )
-    app.assign_dsl(
-        incident.id,
-        dsl="deputy.oak",
-        reason="Invented: DSL on leave",
-        recorded_by="head.oak",
-        recorded_by_role="head",
-    )
+        assign(app, incident.id, "deputy.oak", by=("head.oak", "head"))
+    assign(app, incident.id, "deputy.oak", "Invented: DSL on leave", by=("head.oak", "head"))
     assert app.get_incident(incident.id).dsl == "deputy.oak"
 
 
@@ -139,11 +126,9 @@ def test_published_and_shown_in_the_chronology() -> None:
     app = Intake(clock=lambda: NOW)
     incident = case(app)
     inform(app, incident.id, occurred_at=DISCLOSED + timedelta(minutes=12), how="in_person")
-    app.assign_dsl(
-        incident.id, dsl="dsl.oak", reason="", recorded_by="dsl.oak", recorded_by_role="dsl"
-    )
+    assign(app, incident.id, "dsl.oak")
     reviews = Reviews()
-    kinds = (Incident.LeadershipInformed, Incident.DslAssigned)
+    kinds = (LeadershipInformed, DslAssigned)
     events = [e for e in app.repository.event_store.get(incident.id) if isinstance(e, kinds)]
     for position, event in enumerate(events, start=1):
         reviews.process_event(to_contract(event), Tracking("intake", position))

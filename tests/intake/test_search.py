@@ -13,7 +13,15 @@ from fastapi.testclient import TestClient
 
 from services.intake.adapters.contracts import to_contract
 from services.intake.application import Intake
-from services.intake.domain import Incident, IntakeError, NeedsReasonError, SearchConditionError
+from services.intake.domain import (
+    CaseEntry,
+    DeviceSearched,
+    IntakeError,
+    NeedsReasonError,
+    SearchAuthorised,
+    SearchConditionError,
+    SearchDeclined,
+)
 from services.intake.entrypoint import create_app
 from services.review.application import Reviews
 from shared.identity import Role
@@ -63,25 +71,26 @@ def app() -> CaseApp:
         recorded_by_role="staff",
         young_people=[GIRL, UNRECORDED],
     )
-    for pseudonym in ("YP-1", "YP-9"):
-        intake.authorise_search(
-            incident.id,
-            searcher="staff.b",
-            pseudonym=pseudonym,
-            authorised_by="head.oak",
-            authorised_by_role="head",
-        )
     intake.case_id = incident.id
+    for pseudonym in ("YP-1", "YP-9"):
+        record(
+            intake, SearchAuthorised, "head.oak", "head", searcher="staff.b", pseudonym=pseudonym
+        )
     return intake
 
 
-def search(app: CaseApp, recorded_by: str = "staff.b", role: str = "staff", **changes: Any):  # type: ignore[no-untyped-def]
-    return app.record_search(
-        app.case_id,
-        details={**GOOD, **changes},
-        recorded_by=recorded_by,
-        recorded_by_role=role,
+def record(
+    app: CaseApp, kind: type[CaseEntry], by: str, role: str, **details: Any
+) -> tuple[Any, bool]:
+    return app.record_entry(
+        app.case_id, kind, details=details, recorded_by=by, recorded_by_role=role
     )
+
+
+def search(
+    app: CaseApp, recorded_by: str = "staff.b", role: str = "staff", **changes: Any
+) -> tuple[Any, bool]:
+    return record(app, DeviceSearched, recorded_by, role, **{**GOOD, **changes})
 
 
 def test_a_search_meeting_every_condition_is_recorded(app: CaseApp) -> None:
@@ -139,38 +148,28 @@ def test_the_emergency_exception_without_a_justification_is_refused(app: CaseApp
 
 def test_only_the_head_authorises_and_only_for_a_recorded_young_person(app: CaseApp) -> None:
     with pytest.raises(SearchConditionError, match="only the head"):
-        app.authorise_search(
-            app.case_id,
-            searcher="staff.c",
-            pseudonym="YP-1",
-            authorised_by="dsl.oak",
-            authorised_by_role="dsl",
-        )
+        record(app, SearchAuthorised, "dsl.oak", "dsl", searcher="staff.c", pseudonym="YP-1")
     with pytest.raises(IntakeError, match="no young person YP-7"):
-        app.authorise_search(
-            app.case_id,
-            searcher="staff.c",
-            pseudonym="YP-7",
-            authorised_by="head.oak",
-            authorised_by_role="head",
-        )
+        record(app, SearchAuthorised, "head.oak", "head", searcher="staff.c", pseudonym="YP-7")
+    # The same authorisation again records nothing: it answers with the first.
+    first = app.get_incident(app.case_id).search_authorisations[0]
+    again, created = record(
+        app, SearchAuthorised, "head.oak", "head", searcher="staff.b", pseudonym="YP-1"
+    )
+    assert (again, created) == (first, False)
+    assert len(app.get_incident(app.case_id).search_authorisations) == 2
 
 
 def test_deciding_not_to_search_needs_its_reason(app: CaseApp) -> None:
     with pytest.raises(NeedsReasonError):
-        app.decline_search(
-            app.case_id,
-            pseudonym="YP-1",
-            reason=" ",
-            recorded_by="dsl.oak",
-            recorded_by_role="dsl",
-        )
-    declined = app.decline_search(
-        app.case_id,
+        record(app, SearchDeclined, "dsl.oak", "dsl", pseudonym="YP-1", reason=" ")
+    declined, _ = record(
+        app,
+        SearchDeclined,
+        "dsl.oak",
+        "dsl",
         pseudonym="YP-1",
         reason="Invented: it would add to her distress",
-        recorded_by="dsl.oak",
-        recorded_by_role="dsl",
     )
     assert declined.reason == "Invented: it would add to her distress"
 
@@ -182,7 +181,7 @@ def test_review_shows_an_emergency_search_for_review(app: CaseApp) -> None:
         emergency=True,
         emergency_justification="Invented: no one else practicable",
     )
-    kinds = (Incident.SearchAuthorised, Incident.DeviceSearched)
+    kinds = (SearchAuthorised, DeviceSearched)
     events = [e for e in app.repository.event_store.get(app.case_id) if isinstance(e, kinds)]
     reviews = Reviews()
     for position, event in enumerate(events, start=1):

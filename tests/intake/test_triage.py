@@ -13,14 +13,15 @@ from services.intake.application import CaseChangedError, IdempotencyKeyReusedEr
 from services.intake.domain import (
     ASKED_AS_ONE,
     TRIAGE_ANSWERS,
-    Incident,
-    IntakeError,
     NeedsReasonError,
+    TriageRecorded,
 )
 from services.intake.entrypoint import create_app
 from shared.contracts.intake import TriageRecordedV1, TriageRecordedV2
+from shared.entries import EntryError
 from shared.identity import Role
 from tests.conftest import StoreChoice
+from tests.intake.entries import record
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -37,15 +38,11 @@ def new_case(app: Intake):  # type: ignore[no-untyped-def]
 
 
 def triage(app: Intake, case_id, **kw):  # type: ignore[no-untyped-def]
-    values = {
-        "answers": {},
-        "image_locations": [],
-        "reason": "",
-        "recorded_by": "dsl.a",
-        "recorded_by_role": "dsl",
-    }
+    values = {"image_locations": [], "reason": "", **kw.pop("answers", {})}
     values.update(kw)
-    return app.record_triage(case_id, **values)
+    return record(
+        app, case_id, TriageRecorded, recorded_by="dsl.a", recorded_by_role="dsl", **values
+    )
 
 
 def test_questions_not_answered_are_recorded_as_unknown() -> None:
@@ -64,7 +61,7 @@ def test_questions_not_answered_are_recorded_as_unknown() -> None:
     ("answers", "message"),
     [
         ({"adult_involvement": "maybe"}, "adult_involvement"),
-        ({"colour_of_phone": "red"}, "no triage question colour_of_phone"),
+        ({"colour_of_phone": "red"}, "colour_of_phone: not a field"),
         ({"disclosing_about": ["sending", "unknown"]}, "unknown cannot stand"),
         ({"disclosing_about": []}, "disclosing_about"),
     ],
@@ -74,7 +71,7 @@ def test_answers_outside_the_questions_are_refused(
 ) -> None:
     app = Intake()
     case = new_case(app)
-    with pytest.raises(IntakeError, match=message):
+    with pytest.raises(EntryError, match=message):
         triage(app, case.id, answers=answers)
     assert app.get_incident(case.id).triage == []
 
@@ -201,7 +198,7 @@ def test_violent_and_unusual_acts_are_asked_apart_and_published_as_v2() -> None:
     ) == ("yes", "no")
     assert ASKED_AS_ONE not in entry.answers
     (stored,) = [
-        e for e in app.repository.event_store.get(case.id) if isinstance(e, Incident.TriageRecorded)
+        e for e in app.repository.event_store.get(case.id) if isinstance(e, TriageRecorded)
     ]
     published = to_contract(stored)
     assert isinstance(published, TriageRecordedV2)
@@ -214,7 +211,7 @@ def test_violent_and_unusual_acts_are_asked_apart_and_published_as_v2() -> None:
 def test_the_one_old_question_is_refused_naming_the_two() -> None:
     app = Intake()
     case = new_case(app)
-    with pytest.raises(IntakeError, match=f"no triage question {ASKED_AS_ONE}"):
+    with pytest.raises(EntryError, match=f"{ASKED_AS_ONE}: not a field"):
         triage(app, case.id, answers={ASKED_AS_ONE: "yes"})
     assert app.get_incident(case.id).triage == []
 
@@ -254,7 +251,8 @@ def test_a_triage_stored_before_the_acts_were_asked_apart_still_loads_as_recorde
     case = new_case(before)
     incident = before.get_incident(case.id)
     # As the earlier build recorded it: its checks passed then, its event is the same class.
-    incident._triage_recorded(
+    incident.trigger_event(
+        TriageRecorded,
         school=incident.school,
         reference=incident.reference,
         number=1,
@@ -274,11 +272,7 @@ def test_a_triage_stored_before_the_acts_were_asked_apart_still_loads_as_recorde
     (old,) = after.get_incident(case.id).triage
     assert old.answers == ASKED_BEFORE  # kept as given: one answer is not made into two
     # Published, as it was then, as V1 with its one answer (sexual_acts unknown: not asked).
-    stored = [
-        e
-        for e in after.repository.event_store.get(case.id)
-        if isinstance(e, Incident.TriageRecorded)
-    ]
+    stored = [e for e in after.repository.event_store.get(case.id) if isinstance(e, TriageRecorded)]
     published = to_contract(stored[0])
     assert isinstance(published, TriageRecordedV1)
     assert (published.acts_unusual_or_violent, published.sexual_acts) == ("yes", "unknown")
@@ -295,10 +289,6 @@ def test_a_triage_stored_before_the_acts_were_asked_apart_still_loads_as_recorde
         "yes",
         "yes",
     )
-    stored = [
-        e
-        for e in after.repository.event_store.get(case.id)
-        if isinstance(e, Incident.TriageRecorded)
-    ]
+    stored = [e for e in after.repository.event_store.get(case.id) if isinstance(e, TriageRecorded)]
     assert [type(to_contract(e)) for e in stored] == [TriageRecordedV1, TriageRecordedV2]
     after.close()

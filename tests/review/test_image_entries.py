@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import Tracking
-from eventsourcing.utils import get_topic
 
 from services.intake.adapters.contracts import PUBLISHED, to_contract
 from services.intake.application import Intake
-from services.intake.domain import Incident
+from services.intake.domain import (
+    CaseEntry,
+    DeletionConfirmed,
+    DeletionRequested,
+    DeviceCustodyRecorded,
+    DslAssigned,
+    ImageContained,
+    ImageNotViewedAttested,
+    ImageReportedToSite,
+    ImageViewed,
+    ImageViewingAgreed,
+)
 from services.review.application import Reviews
 from services.review.domain import CaseRecord
+from shared.topics import topics_of
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PHONE = "YP-1's phone"
@@ -47,19 +58,17 @@ class Case:
         )
         self.case_id: UUID = incident.id
         # The DSL takes the case (step 4): the one the head may agree to a viewing by.
-        self.intake.assign_dsl(
-            self.case_id, dsl="dsl.oak", reason="", recorded_by="dsl.oak", recorded_by_role="dsl"
-        )
+        self.record(DslAssigned, "dsl.oak", "dsl", dsl="dsl.oak", reason="")
 
-    def record(self, command: Callable[..., None], by: str, role: str, **details: Any) -> None:
+    def record(self, kind: type[CaseEntry], by: str, role: str, **details: Any) -> None:
         self.intake.record_entry(
-            self.case_id, command, details=details, recorded_by=by, recorded_by_role=role
+            self.case_id, kind, details=details, recorded_by=by, recorded_by_role=role
         )
 
     def chronology(self) -> list[CaseRecord.EntryRecorded]:
         """Review's chronology of every event the relay would publish, at its position."""
         reviews = Reviews()
-        topics = [get_topic(cls) for cls in PUBLISHED]
+        topics = list(topics_of(*PUBLISHED))
         for notification in self.intake.recorder.select_notifications(
             start=None, limit=100, topics=topics
         ):
@@ -88,7 +97,7 @@ def custody(action: str, held_by: str, seal: str, **changes: Any) -> dict[str, A
 
 def ask_to_delete(case: Case) -> None:
     case.record(
-        Incident.request_deletion,
+        DeletionRequested,
         "dsl.oak",
         "dsl",
         pseudonym="YP-1",
@@ -99,19 +108,19 @@ def ask_to_delete(case: Case) -> None:
 
 def test_a_whole_step_3_shows_in_the_chronology_in_order_and_in_words(case: Case) -> None:
     case.record(
-        Incident.record_custody,
+        DeviceCustodyRecorded,
         "staff.a",
         "staff",
         **custody("confiscated", "staff.a", "SEAL-0001", location="DSL office safe"),
     )
     case.record(
-        Incident.attest_not_viewed,
+        ImageNotViewedAttested,
         "staff.a",
         "staff",
         context="Invented: took the phone face down and sealed it",
     )
     case.record(
-        Incident.record_custody,
+        DeviceCustodyRecorded,
         "dsl.oak",
         "dsl",
         **custody(
@@ -123,7 +132,7 @@ def test_a_whole_step_3_shows_in_the_chronology_in_order_and_in_words(case: Case
         ),
     )
     case.record(
-        Incident.agree_viewing,
+        ImageViewingAgreed,
         "head.oak",
         "head",
         dsl="dsl.oak",
@@ -131,7 +140,7 @@ def test_a_whole_step_3_shows_in_the_chronology_in_order_and_in_words(case: Case
         reason="Invented: the police cannot attend today",
     )
     case.record(
-        Incident.record_viewing,
+        ImageViewed,
         "dsl.oak",
         "dsl",
         pseudonym="YP-1",
@@ -144,7 +153,7 @@ def test_a_whole_step_3_shows_in_the_chronology_in_order_and_in_words(case: Case
         what_was_done="Invented: phone resealed",
     )
     case.record(
-        Incident.record_containment,
+        ImageContained,
         "it.oak",
         "staff",
         action="network_blocked",
@@ -152,7 +161,7 @@ def test_a_whole_step_3_shows_in_the_chronology_in_order_and_in_words(case: Case
         where="school Wi-Fi",
     )
     case.record(
-        Incident.record_site_report,
+        ImageReportedToSite,
         "dsl.oak",
         "dsl",
         site="Invented social app",
@@ -160,7 +169,7 @@ def test_a_whole_step_3_shows_in_the_chronology_in_order_and_in_words(case: Case
     )
     ask_to_delete(case)
     case.record(
-        Incident.record_custody,
+        DeviceCustodyRecorded,
         "dsl.oak",
         "dsl",
         **custody(
@@ -168,7 +177,7 @@ def test_a_whole_step_3_shows_in_the_chronology_in_order_and_in_words(case: Case
         ),
     )
     case.record(
-        Incident.confirm_deletion, "dsl.oak", "dsl", pseudonym="YP-1", how="Invented: in person"
+        DeletionConfirmed, "dsl.oak", "dsl", pseudonym="YP-1", how="Invented: in person"
     )
 
     entries = case.chronology()
@@ -220,7 +229,7 @@ def test_a_deletion_confirmed_while_the_school_deals_with_it_alone_is_not_for_re
 ) -> None:
     ask_to_delete(case)
     case.record(
-        Incident.confirm_deletion, "dsl.oak", "dsl", pseudonym="YP-1", how="Invented: in person"
+        DeletionConfirmed, "dsl.oak", "dsl", pseudonym="YP-1", how="Invented: in person"
     )
 
     confirmed = case.chronology()[-1]
@@ -231,7 +240,7 @@ def test_a_deletion_confirmed_while_the_school_deals_with_it_alone_is_not_for_re
 
 def test_a_school_device_in_custody_is_not_said_to_be_a_young_persons(case: Case) -> None:
     case.record(
-        Incident.record_custody,
+        DeviceCustodyRecorded,
         "staff.a",
         "staff",
         **custody(

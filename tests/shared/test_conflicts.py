@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 from fastapi.testclient import TestClient
 
 from services.intake.application import Intake
+from services.intake.domain import LeadershipInformed, Recording
 from services.intake.entrypoint import create_app
 from shared.identity import Role
 from tests.conftest import StoreChoice
@@ -55,15 +56,13 @@ def the_service_writes_first(
             collisions.append(str(case.id))
             own = self.repository.get(case.id)
             now = self.clock()
-            own.record_informed(  # type: ignore[attr-defined]
+            LeadershipInformed.record(
+                own,
+                Recording("head.oak", "head", now, now),
                 audience="senior_management",
                 person="head.oak",
                 how="in_person",
                 reason="",
-                recorded_by="head.oak",
-                recorded_by_role="head",
-                occurred_at=now,
-                recorded_at=now,
             )
             real_save(self, own)
         return real_save(self, *objs, **kwargs)

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from services.intake.domain import Incident, asked_as_one
+from services.intake.domain import (
+    DeletionConfirmed,
+    DeletionRequested,
+    DeviceCustodyRecorded,
+    DeviceSearched,
+    DslAssigned,
+    ImageContained,
+    ImageNotViewedAttested,
+    ImageReportedToSite,
+    ImageViewed,
+    ImageViewingAgreed,
+    Incident,
+    LeadershipInformed,
+    SearchAuthorised,
+    SearchDeclined,
+    TriageRecorded,
+    YoungPersonRecorded,
+    asked_as_one,
+)
 from shared.contracts import Contract
 from shared.contracts.intake import (
     DeletionConfirmedV1,
@@ -27,33 +45,33 @@ from shared.relay import Publishes, contract_mapper
 
 _PUBLISHES: dict[type, Publishes] = {
     Incident.Reported: Publishes(IncidentReportedV1),
-    Incident.YoungPersonRecorded: Publishes(YoungPersonRecordedV1, {"reason": "correction_reason"}),
-    Incident.TriageRecorded: Publishes(
+    YoungPersonRecorded: Publishes(YoungPersonRecordedV1, {"reason": "correction_reason"}),
+    TriageRecorded: Publishes(
         TriageRecordedV2,
         {"number": "entry_number", "reason": "correction_reason"},
         spread="answers",
     ),
-    Incident.LeadershipInformed: Publishes(LeadershipInformedV1, {"reason": "correction_reason"}),
-    Incident.DslAssigned: Publishes(DslAssignedV1, {"reason": "handover_reason"}),
-    Incident.SearchAuthorised: Publishes(DeviceSearchAuthorisedV1),
-    Incident.DeviceSearched: Publishes(DeviceSearchedV1),
-    Incident.SearchDeclined: Publishes(DeviceSearchDeclinedV1),
+    LeadershipInformed: Publishes(LeadershipInformedV1, {"reason": "correction_reason"}),
+    DslAssigned: Publishes(DslAssignedV1, {"reason": "handover_reason"}),
+    SearchAuthorised: Publishes(DeviceSearchAuthorisedV1),
+    DeviceSearched: Publishes(DeviceSearchedV1),
+    SearchDeclined: Publishes(DeviceSearchDeclinedV1),
     # Step 3: the entries' fields are the contracts' own (idempotency_key stays private).
-    Incident.DeviceCustodyRecorded: Publishes(DeviceCustodyRecordedV1),
-    Incident.ImageNotViewedAttested: Publishes(ImageNotViewedAttestedV1),
-    Incident.ImageViewingAgreed: Publishes(ImageViewingAgreedV1),
-    Incident.ImageViewed: Publishes(ImageViewedV1),
-    Incident.ImageContained: Publishes(ImageContainedV1),
-    Incident.ImageReportedToSite: Publishes(ImageReportedToSiteV1),
-    Incident.DeletionRequested: Publishes(DeletionRequestedV1),
-    Incident.DeletionConfirmed: Publishes(DeletionConfirmedV1),
+    DeviceCustodyRecorded: Publishes(DeviceCustodyRecordedV1),
+    ImageNotViewedAttested: Publishes(ImageNotViewedAttestedV1),
+    ImageViewingAgreed: Publishes(ImageViewingAgreedV1),
+    ImageViewed: Publishes(ImageViewedV1),
+    ImageContained: Publishes(ImageContainedV1),
+    ImageReportedToSite: Publishes(ImageReportedToSiteV1),
+    DeletionRequested: Publishes(DeletionRequestedV1),
+    DeletionConfirmed: Publishes(DeletionConfirmedV1),
 }
 
 PUBLISHED = tuple(_PUBLISHES)
 """The stored events other services see; every other event is private to intake."""
 
 TRIAGE_ASKED_AS_ONE: dict[type, Publishes] = {
-    Incident.TriageRecorded: Publishes(
+    TriageRecorded: Publishes(
         TriageRecordedV1,
         {"number": "entry_number", "reason": "correction_reason"},
         spread="answers",
@@ -68,6 +86,6 @@ _mapped_asked_as_one = contract_mapper(TRIAGE_ASKED_AS_ONE)
 
 def to_contract(domain_event: object) -> Contract | None:
     """The contract a stored event is published as; None for events private to intake."""
-    if isinstance(domain_event, Incident.TriageRecorded) and asked_as_one(domain_event.answers):
+    if isinstance(domain_event, TriageRecorded) and asked_as_one(domain_event.answers):
         return _mapped_asked_as_one(domain_event)
     return _mapped(domain_event)

@@ -1,9 +1,7 @@
-"""Step 1 triage: the questions, their allowed answers, and one recorded entry."""
+"""Step 1 triage: the questions and their allowed answers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from services.intake.domain.errors import IntakeError
@@ -54,20 +52,6 @@ MULTI_ANSWER = frozenset({"disclosing_about"})
 IMAGE_LOCATION_KINDS = ("device", "school_network", "site_or_app", UNKNOWN)
 
 
-@dataclass(frozen=True)
-class Triage:
-    """One triage entry: the answers as known when it was recorded."""
-
-    number: int
-    answers: dict[str, Any]
-    image_locations: list[dict[str, str]]
-    reason: str
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: datetime
-    recorded_at: datetime
-
-
 def asked_as_one(answers: dict[str, Any]) -> bool:
     """Whether the answers were recorded before the acts in the imagery were asked apart."""
     return ASKED_AS_ONE in answers
@@ -92,10 +76,3 @@ def complete_answers(answers: dict[str, Any]) -> dict[str, Any]:
             raise IntakeError(msg)
         complete[question] = sorted(set(values)) if question in MULTI_ANSWER else given
     return complete
-
-
-def check_image_locations(locations: list[dict[str, str]]) -> None:
-    for location in locations:
-        if location.get("kind") not in IMAGE_LOCATION_KINDS:
-            msg = f"image location kind must be one of {', '.join(IMAGE_LOCATION_KINDS)}"
-            raise IntakeError(msg)

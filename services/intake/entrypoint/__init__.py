@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.intake.adapters.contracts import PUBLISHED, to_contract
 from services.intake.application import Intake
-from services.intake.entrypoint import cases, image, leadership, search, triage, young_people
+from services.intake.entrypoint import cases, entries, image, triage, young_people
 from services.intake.entrypoint.cases import CaseOut, DisclosureIn
 from services.intake.entrypoint.common import router
 from services.intake.entrypoint.triage import TriageIn
@@ -23,10 +23,9 @@ __all__ = [
     "TriageIn",
     "cases",
     "create_app",
+    "entries",
     "image",
-    "leadership",
     "router",
-    "search",
     "triage",
     "young_people",
 ]

@@ -63,7 +63,9 @@ class CaseOut(BaseModel):
     recorded_by: str
     occurred_at: datetime
     recorded_at: datetime
-    young_people: list[YoungPersonOut] = Field(description="Each as last recorded.")
+    young_people: list[YoungPersonOut] = Field(  # type: ignore[valid-type]  # made by pydantic
+        description="Each as last recorded."
+    )
     dsl: str | None = Field(description="The DSL who has taken the case, if one has.")
     # Defaults, so that a client reading a server from before step 3 still understands it.
     flagged_for_review: list[str] = Field(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field
 
 from services.intake.application import IncidentNotFoundError, Intake
 from services.intake.domain import Incident
@@ -32,7 +30,6 @@ __all__ = [
     "CaseId",
     "IdempotencyKey",
     "IfMatch",
-    "Pseudonym",
     "entry_errors",
     "expected_version",
     "field_error",
@@ -45,9 +42,6 @@ __all__ = [
 RECORDERS = Authorize(Role.STAFF, Role.DSL, Role.HEAD)
 DECIDERS = Authorize(Role.DSL, Role.HEAD)
 HEAD = Authorize(Role.HEAD)
-
-Pseudonym = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$", examples=["YP-2"])]
-"""A young person's pseudonymous reference on the case, never a name."""
 
 # One router for every intake route, so that the routes stay listed in one place.
 router = APIRouter(tags=["cases"], dependencies=[Depends(read_local_times)])

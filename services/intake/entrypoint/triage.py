@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, model_validator
 
-from services.intake.domain import (
-    ASKED_AS_ONE,
-    MULTI_ANSWER,
-    TRIAGE_ANSWERS,
-    Triage,
-)
+from services.intake.domain import ASKED_AS_ONE, TriageRecorded
 from services.intake.entrypoint.common import (
     RECORDERS,
     CaseId,
@@ -26,42 +21,12 @@ from services.intake.entrypoint.common import (
     router,
     visible_incident,
 )
-from shared.contracts.intake import TriageRecordedV2
+from shared.entry_routes import entry_in
 from shared.identity import Principal
-from shared.imagery import FreeText
-from shared.local_time import TrustTime
 
 
-class ImageLocationIn(BaseModel):
-    """Where the image is: a named device, the school network, a site or app. Never a link."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["device", "school_network", "site_or_app", "unknown"]
-    name: FreeText = Field(default="", max_length=200, examples=["Snapchat"])
-
-
-def _answer_field(question: str) -> tuple[Any, Any]:
-    annotation = TriageRecordedV2.model_fields[question].annotation
-    default: Any = ("unknown",) if question in MULTI_ANSWER else "unknown"
-    return annotation, Field(default=default)
-
-
-# The answers' types are the published contract's, so the two cannot drift; a test ties both
-# to the domain's table of questions.
-_TRIAGE_FIELDS: dict[str, Any] = {
-    **{question: _answer_field(question) for question in TRIAGE_ANSWERS},
-    "image_locations": (list[ImageLocationIn], Field(default_factory=list, max_length=50)),
-    "reason": (
-        FreeText,
-        Field(default="", max_length=2000, description="Required when correcting an entry."),
-    ),
-    "occurred_at": (TrustTime | None, Field(default=None, description="Default: now.")),
-}
-
-
-class _Answers(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TriageIn(entry_in(TriageRecorded)):  # type: ignore[misc]
+    """Step 1 triage: each question answered, or left out to record it as unknown."""
 
     @model_validator(mode="before")
     @classmethod
@@ -74,14 +39,6 @@ class _Answers(BaseModel):
             )
             raise ValueError(msg)
         return data
-
-
-TriageIn = create_model(
-    "TriageIn",
-    __base__=_Answers,
-    __doc__="Step 1 triage: each question answered, or left out to record it as unknown.",
-    **_TRIAGE_FIELDS,
-)
 
 
 class TriageOut(BaseModel):
@@ -97,7 +54,7 @@ class TriageOut(BaseModel):
     recorded_at: datetime
 
     @classmethod
-    def of(cls, entry: Triage) -> TriageOut:
+    def of(cls, entry: TriageRecorded) -> TriageOut:
         return cls(
             entry_number=entry.number,
             answers=entry.answers,
@@ -128,11 +85,10 @@ def record_triage(
     values = body.model_dump()
     refuse_future(values["occurred_at"])
     with entry_errors(case_id):
-        entry, created = intake_of(request).record_triage(
+        entry, created = intake_of(request).record_entry(
             incident.id,
-            answers={q: values[q] for q in TRIAGE_ANSWERS},
-            image_locations=values["image_locations"],
-            reason=values["reason"],
+            TriageRecorded,
+            details={name: value for name, value in values.items() if name != "occurred_at"},
             recorded_by=principal.user,
             recorded_by_role=str(principal.role),
             occurred_at=values["occurred_at"],
@@ -141,6 +97,7 @@ def record_triage(
         )
     if not created:
         response.status_code = status.HTTP_200_OK
+    assert isinstance(entry, TriageRecorded)
     return TriageOut.of(entry)
 
 

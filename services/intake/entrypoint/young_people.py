@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from services.intake.domain import YoungPerson
+from services.intake.domain import YoungPersonRecorded
 from services.intake.entrypoint.common import (
     RECORDERS,
     CaseId,
@@ -21,48 +20,25 @@ from services.intake.entrypoint.common import (
     router,
     visible_incident,
 )
-from shared.contracts.intake import YoungPersonRecordedV1
+from shared.entry_routes import entry_in, entry_out
 from shared.identity import Principal
 from shared.imagery import FreeText
 from shared.local_time import TrustTime
 
-
-def _contract_field(name: str, default: Any) -> tuple[Any, Any]:
-    return YoungPersonRecordedV1.model_fields[name].annotation, default
-
-
-# The allowed values are the published contract's, which a test ties to the domain's.
-YoungPersonIn = create_model(
+# A young person as sent: the declared fields, less the correction's reason, which is sent
+# beside them (and is never part of a disclosure's list of young people).
+_PERSON: dict[str, Any] = {
+    name: (field.annotation, field)
+    for name, field in entry_in(YoungPersonRecorded).model_fields.items()
+    if name not in ("reason", "occurred_at")
+}
+YoungPersonIn: type[BaseModel] = create_model(
     "YoungPersonIn",
     __config__=ConfigDict(extra="forbid"),
     __doc__="A young person the incident involves, by a pseudonymous reference, never a name.",
-    pseudonym=(FreeText, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,39}$", examples=["YP-3"])),
-    year_group=(int | None, Field(default=None, ge=0, le=14)),
-    age=(int | None, Field(default=None, ge=3, le=25)),
-    sex=_contract_field("sex", Field(default="not_recorded")),
-    vulnerabilities=_contract_field("vulnerabilities", Field(default=())),
-    roles=_contract_field("roles", Field(min_length=1)),
+    **_PERSON,
 )
-
-
-class YoungPersonOut(BaseModel):
-    """A young person as recorded at one moment."""
-
-    pseudonym: str
-    year_group: int | None
-    age: int | None
-    sex: str
-    vulnerabilities: list[str]
-    roles: list[str]
-    reason: str
-    recorded_by: str
-    recorded_by_role: str
-    occurred_at: datetime
-    recorded_at: datetime
-
-    @classmethod
-    def of(cls, person: YoungPerson) -> YoungPersonOut:
-        return cls(**vars(person))
+YoungPersonOut = entry_out(YoungPersonRecorded)
 
 
 class YoungPersonChangeIn(BaseModel):
@@ -88,16 +64,16 @@ def record_young_person(
     principal: Annotated[Principal, Depends(RECORDERS)],
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> YoungPersonOut:
+) -> Any:
     """Add a young person to the case, or correct one already recorded; the earlier record
     stays in the history."""
     incident = visible_incident(request, principal, case_id)
     refuse_future(body.occurred_at)
     with entry_errors(case_id):
-        person, created = intake_of(request).record_young_person(
+        person, created = intake_of(request).record_entry(
             incident.id,
-            details=body.young_person.model_dump(),
-            reason=body.reason,
+            YoungPersonRecorded,
+            details={**body.young_person.model_dump(), "reason": body.reason},
             recorded_by=principal.user,
             recorded_by_role=str(principal.role),
             occurred_at=body.occurred_at,
@@ -109,10 +85,10 @@ def record_young_person(
     return YoungPersonOut.of(person)
 
 
-@router.get("/cases/{case_id}/young-people", response_model=list[YoungPersonOut])
+@router.get("/cases/{case_id}/young-people", response_model=list[YoungPersonOut])  # type: ignore[valid-type]
 def get_young_people(
     case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
-) -> list[YoungPersonOut]:
+) -> list[Any]:
     """Every record of every young person of the case, oldest first."""
     incident = visible_incident(request, principal, case_id)
     return [YoungPersonOut.of(person) for person in incident.young_people_history]
