@@ -146,7 +146,19 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         with self._listeners_lock:
             self._listeners.append(listener)
 
-    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, then wake whatever listens for commits (the outbox relay)."""
+        recordings = super().save(*objs, **kwargs)
+        self._tell_listeners()
+        return recordings
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Apply an upstream event with its tracking record, then wake the listeners."""
+        super().process_event(domain_event, tracking)
+        self._tell_listeners()
+
+    def _tell_listeners(self) -> None:
+        # Through the public save and process_event, not the library's private _notify hook.
         with self._listeners_lock:
             listeners = list(self._listeners)
         for listener in listeners:

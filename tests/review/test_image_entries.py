@@ -176,9 +176,7 @@ def test_a_whole_step_3_shows_in_the_chronology_in_order_and_in_words(case: Case
             "handed_to_police", "PC Invented", "SEAL-0002", officer_reference="INV-POLICE-0042"
         ),
     )
-    case.record(
-        DeletionConfirmed, "dsl.oak", "dsl", pseudonym="YP-1", how="Invented: in person"
-    )
+    case.record(DeletionConfirmed, "dsl.oak", "dsl", pseudonym="YP-1", how="Invented: in person")
 
     entries = case.chronology()
 
@@ -228,9 +226,7 @@ def test_a_deletion_confirmed_while_the_school_deals_with_it_alone_is_not_for_re
     case: Case,
 ) -> None:
     ask_to_delete(case)
-    case.record(
-        DeletionConfirmed, "dsl.oak", "dsl", pseudonym="YP-1", how="Invented: in person"
-    )
+    case.record(DeletionConfirmed, "dsl.oak", "dsl", pseudonym="YP-1", how="Invented: in person")
 
     confirmed = case.chronology()[-1]
 
