@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from services.audit_cli import audit_app
-from services.intake.client_cli import intake_app
+from services.intake.client.cli import intake_app
 from shared.identity import Role, TokenError, TokenService
 from shared.settings import Settings
 from shared.store import StoreConfigError, store_env

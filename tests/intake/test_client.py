@@ -19,13 +19,13 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from services.cli import app as cli
-from services.intake import client_cli
 from services.intake.client import (
     IntakeClient,
     InvalidDisclosureError,
     Outcome,
     QueueEntry,
 )
+from services.intake.client import cli as client_cli
 from services.intake.entrypoint import create_app
 from shared.embedded_nats import EmbeddedNats, free_port
 from shared.identity import Role

@@ -22,11 +22,15 @@ from services.intake.domain.disclosure import (
     TriageRecorded,
     YoungPersonRecorded,
 )
-from services.intake.domain.errors import IntakeError, NeedsReasonError
-from services.intake.domain.image import (
-    STEP_3,
+from services.intake.domain.errors import (
     AgencyInvolvedError,
     CustodyError,
+    IntakeError,
+    NeedsReasonError,
+    ViewingRefusedError,
+)
+from services.intake.domain.image import (
+    STEP_3,
     DeletionConfirmed,
     DeletionRequested,
     DeviceCustodyRecorded,
@@ -35,7 +39,6 @@ from services.intake.domain.image import (
     ImageReportedToSite,
     ImageViewed,
     ImageViewingAgreed,
-    ViewingRefusedError,
 )
 from services.intake.domain.incident import Incident, ReferenceSequence
 from services.intake.domain.triage import (

@@ -20,7 +20,13 @@ from typing import Annotated, Any
 
 from annotated_types import MaxLen, MinLen
 
-from services.intake.domain.errors import IntakeError, NeedsReasonError
+from services.intake.domain.errors import (
+    AgencyInvolvedError,
+    CustodyError,
+    IntakeError,
+    NeedsReasonError,
+    ViewingRefusedError,
+)
 from shared.entries import CaseEntry, Recording
 from shared.imagery import FreeText
 from shared.vocabulary import (
@@ -54,19 +60,6 @@ REFERRAL_AGENCIES = {
 ANYONE = ("staff", "dsl", "head")
 DECIDERS = ("dsl", "head")
 Words200 = Annotated[FreeText, MinLen(1), MaxLen(200)]
-
-
-class ViewingRefusedError(IntakeError):
-    """A viewing of the image that the protocol does not allow; the message names the rule."""
-
-
-class CustodyError(IntakeError):
-    """A custody entry that does not follow from the device's chain so far."""
-
-
-class AgencyInvolvedError(IntakeError):
-    """Asking young people to delete copies once another agency is involved: the copies may
-    be evidence, and deleting them is that agency's decision."""
 
 
 def describe_agencies(codes: list[str]) -> str:
