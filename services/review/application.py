@@ -1,10 +1,11 @@
 """The review application: every case's chronology, built from upstream streams; its views
-(:mod:`services.review.views`); policy steps 7 and 8 and every read of a case, as review's own
-entries."""
+(:mod:`services.review.domain.case_view`); policy steps 7 and 8, the child-protection file's
+transfers and every read of a case, as review's own entries (declared in the domain's step
+modules, :mod:`services.review.domain.own_entries`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 from uuid import UUID
@@ -14,30 +15,19 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from services.review.chronology import Described, describe
-from services.review.closure import (
-    ClosureRefusedError,
-    Refusal,
-    closure_refusals,
-    reopening_refusals,
-)
 from services.review.domain import OWN_SUBJECT_PREFIX, CaseRecord, SchoolCases
+from services.review.domain.access_log import CaseRead, version_of
+from services.review.domain.actions import ActionView
+from services.review.domain.case_view import OWN_KINDS, CaseView, case_view
 from services.review.domain.chain import ChainBreak, verify
-from services.review.own_entries import (
-    CASE_CLOSED,
-    CASE_READ,
-    CASE_REOPENED,
-    STEP_7,
-    STEP_8,
-    own_facts,
-    own_payload,
-    summary,
-)
-from services.review.transfer import TransferView
-from services.review.views import ActionView, CaseView, case_view, version_of
+from services.review.domain.chronology import Described, describe
+from services.review.domain.containment import CONTAINMENT
+from services.review.domain.file_transfer import FileReceived, FileSent, TransferView
+from services.review.domain.own_entries import own_facts, own_payload
+from services.review.domain.review_and_closure import CaseClosed, CaseReopened, ReviewRecorded
 from shared.application import CaseChangedError, ServiceApplication, key_reused, user_key
 from shared.contracts.streams import message_id
-from shared.entries import NeedsReasonError, check_occurred_before_recorded
+from shared.entries import check_occurred_before_recorded
 
 ATTEMPTS = 5
 """How often an HTTP-driven entry is tried when the case changed under it (a consumer, or
@@ -218,7 +208,7 @@ class Reviews(ServiceApplication):
         facts = {"what": what, "as_of": as_of.isoformat() if as_of else None}
         _, record, _ = self.record_own_entry(
             case_id,
-            CASE_READ,
+            CaseRead.KIND,
             facts,
             attempts=READ_ATTEMPTS,
             recorded_by=user,
@@ -227,7 +217,7 @@ class Reviews(ServiceApplication):
         )
         return record
 
-    # Steps 7 and 8: review's own entries, sent over HTTP.
+    # Steps 7 and 8, and the child-protection file: review's own entries, sent over HTTP.
 
     def record_step(
         self,
@@ -239,7 +229,7 @@ class Reviews(ServiceApplication):
         """Record a step 7 or step 8 entry (a review of outcomes and procedures) of ``kind``
         with its ``facts`` (codes and words, JSON-ready). Closing and reopening have their own
         commands, with their rules."""
-        if kind not in (*STEP_7, *STEP_8) or kind in (CASE_CLOSED, CASE_REOPENED):
+        if kind not in _STEPS:
             msg = f"{kind} is not a step 7 or step 8 entry"
             raise ValueError(msg)
         return self.record_own_entry(case_id, kind, facts, **recording)
@@ -247,28 +237,31 @@ class Reviews(ServiceApplication):
     def close_case(
         self, case_id: UUID, *, note: str = "", **recording: Unpack[Recording]
     ) -> Recorded:
-        """Close the case (step 8). Refused, with every reason (:class:`ClosureRefusedError`),
-        while a required action is neither done nor declined, the parents are neither told nor
-        recorded as not to be told with the reason, not referring to the police lacks its
-        written reasons, or no review is recorded."""
-        return self.record_own_entry(
-            case_id, CASE_CLOSED, {"note": note}, check=_refused_by(closure_refusals), **recording
-        )
+        """Close the case (step 8), if :class:`CaseClosed`'s rules allow: refused, with every
+        reason, while anything is left to do."""
+        return self.record_own_entry(case_id, CaseClosed.KIND, {"note": note}, **recording)
 
     def reopen_case(
         self, case_id: UUID, *, reason: str, **recording: Unpack[Recording]
     ) -> Recorded:
         """Reopen a closed case, with the reason; it is then reviewed again before closing."""
-        if not reason.strip():
-            msg = "reopening a case needs the reason"
-            raise NeedsReasonError(msg)
-        return self.record_own_entry(
-            case_id,
-            CASE_REOPENED,
-            {"reason": reason},
-            check=_refused_by(reopening_refusals),
-            **recording,
-        )
+        return self.record_own_entry(case_id, CaseReopened.KIND, {"reason": reason}, **recording)
+
+    def send_file(
+        self, case_id: UUID, facts: Mapping[str, Any], **recording: Unpack[Recording]
+    ) -> Recorded:
+        """Record that the DSL sent the young person's child-protection file to their new
+        school (:class:`FileSent`: ``facts`` are its fields). Its receipt is due within five
+        school days of ``occurred_at``."""
+        return self.record_own_entry(case_id, FileSent.KIND, facts, **recording)
+
+    def confirm_receipt(
+        self, case_id: UUID, facts: Mapping[str, Any], **recording: Unpack[Recording]
+    ) -> Recorded:
+        """Record the receiving school's confirmation of receipt (:class:`FileReceived`:
+        ``transfer`` None confirms the latest transfer not yet confirmed); ``occurred_at`` is
+        when they confirmed. Refused without a transfer to confirm."""
+        return self.record_own_entry(case_id, FileReceived.KIND, facts, **recording)
 
     def record_own_entry(
         self,
@@ -276,13 +269,13 @@ class Reviews(ServiceApplication):
         kind: str,
         facts: Mapping[str, Any],
         *,
-        check: Callable[[CaseView], None] | None = None,
         attempts: int = ATTEMPTS,
         **recording: Unpack[Recording],
     ) -> Recorded:
-        """Record one of review's own entries of ``kind`` (the commands of steps 7 and 8,
-        closing, transfers, reads), after ``check`` passes on the case as it stands, in the same
-        attempt as the write.
+        """Record one of review's own entries of ``kind`` (its declaration's name: steps 7 and
+        8, transfers, reads) with its ``facts`` as sent, if the declaration takes them and its
+        rules (:meth:`~services.review.domain.own_entries.OwnKind.check`) allow, checked on the
+        case as it stands in the same attempt as the write.
 
         A retry with the same key (scoped to the user) returns the entry its first attempt
         recorded, and the same key with other facts is refused. Tried again, up to ``attempts``
@@ -292,6 +285,10 @@ class Reviews(ServiceApplication):
         The consumers apply upstream messages under ``processing_lock``; taking it here keeps
         this process's own writes from racing them. Another instance of review can still
         append in between, which the store refuses (IntegrityError: try again)."""
+        if kind not in OWN_KINDS:
+            msg = f"{kind} is not one of review's own entries"
+            raise ValueError(msg)
+        entry = OWN_KINDS[kind].of(facts)
         by = recording["recorded_by"]
         idempotency_key = recording.get("idempotency_key")
         key = user_key(by, idempotency_key)
@@ -308,13 +305,13 @@ class Reviews(ServiceApplication):
                     msg = f"the case is at version {version}, not {expected_version}"
                     raise CaseChangedError(msg)
                 now = self.clock()
-                if check is not None:
-                    check(case_view(record, now=now))
+                if entry.has_rules():
+                    entry.check(case_view(record, now=now), recording.get("occurred_at"))
                 occurred = recording.get("occurred_at") or now
                 check_occurred_before_recorded(occurred, now)
                 record.record_own(
                     kind=kind,
-                    summary=summary(kind, facts),
+                    summary=entry.words(),
                     actor=by,
                     actor_role=recording["recorded_by_role"],
                     occurred_at=occurred,
@@ -326,21 +323,13 @@ class Reviews(ServiceApplication):
                 except IntegrityError:
                     continue
                 return record.entries[-1], record, True
-        what = "its read" if kind == CASE_READ else "this entry"
+        what = "its read" if kind == CaseRead.KIND else "this entry"
         msg = f"the case kept changing while {what} was being recorded"
         raise CaseChangedError(msg)
 
 
-def _refused_by(
-    refusals: Callable[[CaseView], tuple[Refusal, ...]],
-) -> Callable[[CaseView], None]:
-    """A check that refuses closing or reopening with every reason ``refusals`` finds."""
-
-    def check(view: CaseView) -> None:
-        if found := refusals(view):
-            raise ClosureRefusedError(found)
-
-    return check
+_STEPS = {*(kind.KIND for kind in CONTAINMENT), ReviewRecorded.KIND}
+"""What :meth:`Reviews.record_step` records: the kinds of steps 7 and 8 without rules."""
 
 
 def _keyed(record: CaseRecord, key: str) -> CaseRecord.EntryRecorded | None:
@@ -349,7 +338,7 @@ def _keyed(record: CaseRecord, key: str) -> CaseRecord.EntryRecorded | None:
     for entry in reversed(record.entries):
         if (
             entry.subject.startswith(OWN_SUBJECT_PREFIX)
-            and entry.kind != CASE_READ
+            and entry.kind != CaseRead.KIND
             and own_facts(entry.payload)[1] == key
         ):
             return entry

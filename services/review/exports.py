@@ -29,10 +29,9 @@ from fpdf.enums import XPos, YPos
 from pydantic import BaseModel, Field, field_serializer
 
 from services.review.domain import CaseRecord
+from services.review.domain.case_view import CaseView
 from services.review.domain.chain import ChainBreak
-from services.review.own_entries import SECURE_METHODS
-from services.review.transfer import TransferView
-from services.review.views import CaseView
+from services.review.domain.file_transfer import SECURE_METHODS, TransferView
 
 SHORT_HASH = 12
 """Hex digits of an entry's hash shown beside it in the PDF (the JSON export has them all)."""

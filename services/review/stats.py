@@ -52,7 +52,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from statistics import median
 
-from services.review.views import DONE, CaseView
+from services.review.domain.actions import DONE
+from services.review.domain.case_view import CaseView
 
 MINIMUM_GROUP = 5
 """Any group of fewer cases than this is suppressed."""
@@ -65,8 +66,8 @@ REFERRALS_TIMED = ("police", "childrens_social_care")
 
 DSL_INFORMED = "dsl_informed"
 """The kind of entry review's chronology gives intake's LeadershipInformedV1 with audience
-``dsl`` (``services.review.chronology``): its ``occurred_at`` is when the DSL was told, and its
-reason, if any, the correction's."""
+``dsl`` (``services.review.domain.chronology``): its ``occurred_at`` is when the DSL was told,
+and its reason, if any, the correction's."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from services.review.application import ATTEMPTS, Reviews
-from services.review.own_entries import CASE_READ, STAFF_INFORMED
+from services.review.domain.access_log import CaseRead
+from services.review.domain.containment import StaffInformed
 from shared.application import CaseChangedError
 from tests.conftest import StoreChoice
 from tests.review.story import T0, Story, action, minutes
@@ -44,9 +45,9 @@ def test_a_read_is_recorded_with_who_role_when_and_what() -> None:
     assert view.reads[1].facts["as_of"] == (T0 + minutes(1)).isoformat()
     # Reads are in the chronology and its hash chain, and not in the case's facts.
     record = reviews.get_case(story.case_id)
-    assert [e.kind for e in record.chronology()][-2:] == [CASE_READ, CASE_READ]
+    assert [e.kind for e in record.chronology()][-2:] == [CaseRead.KIND, CaseRead.KIND]
     assert record.entries[-1].summary.startswith("chronology read, as it stood at")
-    assert CASE_READ not in [e.kind for e in view.entries]
+    assert CaseRead.KIND not in [e.kind for e in view.entries]
     assert reviews.verify(story.case_id) is None
     # ... and not in the version If-Match is checked against.
     assert view.version == 2
@@ -77,7 +78,7 @@ def test_a_read_is_retried_when_the_consumer_appends_at_the_same_moment(
         "dsl_assigned",
         "dsl_assigned",
         "dsl_assigned",
-        CASE_READ,
+        CaseRead.KIND,
     ]
     assert reviews.verify(story.case_id) is None
     reviews.close()
@@ -93,7 +94,7 @@ def test_an_entry_sent_is_retried_unless_the_case_moved_past_what_was_read(
     with pytest.raises(CaseChangedError, match=f"not {read_at}"):
         reviews.record_step(
             story.case_id,
-            STAFF_INFORMED,
+            StaffInformed.KIND,
             STAFF_TOLD,
             recorded_by="dsl.oak",
             recorded_by_role="dsl",
@@ -102,11 +103,11 @@ def test_an_entry_sent_is_retried_unless_the_case_moved_past_what_was_read(
     # Without If-Match, the entry follows whatever the consumer appended.
     monkeypatch.setattr(reviews, "save", consumer_appends_during(reviews, story, 2))
     entry, record, created = reviews.record_step(
-        story.case_id, STAFF_INFORMED, STAFF_TOLD, recorded_by="dsl.oak", recorded_by_role="dsl"
+        story.case_id, StaffInformed.KIND, STAFF_TOLD, recorded_by="dsl.oak", recorded_by_role="dsl"
     )
     assert created
     assert entry is record.entries[-1]
-    assert entry.kind == STAFF_INFORMED
+    assert entry.kind == StaffInformed.KIND
     assert reviews.verify(story.case_id) is None
     reviews.close()
 
@@ -120,12 +121,12 @@ def test_a_case_that_never_stops_changing_is_refused_after_a_few_attempts(
     with pytest.raises(CaseChangedError, match="kept changing"):
         reviews.record_step(
             story.case_id,
-            STAFF_INFORMED,
+            StaffInformed.KIND,
             STAFF_TOLD,
             recorded_by="dsl.oak",
             recorded_by_role="dsl",
         )
-    assert STAFF_INFORMED not in [e.kind for e in reviews.get_case(story.case_id).entries]
+    assert StaffInformed.KIND not in [e.kind for e in reviews.get_case(story.case_id).entries]
 
 
 def test_a_read_as_of_a_moment_sees_the_reads_made_by_then() -> None:

@@ -7,17 +7,19 @@ from typing import Any
 
 import pytest
 
-from services.review.closure import (
+from services.review.domain.containment import NOT_YET, TOLD, ParentsSpokenTo
+from services.review.domain.review_and_closure import (
     ALREADY_CLOSED,
+    CLOSED,
     NO_REVIEW,
     NOT_CLOSED,
     NOT_REFERRING_WITHOUT_REASONS,
     PARENTS_NOT_TOLD,
+    REOPENED,
     REQUIRED_ACTION_OPEN,
     ClosureRefusedError,
+    ReviewRecorded,
 )
-from services.review.own_entries import PARENTS_SPOKEN_TO, REVIEW_RECORDED
-from services.review.views import CLOSED, NOT_YET, REOPENED, TOLD
 from shared.entries import NeedsReasonError
 from tests.review.story import T0, Story, action, minutes
 
@@ -46,7 +48,7 @@ def a_case() -> Story:
 
 
 def reviewed(story: Story) -> Story:
-    story.reviews.record_step(story.case_id, REVIEW_RECORDED, REVIEW, **DSL)
+    story.reviews.record_step(story.case_id, ReviewRecorded.KIND, REVIEW, **DSL)
     return story
 
 
@@ -85,7 +87,7 @@ def test_parents_neither_told_nor_recorded_as_not_told_alone() -> None:
     # A conversation recorded in review does not stand in for referral's open action.
     story.reviews.record_step(
         story.case_id,
-        PARENTS_SPOKEN_TO,
+        ParentsSpokenTo.KIND,
         {"pseudonym": "YP-1", "with_whom": "mother", "how": "phone", "what_was_said": "x"},
         **DSL,
     )
@@ -179,7 +181,7 @@ def test_parents_told_at_step_7_count_when_referral_asks_nothing_of_them() -> No
     assert story.reviews.case_view(story.case_id).parents.status == NOT_YET
     story.reviews.record_step(
         story.case_id,
-        PARENTS_SPOKEN_TO,
+        ParentsSpokenTo.KIND,
         {"pseudonym": "YP-1", "with_whom": "father", "how": "in_person", "what_was_said": "x"},
         **DSL,
     )

@@ -11,7 +11,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from services.review.application import CaseNotFoundError, Reviews
-from services.review.chronology import Described, describe
+from services.review.domain.chronology import Described, describe
 from shared.contracts import CaseEntryContract, decode
 from shared.contracts.referral import AssessmentRecordedV1
 

@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from services.review.domain.access_log import CaseRead
 from services.review.domain.chain import ChainBreak, entry_hash, verify
 from services.review.exports import FONT, build_export, printable, render_pdf
-from services.review.own_entries import CASE_READ
 from shared.identity import Role
 from tests.review.conftest import bearer, reviews_of
 from tests.review.story import T0, Story, action, minutes
@@ -76,7 +76,7 @@ def test_the_pdf_opens_and_holds_the_header_every_entry_and_the_verification(
     assert "dsl.oak" in text
     record = reviews_of(client).get_case(story.case_id)
     entries = record.chronology()
-    assert entries[-1].kind == CASE_READ  # the export's own read
+    assert entries[-1].kind == CaseRead.KIND  # the export's own read
     for entry in entries:
         assert squeeze(entry.summary) in text, entry.summary
         assert entry.hash[:12] in text
@@ -161,7 +161,7 @@ def test_each_export_is_recorded_as_a_read(client: TestClient) -> None:
     auditor = bearer(client, Role.AUDITOR, ("OAK",), user="auditor.trust")
     exported = client.get(f"/cases/{story.case_id}/export.json", headers=auditor).json()
     # The JSON export holds its own read, and the PDF's before it.
-    reads = [e for e in exported["entries"] if e["kind"] == CASE_READ]
+    reads = [e for e in exported["entries"] if e["kind"] == CaseRead.KIND]
     assert [(r["actor"], r["actor_role"], r["summary"]) for r in reads] == [
         ("dsl.test", "dsl", "export.pdf read"),
         ("auditor.trust", "auditor", "export.json read"),

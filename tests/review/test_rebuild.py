@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from services.review.adapters.contracts import PUBLISHED, to_contract
 from services.review.application import Reviews
 from services.review.domain import CaseRecord
-from services.review.own_entries import REVIEW_RECORDED
+from services.review.domain.review_and_closure import ReviewRecorded
 from services.review.rebuild import (
     ChainTail,
     Comparison,
@@ -150,7 +150,7 @@ async def world(store: StoreChoice, nats_server: EmbeddedNats) -> AsyncIterator[
     cases = [await a_case(upstreams, n, referral_first=n % 2 == 0) for n in range(1, 4)]
     live.record_read(cases[0], user="dsl.oak", role="dsl", what="case_view")
     live.record_step(
-        cases[1], REVIEW_RECORDED, REVIEWED, recorded_by="dsl.oak", recorded_by_role="dsl"
+        cases[1], ReviewRecorded.KIND, REVIEWED, recorded_by="dsl.oak", recorded_by_role="dsl"
     )
     await relay_own_entries(live, js)
     yield World(settings, live, js, upstreams, cases)
@@ -188,7 +188,7 @@ async def test_a_rebuild_from_the_streams_has_the_same_views(world: World) -> No
                 e.kind for e in live.get_case(case_id).entries
             )
         own = [e for e in rebuilt.get_case(cases[1]).entries if e.subject.startswith("review.")]
-        assert [(e.kind, e.actor) for e in own] == [(REVIEW_RECORDED, "dsl.oak")]
+        assert [(e.kind, e.actor) for e in own] == [(ReviewRecorded.KIND, "dsl.oak")]
         assert rebuilt.case_view(cases[1]).reviews[0].facts == REVIEWED
         assert rebuilt.school_case_ids("OAK") == cases  # the index, as intake opened them
     finally:

@@ -10,13 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.review.application import Reviews
-from services.review.own_entries import FILE_RECEIVED, FILE_SENT, SECURE_METHODS, SecureMethod
-from services.review.transfer import (
+from services.review.domain.file_transfer import (
+    SECURE_METHODS,
+    FileReceived,
+    FileSent,
+    SecureMethod,
     TransferRefusedError,
     add_school_days,
-    confirm_receipt,
     receipt_due_on,
-    send_file,
 )
 from shared.identity import Role
 from tests.review.conftest import bearer, reviews_of
@@ -91,8 +92,7 @@ def at(reviews: Reviews, moment: datetime) -> None:
 
 
 def sending(story: Story, **changes: Any) -> Any:
-    return send_file(
-        story.reviews,
+    return story.reviews.send_file(
         story.case_id,
         {**SENT, "note": "", **changes},
         recorded_by="dsl.oak",
@@ -102,8 +102,7 @@ def sending(story: Story, **changes: Any) -> Any:
 
 
 def receipt(story: Story, when: datetime, **changes: Any) -> Any:
-    return confirm_receipt(
-        story.reviews,
+    return story.reviews.confirm_receipt(
         story.case_id,
         {**RECEIVED, "transfer": None, "note": "", **changes},
         recorded_by="dsl.oak",
@@ -116,7 +115,7 @@ def test_a_transfer_is_due_in_five_school_days_and_overdue_after_that_day() -> N
     story = a_case()
     entry, _, created = sending(story)
     assert created
-    assert entry.kind == FILE_SENT
+    assert entry.kind == FileSent.KIND
     assert "sent to ELM" in entry.summary
     reviews = story.reviews
     (transfer,) = reviews.case_view(story.case_id).transfers
@@ -141,7 +140,7 @@ def test_confirmation_of_receipt_ends_the_overdue_and_a_late_one_is_kept_visible
     assert story.reviews.case_view(story.case_id).overdue_transfers
     entry, _, created = receipt(story, late)
     assert created
-    assert entry.kind == FILE_RECEIVED
+    assert entry.kind == FileReceived.KIND
     assert entry.summary.startswith("Receipt of the child-protection file confirmed by Ms A.")
     view = story.reviews.case_view(story.case_id)
     (transfer,) = view.transfers
@@ -219,7 +218,7 @@ def test_over_http_the_transfer_its_deadline_confirmation_and_overdue(client: Te
     sent = post(client, story, "transfers", FRIDAY_SENT)
     assert sent.status_code == 201, sent.text
     body = sent.json()
-    assert (body["kind"], body["actor"], body["actor_role"]) == (FILE_SENT, "dsl.test", "dsl")
+    assert (body["kind"], body["actor"], body["actor_role"]) == (FileSent.KIND, "dsl.test", "dsl")
     assert body["transfer"]["due_on"] == DUE.isoformat()
     assert (body["transfer"]["confirmed"], body["transfer"]["overdue"]) == (False, False)
     assert body["facts"] == {**SENT, "note": ""}
@@ -257,7 +256,7 @@ def test_over_http_a_confirmation_without_a_transfer_is_422(client: TestClient) 
     assert refused.status_code == 422
     assert "record the sending first" in refused.json()["detail"]
     kinds = [e.kind for e in reviews_of(client).get_case(story.case_id).entries]
-    assert FILE_RECEIVED not in kinds
+    assert FileReceived.KIND not in kinds
 
 
 def test_over_http_a_retry_is_the_same_entry_and_a_stale_if_match_is_409(
@@ -278,7 +277,9 @@ def test_over_http_a_retry_is_the_same_entry_and_a_stale_if_match_is_409(
     stale = post(client, story, "transfers/confirmations", RECEIVED, if_match=etag)
     assert stale.status_code == 409
     assert "read the case again" in stale.json()["detail"]
-    sent = [e for e in reviews_of(client).get_case(story.case_id).entries if e.kind == FILE_SENT]
+    sent = [
+        e for e in reviews_of(client).get_case(story.case_id).entries if e.kind == FileSent.KIND
+    ]
     assert len(sent) == 1
 
 
@@ -316,7 +317,7 @@ def test_over_http_only_the_schools_dsl_and_head_record_transfers(client: TestCl
 
 
 def test_a_case_is_not_closed_while_its_file_is_not_confirmed_as_received() -> None:
-    from services.review.closure import TRANSFER_UNCONFIRMED, closure_refusals
+    from services.review.domain.review_and_closure import TRANSFER_UNCONFIRMED, closure_refusals
 
     story = a_case()
     sending(story)

@@ -6,7 +6,20 @@ moment is a fold of its entries recorded by then, and keeps the hash that chains
 before (:mod:`services.review.domain.chain`).
 
 The aggregate lives in this module itself, so that the topics of stored events stay
-``services.review.domain:CaseRecord.…``.
+``services.review.domain:CaseRecord.…``. Beside it, one module per policy step and record,
+pure (no store, no clock, nothing of the application, adapters or entrypoint):
+
+- :mod:`~services.review.domain.containment`: step 7's entries;
+- :mod:`~services.review.domain.review_and_closure`: step 8's entries, and when a case may be
+  closed or reopened;
+- :mod:`~services.review.domain.file_transfer`: the child-protection file sent to a new school
+  and its receipt, due in five school days;
+- :mod:`~services.review.domain.access_log`: every read of a case;
+- :mod:`~services.review.domain.own_entries`: what each of those kinds of entry declares;
+- :mod:`~services.review.domain.chronology`: the upstream contracts in words;
+- :mod:`~services.review.domain.actions` and :mod:`~services.review.domain.case_view`: a case
+  folded from its entries, as it stands or as it stood;
+- :mod:`~services.review.domain.chain`: the hash chain.
 """
 
 from __future__ import annotations

@@ -14,17 +14,18 @@ from uuid import UUID
 from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
+from services.review.domain.case_view import CaseView, case_view
+from services.review.domain.containment import (
+    EducationSessionHeld,
+    ParentsSpokenTo,
+    RemovalHelpRecorded,
+    SiteRemovalRecorded,
+    StaffInformed,
+    SupportGiven,
+)
+from services.review.domain.own_entries import OwnEntry
 from services.review.entrypoint.common import CASE_READERS, read_case, reviews_of, router
 from services.review.exports import TransferOut
-from services.review.own_entries import (
-    EDUCATION_SESSION,
-    PARENTS_SPOKEN_TO,
-    REMOVAL_HELP,
-    SITE_REMOVAL,
-    STAFF_INFORMED,
-    SUPPORT_GIVEN,
-)
-from services.review.views import CaseView, OwnEntry, case_view
 from shared.http import ActionOut, CaseId, SchoolAsked
 from shared.identity import Authorize, Principal, Role, schools_listed
 from shared.local_time import InTrustZone
@@ -375,12 +376,12 @@ def _case_view_out(view: CaseView) -> CaseViewOut:
         overdue_actions=[a.action for a in view.overdue_actions],
         parents=ParentsOut(**vars(view.parents)),
         containment=ContainmentOut(
-            support=step7[SUPPORT_GIVEN],
-            staff_informed=step7[STAFF_INFORMED],
-            parents_conversations=step7[PARENTS_SPOKEN_TO],
-            education_sessions=step7[EDUCATION_SESSION],
-            removal_help=step7[REMOVAL_HELP],
-            site_removals=step7[SITE_REMOVAL],
+            support=step7[SupportGiven.KIND],
+            staff_informed=step7[StaffInformed.KIND],
+            parents_conversations=step7[ParentsSpokenTo.KIND],
+            education_sessions=step7[EducationSessionHeld.KIND],
+            removal_help=step7[RemovalHelpRecorded.KIND],
+            site_removals=step7[SiteRemovalRecorded.KIND],
             site_removal_status=view.site_removal_status,
         ),
         review=ReviewOut(

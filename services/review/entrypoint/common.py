@@ -3,7 +3,8 @@ it on the record, and the routes that record one of review's own entries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import inspect
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
@@ -13,12 +14,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
-from services.review.application import CaseNotFoundError, Recorded, Recording, Reviews
-from services.review.closure import ClosureRefusedError
+from services.review.application import CaseNotFoundError, Reviews
 from services.review.domain import CaseRecord
-from services.review.own_entries import own_facts
-from services.review.views import version_of
+from services.review.domain.access_log import version_of
+from services.review.domain.own_entries import OwnKind, own_facts
+from services.review.domain.review_and_closure import ClosureRefusedError
 from shared.application import CaseChangedError
+from shared.entry_routes import entry_in
 from shared.http import (
     EntryIn,
     entry_errors,
@@ -118,71 +120,62 @@ class StepEntryOut(BaseModel):
         return {}
 
 
-Facts = dict[str, Any]
-"""An entry's own facts as sent, JSON-ready: its body without ``occurred_at``."""
-
-OwnEntryCommand = Callable[[Reviews, UUID, Facts, Recording], Recorded]
-"""Records one of review's own entries of a case from the facts sent."""
-
-
 def own_entry_route(
-    path: str,
-    body: type[EntryIn],
+    kind: type[OwnKind],
     *,
     out: type[StepEntryOut] = StepEntryOut,
     tags: list[str | Enum] | None = None,
-) -> Callable[[OwnEntryCommand], OwnEntryCommand]:
-    """Add ``POST path`` for the command it decorates, which records one of review's own
-    entries of a case from the facts sent in ``body``; the command's name is the route's, and
-    its docstring the route's description.
+) -> None:
+    """Add ``POST /cases/{case_id}/<ROUTE>``, recording one of review's own entries of
+    ``kind`` from the facts sent: its body made from the declaration
+    (:func:`~shared.entry_routes.entry_in`), its name the kind's, its description the kind's
+    docstring and its rules'.
 
-    For the DSL and head of a case they may see: 201 with the entry as ``out``, or 200 with the
-    one a retry's first attempt recorded, the case's new version as the ``ETag``; refused as
-    the shared answers say (:func:`~shared.http.entry_errors`), closing and reopening with
-    every reason."""
+    For the roles ``RECORDED_BY`` names, of a case they may see: 201 with the entry as
+    ``out``, or 200 with the one a retry's first attempt recorded, the case's new version as
+    the ``ETag``; refused as the shared answers say (:func:`~shared.http.entry_errors`),
+    closing and reopening with every reason."""
 
-    def add(command: OwnEntryCommand) -> OwnEntryCommand:
-        def route(**kwargs: Any) -> StepEntryOut:
-            sent: EntryIn = kwargs["body"]
-            request: Request = kwargs["request"]
-            principal: Principal = kwargs["principal"]
-            case_id: UUID = kwargs["case_id"]
-            refuse_future(sent.occurred_at)
-            visible_case(request, principal, case_id)
-            reviews = reviews_of(request)
-            with _refusals(case_id):
-                entry, record, created = command(
-                    reviews,
-                    case_id,
-                    sent.model_dump(mode="json", exclude={"occurred_at"}),
-                    Recording(
-                        recorded_by=principal.user,
-                        recorded_by_role=principal.role,
-                        occurred_at=sent.occurred_at,
-                        idempotency_key=kwargs["idempotency_key"],
-                        expected_version=expected_version(kwargs["if_match"]),
-                    ),
-                )
-            response: Response = kwargs["response"]
-            if not created:
-                response.status_code = status.HTTP_200_OK
-            response.headers["ETag"] = f'"{version_of(record.entries)}"'
-            return out.of(entry, record, reviews.clock())
+    def route(**kwargs: Any) -> StepEntryOut:
+        sent: EntryIn = kwargs["body"]
+        request: Request = kwargs["request"]
+        principal: Principal = kwargs["principal"]
+        case_id: UUID = kwargs["case_id"]
+        refuse_future(sent.occurred_at)
+        visible_case(request, principal, case_id)
+        reviews = reviews_of(request)
+        with _refusals(case_id):
+            entry, record, created = reviews.record_own_entry(
+                case_id,
+                kind.KIND,
+                sent.model_dump(mode="json", exclude={"occurred_at"}),
+                recorded_by=principal.user,
+                recorded_by_role=principal.role,
+                occurred_at=sent.occurred_at,
+                idempotency_key=kwargs["idempotency_key"],
+                expected_version=expected_version(kwargs["if_match"]),
+            )
+        response: Response = kwargs["response"]
+        if not created:
+            response.status_code = status.HTTP_200_OK
+        response.headers["ETag"] = f'"{version_of(record.entries)}"'
+        return out.of(entry, record, reviews.clock())
 
-        post_entry_route(
-            router,
-            path,
-            route,
-            body=body,
-            out=out,
-            who=DECIDERS,
-            name=command.__name__,
-            description=command.__doc__ or "",
-            tags=tags,
-        )
-        return command
-
-    return add
+    rules = inspect.getdoc(kind.check) if kind.has_rules() else None
+    # As a plain class: mypy takes a frozen dataclass's own __hash__ (its instances') for its
+    # class's, and entry_in's cache needs the class hashable.
+    declared: type = kind
+    post_entry_route(
+        router,
+        f"/cases/{{case_id}}/{kind.ROUTE}",
+        route,
+        body=entry_in(declared),
+        out=out,
+        who=Authorize(*(Role(role) for role in kind.RECORDED_BY)),
+        name=kind.__name__,
+        description="\n\n".join(filter(None, (inspect.getdoc(kind), rules))),
+        tags=tags,
+    )
 
 
 @contextmanager

@@ -1,11 +1,7 @@
-"""A case's history exported, as PDF and as JSON, for the school's DSL and head and for auditors;
-and the record of the child-protection file sent to a young person's new school, with the
-receiving school's confirmation of receipt (the DSL and head).
+"""A case's history exported, as PDF and as JSON, for the school's DSL and head and for auditors.
 
 An export is a read of the case, and is recorded as one in its chronology before it is made, so
-it holds its own read. Each POST takes an ``Idempotency-Key`` (a retry answers 200 with the
-first attempt's entry) and ``If-Match`` (the ``ETag`` of ``GET /cases/{id}``; 409 if the case
-changed meanwhile); every free-text field is :data:`~shared.imagery.FreeText`.
+it holds its own read.
 """
 
 from __future__ import annotations
@@ -16,26 +12,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Request, Response
-from pydantic import Field
 
-from services.review.application import Recorded, Recording, Reviews
-from services.review.domain import CaseRecord
+from services.review.domain.case_view import case_view
 from services.review.entrypoint.cases import AsOf
-from services.review.entrypoint.common import (
-    CASE_READERS,
-    Facts,
-    StepEntryOut,
-    own_entry_route,
-    read_case,
-    reviews_of,
-    router,
-)
-from services.review.entrypoint.steps import Note, Pseudonym, Words
-from services.review.exports import CaseExport, TransferOut, build_export, render_pdf
-from services.review.own_entries import SecureMethod
-from services.review.transfer import confirm_receipt, send_file
-from services.review.views import case_view
-from shared.http import CaseId, EntryIn
+from services.review.entrypoint.common import CASE_READERS, read_case, reviews_of, router
+from services.review.exports import CaseExport, build_export, render_pdf
+from shared.http import CaseId
 from shared.identity import Principal
 from shared.runtime import ServiceRuntime
 
@@ -84,77 +66,6 @@ def export_json(
     checked again from the export alone. This export is recorded as a read of the case first."""
     response.headers["Cache-Control"] = "no-store"
     return _export(request, principal, case_id, "export.json", as_of)
-
-
-# The child-protection file sent to the young person's new school.
-
-
-class TransferIn(EntryIn):
-    """The DSL sent the young person's child-protection file to their new school, securely."""
-
-    pseudonym: Pseudonym
-    to_school: Words = Field(
-        max_length=200,
-        description="The new school: its code if in the trust, else its name and town.",
-    )
-    to_whom: Words = Field(
-        max_length=200, description="Who there it was sent to, e.g. 'their DSL, Ms A. Invented'."
-    )
-    method: SecureMethod
-    note: Note = ""
-
-
-class ReceiptIn(EntryIn):
-    """The receiving school confirmed it has the file; ``occurred_at`` is when they confirmed."""
-
-    confirmed_by: Words = Field(
-        max_length=200, description="Who at the receiving school confirmed, and their role."
-    )
-    transfer: int | None = Field(
-        default=None,
-        ge=1,
-        description="The transfer confirmed: the number of the entry that recorded it; "
-        "default: the latest not yet confirmed.",
-    )
-    note: Note = ""
-
-
-class TransferEntryOut(StepEntryOut):
-    """The entry recorded, and the transfer as it now stands (deadline, confirmation, overdue);
-    the case's new version is the ``ETag``."""
-
-    transfer: TransferOut
-
-    @classmethod
-    def besides(
-        cls, entry: CaseRecord.EntryRecorded, record: CaseRecord, now: datetime
-    ) -> dict[str, Any]:
-        """The transfer the entry records the sending or the receipt of (entry numbers are
-        unique in a case)."""
-        view = case_view(record, now=now)
-        transfer = next(
-            t for t in view.transfers if entry.number in (t.number, t.confirmation_number)
-        )
-        return {"transfer": TransferOut.of(transfer, view.now)}
-
-
-@own_entry_route("/cases/{case_id}/transfers", TransferIn, out=TransferEntryOut, tags=["transfers"])
-def record_transfer(reviews: Reviews, case_id: UUID, facts: Facts, sent: Recording) -> Recorded:
-    """Records: the child-protection file sent to the young person's new school (which
-    school, to whom, how it was sent securely). Its receipt is due within five school days."""
-    return send_file(reviews, case_id, facts, **sent)
-
-
-@own_entry_route(
-    "/cases/{case_id}/transfers/confirmations", ReceiptIn, out=TransferEntryOut, tags=["transfers"]
-)
-def record_transfer_confirmation(
-    reviews: Reviews, case_id: UUID, facts: Facts, sent: Recording
-) -> Recorded:
-    """Records: the receiving school confirmed receipt of the child-protection file (who there
-    confirmed, when). Refused (422, saying why) when no transfer is recorded, when the one
-    named is confirmed already, or when receipt would precede sending."""
-    return confirm_receipt(reviews, case_id, facts, **sent)
 
 
 def _export(

@@ -18,7 +18,7 @@ case is the same in both stores when
   recorded_at, subject, payload): everything an entry says, but not where it stands;
 * the rebuilt chain verifies (:func:`services.review.domain.chain.verify`);
 * it is in its school's index on both sides (``SchoolCases``; their order is arrival order);
-* its view (:func:`services.review.views.fold` of the entries, overdue judged at the same
+* its view (:func:`services.review.domain.case_view.fold` of the entries, overdue judged at the same
   moment) is equal once entry numbers and sources are set aside and entries at the same moment
   are taken in either order.
 

@@ -16,8 +16,8 @@ from eventsourcing.utils import get_topic
 
 from services.review.application import Reviews
 from services.review.domain import OWN_SUBJECT_PREFIX, CaseRecord
+from services.review.domain.case_view import fold
 from services.review.domain.chain import verify
-from services.review.views import fold
 
 
 @dataclass(frozen=True)

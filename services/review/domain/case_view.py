@@ -12,38 +12,55 @@ follow; review never imports referral's domain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
-from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
 
 from services.review.domain import OWN_SUBJECT_PREFIX, CaseRecord
-from services.review.own_entries import (
-    CASE_CLOSED,
-    CASE_READ,
-    CASE_REOPENED,
-    EDUCATION_SESSION,
-    FILE_RECEIVED,
-    FILE_SENT,
-    PARENTS_SPOKEN_TO,
-    REMOVAL_HELP,
-    REVIEW_RECORDED,
-    SITE_REMOVAL,
-    STAFF_INFORMED,
-    SUPPORT_GIVEN,
-    own_facts,
+from services.review.domain.access_log import CaseRead
+from services.review.domain.actions import (
+    DECLINED,
+    DONE,
+    ActionView,
+    apply_decision,
+    take_states,
 )
-from services.review.transfer import TransferView, apply_receipt, transfer_sent
+from services.review.domain.containment import (
+    CONTAINMENT,
+    NOT_TOLD,
+    NOT_YET,
+    TOLD,
+    Parents,
+    ParentsSpokenTo,
+    SiteRemovalRecorded,
+)
+from services.review.domain.file_transfer import (
+    FILE_TRANSFER,
+    FileReceived,
+    FileSent,
+    TransferView,
+    apply_receipt,
+    transfer_sent,
+)
+from services.review.domain.own_entries import OwnEntry, OwnKind, own_facts
+from services.review.domain.review_and_closure import (
+    CLOSED,
+    OPEN_CASE,
+    REOPENED,
+    REVIEW_AND_CLOSURE,
+    CaseClosed,
+    CaseReopened,
+    ReviewRecorded,
+)
 from shared.contracts import Contract, UnknownSubjectError, decode
 from shared.contracts.intake import DslAssignedV1, IncidentReportedV1
 from shared.contracts.referral import (
     ActionCompletedV1,
     ActionDeclinedV1,
-    ActionStateV1,
     AssessmentRecordedV1,
     ClassificationOverriddenV1,
 )
@@ -56,13 +73,9 @@ that reviews sooner changes it here, with a new policy version."""
 DEFAULT_REVIEW_AFTER_DAYS = 42
 """For a case not yet assessed, or assessed under a version the table does not name."""
 
-# A case's status.
-OPEN_CASE, CLOSED, REOPENED = "open", "closed", "reopened"
-# An action's status, and the level of one the latest assessment no longer asks for (referral's).
-OPEN, DONE, DECLINED = "open", "done", "declined"
-NO_LONGER_REQUIRED = "no_longer_required"
-# Whether the parents or carers were told.
-TOLD, NOT_TOLD, NOT_YET = "told", "not_told", "not_yet"
+_KINDS: tuple[type[OwnKind], ...] = (*CONTAINMENT, *REVIEW_AND_CLOSURE, *FILE_TRANSFER, CaseRead)
+OWN_KINDS = {kind.KIND: kind for kind in _KINDS}
+"""Every kind of review's own entry the fold knows, by its stored name."""
 
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 _REASON_FIELDS = (
@@ -72,30 +85,6 @@ _REASON_FIELDS = (
     "handover_reason",
     "emergency_justification",
 )
-
-
-@dataclass
-class ActionView:
-    """One action as it stands: what the latest assessment asks, by when, and the decision."""
-
-    action: str
-    level: str
-    why: str
-    declinable: bool
-    required_since: datetime
-    due_at: datetime
-    policy_version: str
-    status: str = OPEN
-    decision: dict[str, Any] = field(default_factory=dict)
-    history: list[str] = field(default_factory=list)
-
-    @property
-    def outstanding(self) -> bool:
-        """Open, and still asked for by the latest assessment."""
-        return self.status == OPEN and self.level != NO_LONGER_REQUIRED
-
-    def overdue(self, now: datetime) -> bool:
-        return self.outstanding and now > self.due_at
 
 
 @dataclass(frozen=True)
@@ -115,37 +104,12 @@ class EntryView:
     policy_version: str = ""
 
 
-@dataclass(frozen=True)
-class OwnEntry:
-    """One of review's own entries (step 7, step 8, a read), with its facts."""
-
-    number: int
-    kind: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
-    facts: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Parents:
-    """Whether the parents or carers were told (referral's parents action done, or, when no
-    such action is outstanding, a conversation recorded at step 7), or recorded as not to be
-    told with the reason (the action declined)."""
-
-    status: str
-    reason: str = ""
-    how: str = ""
-    whom: str = ""
-    recorded_by: str = ""
-    occurred_at: datetime | None = None
-    source: str = ""
-
-
 @dataclass
 class CaseView:
-    """A case as it stood at ``as_of`` (None: as it stands), with overdue judged at ``now``."""
+    """A case as it stood at ``as_of`` (None: as it stands), with overdue judged at ``now``.
+
+    It is what the rules of closing (:class:`~services.review.domain.review_and_closure.Closable`)
+    and of the file's transfer read."""
 
     case_id: UUID
     school: str
@@ -168,17 +132,7 @@ class CaseView:
     first_policy_version: str = ""
     actions: dict[str, ActionView] = field(default_factory=dict)
     step7: dict[str, list[OwnEntry]] = field(
-        default_factory=lambda: {
-            kind: []
-            for kind in (
-                SUPPORT_GIVEN,
-                STAFF_INFORMED,
-                PARENTS_SPOKEN_TO,
-                EDUCATION_SESSION,
-                REMOVAL_HELP,
-                SITE_REMOVAL,
-            )
-        }
+        default_factory=lambda: {kind.KIND: [] for kind in CONTAINMENT}
     )
     reviews: list[OwnEntry] = field(default_factory=list)
     closures: list[OwnEntry] = field(default_factory=list)
@@ -222,7 +176,7 @@ class CaseView:
                 occurred_at=action.decision.get("occurred_at"),
                 source="referral",
             )
-        spoken = self.step7[PARENTS_SPOKEN_TO]
+        spoken = self.step7[ParentsSpokenTo.KIND]
         if spoken and (action is None or not action.outstanding):
             last = spoken[-1]
             return Parents(
@@ -250,7 +204,7 @@ class CaseView:
     @property
     def reviews_since_reopened(self) -> list[OwnEntry]:
         """The reviews that count towards closing: a reopened case is reviewed again."""
-        reopened = [c for c in self.closures if c.kind == CASE_REOPENED]
+        reopened = [c for c in self.closures if c.kind == CaseReopened.KIND]
         since = reopened[-1].number if reopened else 0
         return [r for r in self.reviews if r.number > since]
 
@@ -267,7 +221,7 @@ class CaseView:
     @property
     def site_removal_status(self) -> dict[str, str]:
         """Each hosting site's removal status as last recorded."""
-        return {e.facts["site"]: e.facts["status"] for e in self.step7[SITE_REMOVAL]}
+        return {e.facts["site"]: e.facts["status"] for e in self.step7[SiteRemovalRecorded.KIND]}
 
 
 def case_view(record: CaseRecord, *, now: datetime, as_of: datetime | None = None) -> CaseView:
@@ -306,7 +260,7 @@ def fold(
                 entry.recorded_at,
                 facts,
             )
-            if entry.kind == CASE_READ:
+            if entry.kind == CaseRead.KIND:
                 view.reads.append(own)
                 continue
             _apply_own(view, own)
@@ -321,11 +275,6 @@ def fold(
     view.version = len(view.entries)
     view.entries.sort(key=lambda e: (e.occurred_at, e.recorded_at))
     return view
-
-
-def version_of(entries: Iterable[CaseRecord.EntryRecorded]) -> int:
-    """A case's version for ``If-Match``: its entries other than reads."""
-    return sum(1 for e in entries if e.kind != CASE_READ)
 
 
 @lru_cache(maxsize=8192)
@@ -375,21 +324,21 @@ def _reason_fields(contract: type[Contract]) -> tuple[str, ...]:
 def _apply_own(view: CaseView, own: OwnEntry) -> None:
     if own.kind in view.step7:
         view.step7[own.kind].append(own)
-    elif own.kind == REVIEW_RECORDED:
+    elif own.kind == ReviewRecorded.KIND:
         view.reviews.append(own)
-    elif own.kind == CASE_CLOSED:
+    elif own.kind == CaseClosed.KIND:
         view.closures.append(own)
         view.status = CLOSED
-    elif own.kind == CASE_REOPENED:
+    elif own.kind == CaseReopened.KIND:
         view.closures.append(own)
         view.status = REOPENED
-    elif own.kind == FILE_SENT:
+    elif own.kind == FileSent.KIND:
         view.transfers.append(
             transfer_sent(
                 own.number, own.facts, by=own.actor, role=own.actor_role, at=own.occurred_at
             )
         )
-    elif own.kind == FILE_RECEIVED:
+    elif own.kind == FileReceived.KIND:
         apply_receipt(view.transfers, own.number, own.facts, by=own.actor, at=own.occurred_at)
 
 
@@ -406,7 +355,7 @@ def _apply_upstream(view: CaseView, contract: Contract) -> None:
         view.classification, view.subtype = contract.classification, contract.subtype
         view.classification_overridden = True
     elif isinstance(contract, ActionCompletedV1 | ActionDeclinedV1):
-        _apply_decision(view, contract)
+        apply_decision(view.actions, contract)
 
 
 def _apply_assessment(view: CaseView, assessment: AssessmentRecordedV1) -> None:
@@ -418,50 +367,4 @@ def _apply_assessment(view: CaseView, assessment: AssessmentRecordedV1) -> None:
     view.first_policy_version = view.first_policy_version or assessment.policy_version
     # Every assessment that required an action was published with the states it left (the
     # first policy version, uk-2024.1, required none and published none).
-    _take_states(view, assessment.actions_after or ())
-
-
-def _take_states(view: CaseView, states: Iterable[ActionStateV1]) -> None:
-    """The actions as referral left them after an assessment. A decision that still stands
-    keeps what review was told with it (its words, who recorded it and when); one the
-    assessment undid (a declined action the policy no longer lets be declined) goes to the
-    action's history, in referral's words."""
-    for state in states:
-        before = view.actions.get(state.action)
-        after = ActionView(
-            state.action,
-            state.level,
-            state.why,
-            state.declinable,
-            state.required_since,
-            state.due_at,
-            state.policy_version,
-            state.status,
-        )
-        if before is not None:
-            after.history = before.history
-            if before.status == after.status:
-                after.decision = before.decision
-            elif before.status == DECLINED:
-                reason = before.decision.get("reason", "")
-                after.history.append(f"declined ({reason}), reopened: {after.why}")
-        view.actions[state.action] = after
-
-
-def _apply_decision(view: CaseView, decision: ActionCompletedV1 | ActionDeclinedV1) -> None:
-    action = view.actions.get(decision.action)
-    if action is None:
-        # Referral refuses a decision on an action it does not hold; a view never invents one.
-        return
-    recorded = {"recorded_by": decision.recorded_by, "occurred_at": decision.occurred_at}
-    if isinstance(decision, ActionCompletedV1):
-        action.status = DONE
-        action.decision = {
-            "how": decision.how,
-            "whom": decision.whom,
-            "their_reference": decision.their_reference,
-            **recorded,
-        }
-    else:
-        action.status = DECLINED
-        action.decision = {"reason": decision.reason, **recorded}
+    take_states(view.actions, assessment.actions_after or ())

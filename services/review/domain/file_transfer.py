@@ -4,7 +4,7 @@ with them to their new school within five school days, securely, with confirmati
 The DSL records sending the file (for which young person, to which school, for whom, and how it
 was sent securely); the receiving school's confirmation of receipt is recorded when it comes
 (who confirmed, and when). Both are review's own entries of the case
-(:mod:`services.review.own_entries`), so they are in its chronology, its hash chain and its
+(:mod:`services.review.domain.own_entries`), so they are in its chronology, its hash chain and its
 exports. The deadline is a pure function of the day the file was sent
 (:func:`receipt_due_on`), so that a replay years later gives the same answer; a transfer not
 confirmed by then is overdue (:meth:`TransferView.overdue`).
@@ -15,16 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Unpack
-from uuid import UUID
+from typing import Annotated, Any, Literal, Protocol
 
-from services.review.own_entries import FILE_RECEIVED, FILE_SENT
+from annotated_types import Ge, MaxLen
+
+from services.review.domain.own_entries import OwnKind, with_note
 from shared.entries import EntryError
-
-if TYPE_CHECKING:
-    # Only for annotations: the application and the views import this module.
-    from services.review.application import Recorded, Recording, Reviews
-    from services.review.views import CaseView
+from shared.vocabulary import Doc, Note, Pseudonym, Words
 
 SCHOOL_DAYS_TO_TRANSFER = 5
 """Keeping Children Safe in Education: the file is with the new school within five school days."""
@@ -93,7 +90,7 @@ class TransferView:
 def transfer_sent(
     number: int, facts: Mapping[str, Any], *, by: str, role: str, at: datetime
 ) -> TransferView:
-    """The transfer a :data:`~services.review.own_entries.FILE_SENT` entry records."""
+    """The transfer a :class:`FileSent` entry records (its ``facts`` as stored)."""
     return TransferView(
         number=number,
         pseudonym=str(facts["pseudonym"]),
@@ -116,7 +113,7 @@ def apply_receipt(
     by: str,
     at: datetime,
 ) -> None:
-    """Apply a :data:`~services.review.own_entries.FILE_RECEIVED` entry to the transfer it
+    """Apply a :class:`FileReceived` entry (its ``facts`` as stored) to the transfer it
     confirms. One that confirms none (refused when sent, so only from a changed rule) stays in
     the chronology, in words, and changes no transfer."""
     transfer = confirmed_transfer(transfers, facts.get("transfer"))
@@ -142,10 +139,11 @@ class TransferRefusedError(EntryError):
     why and what to do."""
 
 
-def sending_refusal(view: CaseView, facts: Mapping[str, Any]) -> str | None:
-    """Why the file cannot be recorded as sent, if it cannot: it goes to another school."""
-    if str(facts["to_school"]).strip().upper() == view.school.upper():
-        return f"the file is sent to the young person's new school, not to {view.school} itself"
+def sending_refusal(school: str, to_school: str) -> str | None:
+    """Why the file of a case of ``school`` cannot be recorded as sent to ``to_school``, if
+    it cannot: it goes to another school."""
+    if to_school.strip().upper() == school.upper():
+        return f"the file is sent to the young person's new school, not to {school} itself"
     return None
 
 
@@ -175,40 +173,91 @@ def receipt_refusal(
     return None
 
 
-# The commands. They take the application's own-entry path with a check made against the case
-# as it stands, under the same lock and in the same attempt as the write, so that nothing can be
-# recorded between the check and the entry.
+# The entries.
+
+SecureMethod = Literal[
+    "secure_records_system", "secure_email", "hand_delivered", "recorded_delivery"
+]
+SECURE_METHODS: dict[str, str] = {
+    "secure_records_system": "the schools' secure records system",
+    "secure_email": "secure (encrypted) email",
+    "hand_delivered": "hand delivery, signed for",
+    "recorded_delivery": "recorded delivery, signed for",
+}
+"""How a child-protection file may be sent (the keys are :data:`SecureMethod`): securely, and so
+that its delivery can be shown."""
+
+Short = Annotated[Words, MaxLen(200)]
+"""Words that name someone or somewhere, never blank."""
 
 
-def send_file(
-    reviews: Reviews, case_id: UUID, facts: Mapping[str, Any], **recording: Unpack[Recording]
-) -> Recorded:
-    """Record that the DSL sent the young person's child-protection file to their new school:
-    ``facts`` are ``pseudonym``, ``to_school``, ``to_whom``, ``method`` (a key of
-    :data:`~services.review.own_entries.SECURE_METHODS`) and ``note``. Its receipt is due
-    within five school days of ``occurred_at``."""
+class CaseFiles(Protocol):
+    """What the transfer rules read of a case (its view as it stands)."""
 
-    def check(view: CaseView) -> None:
-        if refusal := sending_refusal(view, facts):
+    school: str
+    transfers: list[TransferView]
+
+
+@dataclass(frozen=True)
+class FileSent(OwnKind):
+    """Records: the DSL sent the young person's child-protection file to their new school,
+    securely (which school, to whom, how). Its receipt is due within five school days."""
+
+    KIND = "child_protection_file_sent"
+    ROUTE = "transfers"
+
+    pseudonym: Pseudonym
+    to_school: Annotated[
+        Short, Doc("The new school: its code if in the trust, else its name and town.")
+    ]
+    to_whom: Annotated[Short, Doc("Who there it was sent to, e.g. 'their DSL, Ms A. Invented'.")]
+    method: SecureMethod
+    note: Note = ""
+
+    def check(self, case: CaseFiles, occurred_at: datetime | None) -> None:
+        """Refused when the file is sent to the case's own school."""
+        if refusal := sending_refusal(case.school, self.to_school):
             raise TransferRefusedError(refusal)
 
-    return reviews.record_own_entry(case_id, FILE_SENT, facts, check=check, **recording)
+    def words(self) -> str:
+        text = (
+            f"Child-protection file of {self.pseudonym} sent to {self.to_school}, "
+            f"for {self.to_whom}, by {SECURE_METHODS[self.method]}"
+        )
+        return with_note(text, self.note)
 
 
-def confirm_receipt(
-    reviews: Reviews, case_id: UUID, facts: Mapping[str, Any], **recording: Unpack[Recording]
-) -> Recorded:
-    """Record the receiving school's confirmation of receipt: ``facts`` are ``confirmed_by``
-    (who there confirmed), ``transfer`` (the number of the entry that recorded the sending;
-    None: the latest transfer not yet confirmed) and ``note``; ``occurred_at`` is when they
-    confirmed. Refused (:class:`TransferRefusedError`) without a transfer to confirm."""
-    occurred_at = recording.get("occurred_at")
+@dataclass(frozen=True)
+class FileReceived(OwnKind):
+    """Records: the receiving school confirmed it has the child-protection file (who there
+    confirmed); ``occurred_at`` is when they confirmed."""
 
-    def check(view: CaseView) -> None:
-        if refusal := receipt_refusal(view.transfers, facts.get("transfer"), occurred_at):
+    KIND = "child_protection_file_received"
+    ROUTE = "transfers/confirmations"
+
+    confirmed_by: Annotated[Short, Doc("Who at the receiving school confirmed, and their role.")]
+    transfer: Annotated[
+        Annotated[int, Ge(1)] | None,
+        Doc(
+            "The transfer confirmed: the number of the entry that recorded it; "
+            "default: the latest not yet confirmed."
+        ),
+    ] = None
+    note: Note = ""
+
+    def check(self, case: CaseFiles, occurred_at: datetime | None) -> None:
+        """Refused (saying why) when no transfer is recorded, when the one named is confirmed
+        already, or when receipt would precede sending."""
+        if refusal := receipt_refusal(case.transfers, self.transfer, occurred_at):
             raise TransferRefusedError(refusal)
 
-    return reviews.record_own_entry(case_id, FILE_RECEIVED, facts, check=check, **recording)
+    def words(self) -> str:
+        which = f" (the file sent in entry {self.transfer})" if self.transfer else ""
+        text = f"Receipt of the child-protection file{which} confirmed by {self.confirmed_by}"
+        return with_note(text, self.note)
+
+
+FILE_TRANSFER: tuple[type[OwnKind], ...] = (FileSent, FileReceived)
 
 
 def _day(at: datetime) -> date:

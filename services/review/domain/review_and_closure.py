@@ -1,6 +1,8 @@
-"""Policy step 8: when a case may be closed.
+"""Policy step 8: reviewing outcomes and procedures; closing the case, and reopening it.
 
-:func:`closure_refusals` is pure: it reads a :class:`~services.review.views.CaseView` and lists
+The review, the closing and the reopening are review's own entries
+(:mod:`services.review.domain.own_entries`), declared here once. :func:`closure_refusals` is
+pure: it reads the case as it stands (:class:`Closable`, which the case's view is) and lists
 *every* reason the case cannot be closed yet, so that the DSL sees all that is left at once
 rather than one refusal per attempt.
 """
@@ -8,9 +10,107 @@ rather than one refusal per attempt.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Protocol
 
-from services.review.views import CLOSED, NOT_YET, CaseView
-from shared.entries import EntryError
+from services.review.domain.actions import ActionView
+from services.review.domain.containment import NOT_YET, Parents
+from services.review.domain.file_transfer import TransferView
+from services.review.domain.own_entries import OwnEntry, OwnKind
+from shared.entries import EntryError, NeedsReasonError
+from shared.vocabulary import Doc, Note, Words
+
+# A case's status.
+OPEN_CASE, CLOSED, REOPENED = "open", "closed", "reopened"
+
+
+@dataclass(frozen=True)
+class ReviewRecorded(OwnKind):
+    """Step 8: a review of outcomes and procedures: what worked, what did not, and the
+    changes to procedure."""
+
+    KIND = "review_recorded"
+    STEP = 8
+    ROUTE = "reviews"
+
+    what_worked: Words
+    what_did_not_work: Words
+    procedure_changes: Annotated[Words, Doc("Changes to procedure, or why none.")]
+
+    def words(self) -> str:
+        return (
+            f"Review of outcomes and procedures: worked: {self.what_worked}; did not: "
+            f"{self.what_did_not_work}; changes to procedure: {self.procedure_changes}"
+        )
+
+
+class Closable(Protocol):
+    """What the closing and reopening rules read of a case (its view as it stands)."""
+
+    status: str
+    actions: dict[str, ActionView]
+    transfers: list[TransferView]
+    closures: list[OwnEntry]
+
+    @property
+    def open_actions(self) -> list[ActionView]: ...
+
+    @property
+    def parents(self) -> Parents: ...
+
+    @property
+    def reviews_since_reopened(self) -> list[OwnEntry]: ...
+
+
+@dataclass(frozen=True)
+class CaseClosed(OwnKind):
+    """Step 8: the case closed."""
+
+    KIND = "case_closed"
+    STEP = 8
+    ROUTE = "closure"
+
+    note: Note = ""
+
+    def check(self, case: Closable, occurred_at: datetime | None) -> None:
+        """Refused (422, every reason listed) while a required action is neither done nor
+        declined with a reason, the parents are neither told nor recorded as not to be told
+        with the reason, not referring to the police lacks its written reasons, a
+        child-protection file sent is not confirmed as received, or no review is recorded."""
+        if found := closure_refusals(case):
+            raise ClosureRefusedError(found)
+
+    def words(self) -> str:
+        return f"Case closed: {self.note}" if self.note else "Case closed"
+
+
+@dataclass(frozen=True)
+class CaseReopened(OwnKind):
+    """Step 8: a closed case reopened, with the reason (recorded; the case is then reviewed
+    again before it closes)."""
+
+    KIND = "case_reopened"
+    STEP = 8
+    ROUTE = "reopening"
+
+    reason: Annotated[Note, Doc("Why the case is reopened (required).")]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.reason.strip():
+            msg = "reopening a case needs the reason"
+            raise NeedsReasonError(msg)
+
+    def check(self, case: Closable, occurred_at: datetime | None) -> None:
+        """Refused unless the case is closed."""
+        if found := reopening_refusals(case):
+            raise ClosureRefusedError(found)
+
+    def words(self) -> str:
+        return f"Case reopened: {self.reason}"
+
+
+REVIEW_AND_CLOSURE: tuple[type[OwnKind], ...] = (ReviewRecorded, CaseClosed, CaseReopened)
 
 # The rules, by the names a refusal gives them.
 ALREADY_CLOSED = "already_closed"
@@ -44,7 +144,7 @@ class ClosureRefusedError(EntryError):
         self.refusals = refusals
 
 
-def closure_refusals(view: CaseView) -> tuple[Refusal, ...]:
+def closure_refusals(view: Closable) -> tuple[Refusal, ...]:
     """Every reason ``view``'s case cannot be closed now; empty if it can."""
     if view.status == CLOSED:
         return (Refusal(ALREADY_CLOSED, "the case is closed already"),)
@@ -100,7 +200,7 @@ def closure_refusals(view: CaseView) -> tuple[Refusal, ...]:
     return tuple(refusals)
 
 
-def reopening_refusals(view: CaseView) -> tuple[Refusal, ...]:
+def reopening_refusals(view: Closable) -> tuple[Refusal, ...]:
     """Only a closed case is reopened."""
     if view.status != CLOSED:
         return (Refusal(NOT_CLOSED, f"the case is {view.status}, not closed"),)
