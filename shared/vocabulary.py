@@ -26,6 +26,8 @@ __all__ = [
     "CustodyAction",
     "Doc",
     "HowTold",
+    "LongNote",
+    "LongWords",
     "Name",
     "Note",
     "Place",
@@ -64,11 +66,15 @@ PseudonymOrNone = Literal[""] | Pseudonym
 Name = Annotated[FreeText, MinLen(1), MaxLen(200)]
 """Who or what, in a few words: a member of staff, a device, a site, a seal number."""
 
-Words = Annotated[FreeText, MinLen(1), MaxLen(2000), AfterValidator(_not_blank)]
+_Written = Annotated[FreeText, MinLen(1), AfterValidator(_not_blank)]
+Words = Annotated[_Written, MaxLen(2000)]
 """Words that must be there (a fact, a reason), never blank, never an image."""
+LongWords = Annotated[_Written, MaxLen(4000)]
+"""Words that must be there, at more length: an account of support, a review."""
 
 Note = Annotated[FreeText, MaxLen(2000)]
 """Words that may be left out; never an image."""
+LongNote = Annotated[FreeText, MaxLen(4000)]
 
 # Step 1: the young people involved.
 Sex = Literal["female", "male", "not_recorded"]

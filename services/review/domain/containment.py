@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from services.review.domain.own_entries import OwnKind, spoken, with_note
-from shared.vocabulary import Doc, Note, Pseudonym, Words
+from shared.vocabulary import Doc, LongNote, LongWords, Pseudonym
 
 SupportKind = Literal[
     "pastoral", "counselling", "mentor", "safety_plan", "external_service", "other"
@@ -39,8 +39,8 @@ class SupportGiven(OwnKind):
 
     pseudonym: Pseudonym
     kind: SupportKind
-    given_by: Words
-    detail: Words
+    given_by: LongWords
+    detail: LongWords
 
     def words(self) -> str:
         return (
@@ -57,8 +57,8 @@ class StaffInformed(OwnKind):
     STEP = 7
     ROUTE = "staff-informed"
 
-    staff: Annotated[Words, Doc("Who was told, e.g. 'Year 9 tutors'.")]
-    what_and_why: Words
+    staff: Annotated[LongWords, Doc("Who was told, e.g. 'Year 9 tutors'.")]
+    what_and_why: LongWords
 
     def words(self) -> str:
         return f"Staff informed ({self.staff}): {self.what_and_why}"
@@ -74,9 +74,9 @@ class ParentsSpokenTo(OwnKind):
     ROUTE = "parents-conversations"
 
     pseudonym: Pseudonym
-    with_whom: Words
+    with_whom: LongWords
     how: Conversation
-    what_was_said: Words
+    what_was_said: LongWords
 
     def words(self) -> str:
         return (
@@ -93,9 +93,9 @@ class EducationSessionHeld(OwnKind):
     STEP = 7
     ROUTE = "education-sessions"
 
-    audience: Annotated[Words, Doc("Who attended, e.g. 'Year 9'.")]
-    topic: Words
-    delivered_by: Words
+    audience: Annotated[LongWords, Doc("Who attended, e.g. 'Year 9'.")]
+    topic: LongWords
+    delivered_by: LongWords
 
     def words(self) -> str:
         return f"Education session for {self.audience}, by {self.delivered_by}: {self.topic}"
@@ -113,7 +113,7 @@ class RemovalHelpRecorded(OwnKind):
     pseudonym: Pseudonym
     service: RemovalService
     status: Literal["signposted", "used"]
-    note: Note = ""
+    note: LongNote = ""
 
     def words(self) -> str:
         text = f"{REMOVAL_SERVICES[self.service]} {self.status} for {self.pseudonym}"
@@ -129,10 +129,10 @@ class SiteRemovalRecorded(OwnKind):
     STEP = 7
     ROUTE = "site-removals"
 
-    site: Annotated[Words, Doc("The site or app, by name.")]
+    site: Annotated[LongWords, Doc("The site or app, by name.")]
     status: Literal["requested", "pending", "removed", "refused"]
-    their_reference: Note = ""
-    note: Note = ""
+    their_reference: LongNote = ""
+    note: LongNote = ""
 
     def words(self) -> str:
         text = f"Removal from {self.site}: {self.status}"

@@ -21,7 +21,7 @@ from annotated_types import Ge, MaxLen
 
 from services.review.domain.own_entries import OwnKind, with_note
 from shared.entries import EntryError
-from shared.vocabulary import Doc, Note, Pseudonym, Words
+from shared.vocabulary import Doc, LongNote, Pseudonym, Words
 
 SCHOOL_DAYS_TO_TRANSFER = 5
 """Keeping Children Safe in Education: the file is with the new school within five school days."""
@@ -212,7 +212,7 @@ class FileSent(OwnKind):
     ]
     to_whom: Annotated[Short, Doc("Who there it was sent to, e.g. 'their DSL, Ms A. Invented'.")]
     method: SecureMethod
-    note: Note = ""
+    note: LongNote = ""
 
     def check(self, case: CaseFiles, occurred_at: datetime | None) -> None:
         """Refused when the file is sent to the case's own school."""
@@ -243,7 +243,7 @@ class FileReceived(OwnKind):
             "default: the latest not yet confirmed."
         ),
     ] = None
-    note: Note = ""
+    note: LongNote = ""
 
     def check(self, case: CaseFiles, occurred_at: datetime | None) -> None:
         """Refused (saying why) when no transfer is recorded, when the one named is confirmed

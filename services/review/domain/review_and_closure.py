@@ -18,7 +18,7 @@ from services.review.domain.containment import NOT_YET, Parents
 from services.review.domain.file_transfer import TransferView
 from services.review.domain.own_entries import OwnEntry, OwnKind
 from shared.entries import EntryError, NeedsReasonError
-from shared.vocabulary import Doc, Note, Words
+from shared.vocabulary import Doc, LongNote, LongWords
 
 # A case's status.
 OPEN_CASE, CLOSED, REOPENED = "open", "closed", "reopened"
@@ -33,9 +33,9 @@ class ReviewRecorded(OwnKind):
     STEP = 8
     ROUTE = "reviews"
 
-    what_worked: Words
-    what_did_not_work: Words
-    procedure_changes: Annotated[Words, Doc("Changes to procedure, or why none.")]
+    what_worked: LongWords
+    what_did_not_work: LongWords
+    procedure_changes: Annotated[LongWords, Doc("Changes to procedure, or why none.")]
 
     def words(self) -> str:
         return (
@@ -70,7 +70,7 @@ class CaseClosed(OwnKind):
     STEP = 8
     ROUTE = "closure"
 
-    note: Note = ""
+    note: LongNote = ""
 
     def check(self, case: Closable, occurred_at: datetime | None) -> None:
         """Refused (422, every reason listed) while a required action is neither done nor
@@ -93,7 +93,7 @@ class CaseReopened(OwnKind):
     STEP = 8
     ROUTE = "reopening"
 
-    reason: Annotated[Note, Doc("Why the case is reopened (required).")]
+    reason: Annotated[LongNote, Doc("Why the case is reopened (required).")]
 
     def __post_init__(self) -> None:
         super().__post_init__()
