@@ -165,9 +165,10 @@ def _allowed(annotation: Any) -> tuple[tuple[Any, ...], bool] | None:
 
 
 @cache
-def _vocabulary(kind: type[CaseEntry]) -> dict[str, tuple[tuple[Any, ...], bool]]:
+def _vocabulary(kind: type[Any]) -> dict[str, tuple[tuple[Any, ...], bool]]:
     hints = get_type_hints(kind, include_extras=True)
-    sent = get_type_hints(_Sent(kind.SENT), include_extras=True) if kind.SENT else {}
+    declared = getattr(kind, "SENT", {})
+    sent = get_type_hints(_Sent(declared), include_extras=True) if declared else {}
     return {
         name: allowed
         for name, annotation in {**hints, **sent}.items()
@@ -176,7 +177,7 @@ def _vocabulary(kind: type[CaseEntry]) -> dict[str, tuple[tuple[Any, ...], bool]
 
 
 @cache
-def _fields(kind: type[CaseEntry]) -> tuple[str, ...]:
+def _fields(kind: type[Any]) -> tuple[str, ...]:
     """What an entry of ``kind`` keeps and may be sent (not what every entry has)."""
     own = get_type_hints(kind)
     return tuple(name for name in own if name not in COMMON_FIELDS and name not in _EVENT)
@@ -192,11 +193,11 @@ class _Sent:
         self.__annotations__ = sent
 
 
-def check_vocabulary(kind: type[CaseEntry], facts: dict[str, Any]) -> None:
+def check_vocabulary(kind: type[Any], facts: dict[str, Any]) -> None:
     """Refuse a fact the kind does not have, and a fact that is not one of its ``Literal``
     field's words, naming them: the vocabulary is declared once, on the field, and holds
     whether or not a request checked it. Nothing sent is dropped unread."""
-    unknown = sorted(set(facts) - set(_fields(kind)) - set(kind.SENT))
+    unknown = sorted(set(facts) - set(_fields(kind)) - set(getattr(kind, "SENT", {})))
     if unknown:
         msg = f"{', '.join(unknown)}: not a field of a {kind.__name__} entry"
         raise EntryError(msg)

@@ -43,9 +43,8 @@ class OwnKind:
     """Nothing is sent that is not kept as sent (as :class:`shared.entries.CaseEntry` reads)."""
 
     def __post_init__(self) -> None:
-        # check_vocabulary reads only a kind's annotations and SENT, which an own kind declares
-        # as a CaseEntry does; its parameter is typed for CaseEntry alone.
-        check_vocabulary(type(self), vars(self))  # type: ignore[arg-type]
+        # The vocabulary of the kind's fields, as a CaseEntry's is checked.
+        check_vocabulary(type(self), vars(self))
 
     @classmethod
     def of(cls, facts: Mapping[str, Any]) -> Self:
