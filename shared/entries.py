@@ -165,7 +165,7 @@ def _allowed(annotation: Any) -> tuple[tuple[Any, ...], bool] | None:
 
 
 @cache
-def _vocabulary(kind: type[Any]) -> dict[str, tuple[tuple[Any, ...], bool]]:
+def _vocabulary(kind: type) -> dict[str, tuple[tuple[Any, ...], bool]]:
     hints = get_type_hints(kind, include_extras=True)
     declared = getattr(kind, "SENT", {})
     sent = get_type_hints(_Sent(declared), include_extras=True) if declared else {}
@@ -177,7 +177,7 @@ def _vocabulary(kind: type[Any]) -> dict[str, tuple[tuple[Any, ...], bool]]:
 
 
 @cache
-def _fields(kind: type[Any]) -> tuple[str, ...]:
+def _fields(kind: type) -> tuple[str, ...]:
     """What an entry of ``kind`` keeps and may be sent (not what every entry has)."""
     own = get_type_hints(kind)
     return tuple(name for name in own if name not in COMMON_FIELDS and name not in _EVENT)
@@ -193,7 +193,7 @@ class _Sent:
         self.__annotations__ = sent
 
 
-def check_vocabulary(kind: type[Any], facts: dict[str, Any]) -> None:
+def check_vocabulary(kind: type, facts: dict[str, Any]) -> None:
     """Refuse a fact the kind does not have, and a fact that is not one of its ``Literal``
     field's words, naming them: the vocabulary is declared once, on the field, and holds
     whether or not a request checked it. Nothing sent is dropped unread."""
