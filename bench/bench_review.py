@@ -9,7 +9,7 @@ message id), 1,000 cases open at a time so that their messages interleave. Not t
   the three streams and parses its position header: the least a reader with the library does,
   and what the target is measured against; then the same through the rebuild's client (its own
   header parser), printed with its ratio too, for comparison;
-* rebuild: ``services.review.rebuild.rebuild`` into a fresh SQLite store, or with
+* rebuild: ``ops.rebuild.rebuild`` into a fresh SQLite store, or with
   ``--database-url`` into fresh PostgreSQL schemas, dropped afterwards (the figure
   ``safeguard review rebuild`` prints: from reading the streams' heads to the school indexes
   written, its processes' start included), in a child process so that its peak memory is its
@@ -45,8 +45,7 @@ from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from services.review.application import Reviews
-from services.review.rebuild import (
+from ops.rebuild import (
     compare,
     default_shares,
     rebuild,
@@ -54,7 +53,8 @@ from services.review.rebuild import (
     review_head,
     stream_heads,
 )
-from services.review.rebuild.streams import connect
+from ops.rebuild.streams import connect
+from services.review.application import Reviews
 from shared.bus import ensure_streams
 from shared.contracts import decode
 from shared.contracts.streams import POSITION_HEADER, PREVIOUS_HEADER, PRODUCER_STREAMS

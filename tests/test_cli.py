@@ -14,7 +14,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import app
+from ops.cli import app
 from shared.embedded_nats import free_port
 from shared.identity import Role, TokenService
 from shared.settings import SERVICE_NAMES, Settings
@@ -92,7 +92,7 @@ def test_up_starts_nats_and_three_services_and_stops_cleanly(tmp_path: Path) -> 
         **{f"SAFEGUARD_{name.upper()}_PORT": str(port) for name, port in ports.items()},
     )
     up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up"],
+        [sys.executable, "-m", "ops.cli", "up"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -35,8 +35,8 @@ from uuid import UUID
 import httpx
 from typer.testing import CliRunner
 
-from services.cli import app as cli
-from services.demo import DEMO_RISK, DEMO_TRIAGE
+from ops.cli import app as cli
+from ops.demo import DEMO_RISK, DEMO_TRIAGE
 from services.intake.application import Intake
 from services.referral.application import Referrals
 from services.review.application import Reviews

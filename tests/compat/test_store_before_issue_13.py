@@ -26,7 +26,7 @@ from eventsourcing.utils import resolve_topic
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from services.cli import app as cli
+from ops.cli import app as cli
 from services.intake.application import Intake
 from services.referral.application import Referrals
 from services.review.application import Reviews

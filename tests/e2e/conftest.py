@@ -58,7 +58,7 @@ class Services:
         for name in names or SERVICE_NAMES:
             log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "serve", name],
+                [sys.executable, "-m", "ops.cli", "serve", name],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -113,7 +113,7 @@ async def test_restarting_the_services_keeps_every_case(services: Services) -> N
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 async def test_the_demo_runs_against_the_services(services: Services) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "demo", "--timeout", "20"],
+        [sys.executable, "-m", "ops.cli", "demo", "--timeout", "20"],
         env=services.env,
         capture_output=True,
         text=True,

@@ -19,8 +19,8 @@ from uuid import UUID
 
 import httpx
 
-from services.demo import DEMO_RISK as RISK
-from services.demo import DEMO_TRIAGE as TRIAGE
+from ops.demo import DEMO_RISK as RISK
+from ops.demo import DEMO_TRIAGE as TRIAGE
 from shared.embedded_nats import free_port
 from shared.identity import Role
 from shared.settings import SERVICE_NAMES, Settings
@@ -76,7 +76,7 @@ class Deployment(Services):
     def status(self) -> subprocess.CompletedProcess[str]:
         """``safeguard status`` against this deployment, as an operator runs it."""
         return subprocess.run(
-            [sys.executable, "-m", "services.cli", "status"],
+            [sys.executable, "-m", "ops.cli", "status"],
             env={**self.env, "COLUMNS": "200"},
             capture_output=True,
             text=True,

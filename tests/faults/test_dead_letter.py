@@ -26,7 +26,7 @@ from uuid import uuid4
 import pytest
 from nats.js import JetStreamContext
 
-from services.demo import DEMO_RISK, DEMO_TRIAGE
+from ops.demo import DEMO_RISK, DEMO_TRIAGE
 from shared.bus import connect
 from shared.contracts import Contract
 from shared.contracts.intake import IncidentReportedV1, TriageRecordedV2

@@ -40,7 +40,7 @@ class Up:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "up"],
+                [sys.executable, "-m", "ops.cli", "up"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -18,14 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from services.cli import app as cli
-from services.intake.client import (
+from ops.cli import app as cli
+from ops.intake_client import (
     IntakeClient,
     InvalidDisclosureError,
     Outcome,
     QueueEntry,
 )
-from services.intake.client import cli as client_cli
+from ops.intake_client import cli as client_cli
 from services.intake.entrypoint import create_app
 from shared.embedded_nats import EmbeddedNats, free_port
 from shared.identity import Role

@@ -14,7 +14,7 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.utils import get_topic
 from typer.testing import CliRunner
 
-from services.cli import app as cli
+from ops.cli import app as cli
 from services.referral.application import Referrals
 from services.referral.domain import Referral
 from services.referral.policy import POLICIES, Assessment, CaseFacts, assess, uk_2024_2

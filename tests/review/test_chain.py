@@ -159,7 +159,7 @@ def test_safeguard_audit_verify_names_each_broken_case(
 ) -> None:
     from typer.testing import CliRunner
 
-    from services.cli import app
+    from ops.cli import app
 
     settings = store.settings()
     monkeypatch.setenv("SAFEGUARD_VAR_DIR", str(settings.var_dir))

@@ -186,7 +186,7 @@ FORBIDDEN = (
     "services.review.entrypoint",
     "services.review.exports",
     "services.review.stats",
-    "services.review.rebuild",
+    "ops.rebuild",
     "fastapi",
     "httpx",
     "faststream",

@@ -17,11 +17,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 from nats.js import JetStreamContext
 
-from services.review.adapters.contracts import PUBLISHED, to_contract
-from services.review.application import Reviews
-from services.review.domain import CaseRecord
-from services.review.domain.review_and_closure import ReviewRecorded
-from services.review.rebuild import (
+from ops.rebuild import (
     ChainTail,
     Comparison,
     RebuildError,
@@ -34,8 +30,12 @@ from services.review.rebuild import (
     review_head,
     stream_heads,
 )
-from services.review.rebuild.run import _rebuild_dealt, _Share
-from services.review.rebuild.store import SQLITE_PAGE_SIZE
+from ops.rebuild.run import _rebuild_dealt, _Share
+from ops.rebuild.store import SQLITE_PAGE_SIZE
+from services.review.adapters.contracts import PUBLISHED, to_contract
+from services.review.application import Reviews
+from services.review.domain import CaseRecord
+from services.review.domain.review_and_closure import ReviewRecorded
 from shared.bus import connect, ensure_streams
 from shared.contracts import Contract, decode
 from shared.contracts.streams import POSITION_HEADER, PREVIOUS_HEADER, PRODUCER_STREAMS
@@ -410,7 +410,7 @@ async def test_safeguard_review_rebuild_says_same_or_names_each_case(
 ) -> None:
     from typer.testing import CliRunner
 
-    from services.cli import app
+    from ops.cli import app
 
     settings, live, _, _, cases = world
     monkeypatch.setenv("SAFEGUARD_VAR_DIR", str(settings.var_dir))
@@ -471,7 +471,7 @@ def test_safeguard_review_rebuild_needs_a_live_store(
 ) -> None:
     from typer.testing import CliRunner
 
-    from services.cli import app
+    from ops.cli import app
 
     monkeypatch.setenv("SAFEGUARD_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("SAFEGUARD_DATABASE_URL", raising=False)

@@ -11,9 +11,8 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import Tracking
 
-from services.review.application import Reviews
-from services.review.rebuild.run import GC_THRESHOLDS, fewer_collections
-from services.review.rebuild.store import (
+from ops.rebuild.run import GC_THRESHOLDS, fewer_collections
+from ops.rebuild.store import (
     SQLITE_CACHE_KB,
     Applier,
     RebuiltReviews,
@@ -21,7 +20,8 @@ from services.review.rebuild.store import (
     prepare_writing,
     rebuild_env,
 )
-from services.review.rebuild.streams import peek_case
+from ops.rebuild.streams import peek_case
+from services.review.application import Reviews
 from shared.contracts.intake import LeadershipInformedV1
 from shared.settings import Settings
 from tests.helpers import incident_reported

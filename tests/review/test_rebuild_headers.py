@@ -9,7 +9,7 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from services.review.rebuild.streams import ReadingClient, connect, parse_headers
+from ops.rebuild.streams import ReadingClient, connect, parse_headers
 from shared.embedded_nats import EmbeddedNats
 
 RELAY = (

@@ -13,9 +13,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from services.review.rebuild import streams
-from services.review.rebuild.store import Message, RebuildError
-from services.review.rebuild.streams import (
+from ops.rebuild import streams
+from ops.rebuild.store import Message, RebuildError
+from ops.rebuild.streams import (
     ReadingClient,
     StreamHead,
     connect,

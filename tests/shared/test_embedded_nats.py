@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runner import nats_for
+from ops.runner import nats_for
 from shared.embedded_nats import EmbeddedNats, NatsServerError
 from shared.settings import Settings
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from ops.intake_client import DisclosureQueue
+from ops.rebuild.store import discard_rebuild
 from services.intake.application import Intake
-from services.intake.client import DisclosureQueue
 from services.intake.entrypoint import DisclosureIn
-from services.review.rebuild.store import discard_rebuild
 from shared.embedded_nats import EmbeddedNats
 from shared.settings import Settings
 from shared.store import store_env

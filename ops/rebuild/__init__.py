@@ -55,9 +55,9 @@ store is only read.
 
 from __future__ import annotations
 
-from services.review.rebuild.compare import CaseDifference, Comparison, compare, entry_key
-from services.review.rebuild.run import RebuildOutcome, default_shares, rebuild
-from services.review.rebuild.store import (
+from ops.rebuild.compare import CaseDifference, Comparison, compare, entry_key
+from ops.rebuild.run import RebuildOutcome, default_shares, rebuild
+from ops.rebuild.store import (
     ChainTail,
     RebuildError,
     RebuiltReviews,
@@ -66,7 +66,7 @@ from services.review.rebuild.store import (
     rebuild_settings,
     rebuilt_store,
 )
-from services.review.rebuild.streams import StreamHead, review_head, stream_heads
+from ops.rebuild.streams import StreamHead, review_head, stream_heads
 
 __all__ = [
     "CaseDifference",

@@ -1,6 +1,6 @@
 """The school's durable queue of disclosures not yet recorded by intake: one file per
 disclosure, written so that after a crash at any point each is whole or absent (see
-:mod:`services.intake.client` for the layout and what sends them)."""
+:mod:`ops.intake_client` for the layout and what sends them)."""
 
 from __future__ import annotations
 

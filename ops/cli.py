@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from services.audit_cli import audit_app
-from services.intake.client.cli import intake_app
+from ops.audit import audit_app
+from ops.intake_client.cli import intake_app
 from shared.identity import Role, TokenError, TokenService
 from shared.settings import Settings
 from shared.store import StoreConfigError, store_env
@@ -31,7 +31,7 @@ from shared.trust import TrustFileError, load_trust
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from services.review.rebuild import RebuildOutcome
+    from ops.rebuild import RebuildOutcome
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="Bearer tokens for the embedded default.", no_args_is_help=True)
@@ -61,7 +61,7 @@ def configure_logging(process: str, level: str) -> None:
 @app.command()
 def up() -> None:
     """Start NATS (unless NATS_URL is set) and the three services; Ctrl-C stops them all."""
-    from services.runner import run_all
+    from ops.runner import run_all
 
     settings = Settings()
     configure_logging("up", settings.log_level)
@@ -73,7 +73,7 @@ def serve(name: ServiceName) -> None:
     """Run one service alone, with its HTTP API on its own port."""
     import uvicorn
 
-    from services.runner import nats_for
+    from ops.runner import nats_for
 
     settings = Settings()
     configure_logging(name.value, settings.log_level)
@@ -145,7 +145,7 @@ def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each step.")] = 30.0,
 ) -> None:
     """Drive an invented case through the running services and print what each recorded."""
-    from services.demo import run_demo
+    from ops.demo import run_demo
 
     raise typer.Exit(run_demo(Settings(), timeout=timeout))
 
@@ -155,7 +155,7 @@ def status() -> None:
     """Each service's readiness, task by task: exit 0 when all three are ready, else 1."""
     from rich.console import Console
 
-    from services.status import read_status, show_status
+    from ops.status import read_status, show_status
 
     statuses = read_status(Settings())
     show_status(statuses, Console())
@@ -180,9 +180,9 @@ def review_rebuild(
     """Rebuild every review view from the streams into a fresh store beside the live one, then
     compare each case with the live store: exit 0 if all are the same, 1 naming each that
     differs."""
+    from ops.rebuild import RebuildError, compare, live_env, rebuilt_store
+    from ops.rebuild import review_head as head_of_review
     from services.review.application import Reviews
-    from services.review.rebuild import RebuildError, compare, live_env, rebuilt_store
-    from services.review.rebuild import review_head as head_of_review
 
     settings = Settings()
     try:
@@ -251,8 +251,8 @@ def _rebuild_with_progress(
     settings: Settings, *, resume: bool, shares: int | None
 ) -> RebuildOutcome:
     """Run the rebuild with a progress bar, and say what it read, wrote and how fast."""
-    from services.review.rebuild import rebuild, rebuild_settings
-    from services.runner import nats_for
+    from ops.rebuild import rebuild, rebuild_settings
+    from ops.runner import nats_for
 
     with nats_for(settings) as url, _progress() as bar:
         task = bar.add_task("rebuilding review from the streams", total=None)

@@ -30,7 +30,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent, Tracking
 from pydantic import ValidationError
 
-from services.review.rebuild.store import (
+from ops.rebuild.store import (
     Applier,
     ApplyResult,
     Insert,
@@ -47,7 +47,7 @@ from services.review.rebuild.store import (
     rebuild_env,
     rebuilt_store,
 )
-from services.review.rebuild.streams import (
+from ops.rebuild.streams import (
     StreamHead,
     connect,
     peek_case,

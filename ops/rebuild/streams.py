@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header, RawStreamMsg
 from nats.js.errors import NotFoundError
 
-from services.review.rebuild.store import Message, RebuildError
+from ops.rebuild.store import Message, RebuildError
 from shared.bus import nats_servers
 from shared.contracts.streams import POSITION_HEADER, PRODUCER_STREAMS
 

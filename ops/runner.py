@@ -96,7 +96,7 @@ def run_all(settings: Settings) -> int:
                 env = {**os.environ, "NATS_URL": url}
                 for name in SERVICE_NAMES:
                     children[name] = subprocess.Popen(
-                        [sys.executable, "-m", "services.cli", "serve", name],
+                        [sys.executable, "-m", "ops.cli", "serve", name],
                         env=env,
                         process_group=0,
                     )

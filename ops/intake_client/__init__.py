@@ -28,7 +28,7 @@ from uuid import UUID
 import httpx
 from pydantic import ValidationError
 
-from services.intake.client.queue import (
+from ops.intake_client.queue import (
     REJECTED_DIR,
     DisclosureQueue,
     QueuedDisclosure,

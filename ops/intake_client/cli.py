@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from services.intake.client import (
+from ops.intake_client import (
     DisclosureQueue,
     IntakeClient,
     InvalidDisclosureError,

@@ -1,4 +1,4 @@
-"""Comparing the rebuild with the live store, case by case (see :mod:`services.review.rebuild`
+"""Comparing the rebuild with the live store, case by case (see :mod:`ops.rebuild`
 for what "the same" means)."""
 
 from __future__ import annotations
