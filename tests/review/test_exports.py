@@ -16,9 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from services.review.adapters.export import build_export
+from services.review.adapters.pdf import FONT, printable, render_pdf
 from services.review.domain.access_log import CaseRead
 from services.review.domain.chain import ChainBreak, entry_hash, verify
-from services.review.exports import FONT, build_export, printable, render_pdf
 from shared.identity import Role
 from tests.review.conftest import bearer, reviews_of
 from tests.review.story import T0, Story, action, minutes

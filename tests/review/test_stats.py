@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.review.application import Reviews
-from services.review.stats import (
+from services.review.domain.statistics import (
     Breakdown,
     Group,
     Statistics,

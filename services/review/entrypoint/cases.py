@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
+from services.review.adapters.export import TransferOut
 from services.review.domain.case_view import CaseView, case_view
 from services.review.domain.containment import (
     EducationSessionHeld,
@@ -25,7 +26,6 @@ from services.review.domain.containment import (
 )
 from services.review.domain.own_entries import OwnEntry
 from services.review.entrypoint.common import CASE_READERS, read_case, reviews_of, router
-from services.review.exports import TransferOut
 from shared.http import ActionOut, CaseId, SchoolAsked
 from shared.identity import Authorize, Principal, Role, schools_listed
 from shared.local_time import InTrustZone

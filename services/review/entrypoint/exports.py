@@ -13,10 +13,11 @@ from uuid import UUID
 
 from fastapi import Depends, Request, Response
 
+from services.review.adapters.export import CaseExport, build_export
+from services.review.adapters.pdf import render_pdf
 from services.review.domain.case_view import case_view
 from services.review.entrypoint.cases import AsOf
 from services.review.entrypoint.common import CASE_READERS, read_case, reviews_of, router
-from services.review.exports import CaseExport, build_export, render_pdf
 from shared.http import CaseId
 from shared.identity import Principal
 from shared.runtime import ServiceRuntime

@@ -1,6 +1,6 @@
 """The trust's statistics without names (``GET /stats``): counts by month, school,
 classification and disclosure route, referral rates and median minutes, every group under five
-suppressed (the rules are :mod:`services.review.stats`'s).
+suppressed (the rules are :mod:`services.review.domain.statistics`').
 
 For the trust safeguarding lead and auditors (every school their token names; a trust-wide
 token: every school), and a school's DSL and head (their own school). ``?school=`` narrows to
@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.review.domain.statistics import MINIMUM_GROUP, statistics_of
 from services.review.entrypoint.common import reviews_of, router
-from services.review.stats import MINIMUM_GROUP, statistics_of
 from shared.identity import ALL_SCHOOLS, Authorize, Principal, Role, schools_listed
 from shared.runtime import ServiceRuntime
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.review.adapters.export import TransferOut
 from services.review.domain import CaseRecord
 from services.review.domain.case_view import case_view
 from services.review.domain.containment import CONTAINMENT
 from services.review.domain.file_transfer import FILE_TRANSFER
 from services.review.domain.review_and_closure import REVIEW_AND_CLOSURE
 from services.review.entrypoint.common import StepEntryOut, own_entry_route
-from services.review.exports import TransferOut
 
 __all__ = ["TransferEntryOut"]
 

@@ -1,0 +1,196 @@
+"""A case's history as one document: for an inspection, a court, or the child-protection file
+that moves with a young person to a new school.
+
+:func:`build_export` gathers, from the case record and its view, what an export holds: the
+case's header (school, reference, status, classification in force and computed, DSL, review
+date), the transfers of its child-protection file, every chronology entry in the order things
+happened (with its subject, its payload exactly as stored and hashed, and its place in the hash
+chain), and the chain's verification when exported. The JSON export is that model;
+:func:`services.review.adapters.pdf.render_pdf` lays the same out for a person to read, with
+who exported it, when, and page numbers on every page.
+
+Nothing here reads a store or a clock, and there is never an image to include: the record holds
+facts about an image, never the image itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field, field_serializer
+
+from services.review.domain import CaseRecord
+from services.review.domain.case_view import CaseView
+from services.review.domain.chain import ChainBreak
+from services.review.domain.file_transfer import TransferView
+
+SHORT_HASH = 12
+"""Hex digits of an entry's hash shown beside it in the PDF (the JSON export has them all)."""
+
+NEVER_THE_IMAGE = "This record holds facts about an image, never the image itself."
+
+
+class CaseHeader(BaseModel):
+    """What the case is, as it stands (or stood at ``as_of``)."""
+
+    status: str = Field(description="open, closed or reopened")
+    classification: str = Field(description="In force: the DSL's override if any, else computed.")
+    subtype: str
+    classification_overridden: bool
+    computed_classification: str
+    computed_subtype: str
+    policy_version: str
+    dsl: str
+    disclosure_route: str
+    opened_at: datetime | None
+    review_date: date | None
+    review_overdue: bool
+    open_actions: list[str]
+    overdue_actions: list[str]
+
+    @classmethod
+    def of(cls, view: CaseView) -> CaseHeader:
+        """The header of ``view``'s case: each field as the view has it, actions by name."""
+        actions = {
+            "open_actions": [a.action for a in view.open_actions],
+            "overdue_actions": [a.action for a in view.overdue_actions],
+        }
+        same = {name: getattr(view, name) for name in cls.model_fields if name not in actions}
+        return cls(**same, **actions)
+
+
+class TransferOut(BaseModel):
+    """The child-protection file sent to a new school, and its receipt."""
+
+    number: int = Field(description="The entry that recorded the sending.")
+    pseudonym: str
+    to_school: str
+    to_whom: str
+    method: str
+    note: str
+    sent_by: str
+    sent_by_role: str
+    sent_at: datetime
+    due_on: date = Field(description="Receipt confirmed by this day: five school days on.")
+    confirmed: bool
+    confirmed_by: str
+    confirmed_at: datetime | None
+    confirmation_number: int
+    confirmed_late: bool
+    overdue: bool
+
+    @classmethod
+    def of(cls, transfer: TransferView, now: datetime) -> TransferOut:
+        return cls(
+            **{k: v for k, v in vars(transfer).items() if k != "confirmation_recorded_by"},
+            confirmed=transfer.confirmed,
+            confirmed_late=transfer.confirmed_late,
+            overdue=transfer.overdue(now),
+        )
+
+
+class ChainCheck(BaseModel):
+    """The hash chain's verification, from the store, when the case was exported."""
+
+    intact: bool
+    entries_verified: int = Field(description="Every entry on record at export, reads included.")
+    broken_at: int | None = Field(description="The first entry where the chain breaks.")
+    problem: str
+    head_hash: str = Field(description="The hash of the last entry: the chain's head.")
+
+
+class ExportedEntry(BaseModel):
+    """One entry of the chronology, with the message it came from and its place in the chain:
+    every field as it was hashed, so a reader can recompute ``hash``
+    (:func:`services.review.domain.chain.entry_hash`) and check the chain from the export."""
+
+    number: int
+    kind: str
+    summary: str
+    actor: str
+    actor_role: str
+    occurred_at: datetime
+    recorded_at: datetime
+    source: str
+    subject: str
+    payload: str
+    reason: str = ""
+    previous_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, entry: CaseRecord.EntryRecorded, reason: str) -> ExportedEntry:
+        """``entry`` as it was hashed, with the ``reason`` its view found for it."""
+        hashed = {name: getattr(entry, name) for name in cls.model_fields if name != "reason"}
+        return cls(**hashed, reason=reason)
+
+    @field_serializer("occurred_at", "recorded_at")
+    def _as_hashed(self, at: datetime) -> str:
+        """Times exactly as the hash covers them (ISO 8601 as Python writes it, +00:00 rather
+        than Z), so that the JSON entries can be verified as they are."""
+        return at.isoformat()
+
+
+class CaseExport(BaseModel):
+    """A case's history as exported: header, transfers, chain check, and every entry in the
+    order things happened (with ``as_of``, only those on record then)."""
+
+    case_id: UUID
+    school: str
+    school_name: str
+    reference: str
+    as_of: datetime | None
+    exported_by: str
+    exported_by_role: str
+    exported_at: datetime
+    timezone: str = Field(
+        description="The trust's time zone (IANA name): the PDF shows every time in it. Times "
+        "here are ISO 8601 with their offset, as recorded."
+    )
+    case: CaseHeader
+    transfers: list[TransferOut]
+    chain: ChainCheck
+    entries: list[ExportedEntry]
+    note: str = NEVER_THE_IMAGE
+
+
+def build_export(
+    record: CaseRecord,
+    view: CaseView,
+    chain_break: ChainBreak | None,
+    *,
+    school_name: str,
+    exported_by: str,
+    exported_by_role: str,
+    exported_at: datetime,
+    timezone: str,
+) -> CaseExport:
+    """The export of ``record`` as ``view`` shows it (as it stands, or as it stood at
+    ``view.as_of``). ``chain_break`` is the verification of the whole stored chain, which
+    ``record`` holds up to the export's own read. ``timezone``: the trust's, for the PDF."""
+    reasons = {e.number: e.reason for e in view.entries}
+    head = record.entries[-1].hash if record.entries else ""
+    return CaseExport(
+        case_id=record.id,
+        school=record.school,
+        school_name=school_name,
+        reference=record.reference,
+        as_of=view.as_of,
+        exported_by=exported_by,
+        exported_by_role=exported_by_role,
+        exported_at=exported_at,
+        timezone=timezone,
+        case=CaseHeader.of(view),
+        transfers=[TransferOut.of(t, view.now) for t in view.transfers],
+        chain=ChainCheck(
+            intact=chain_break is None,
+            entries_verified=len(record.entries),
+            broken_at=chain_break.number if chain_break else None,
+            problem=chain_break.problem if chain_break else "",
+            head_hash=head,
+        ),
+        entries=[
+            ExportedEntry.of(e, reasons.get(e.number, "")) for e in record.chronology(view.as_of)
+        ],
+    )
