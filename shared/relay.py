@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -43,6 +42,7 @@ from shared.contracts.streams import (
     PRODUCER_STREAMS,
     message_id,
 )
+from shared.publishing import ToContract
 from shared.supervisor import Work
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,6 @@ RECORD_EVERY_SECONDS = 1.0
 double the store's writes under a trickle."""
 
 T = TypeVar("T")
-
-ToContract = Callable[[object], Contract | None]
-"""Maps a stored domain event to the contract it is published as (None: private to the service)."""
 
 
 @dataclass
@@ -365,33 +362,3 @@ class OutboxRelay:
                 if held < position:
                     raise
         self._recorded = max(position, held)
-
-
-@dataclass(frozen=True)
-class Publishes:
-    """How one stored event class is published: as ``contract``, its fields copied by name
-    except those ``renamed`` (stored name -> contract name). The case id is the aggregate's id;
-    fields the contract does not have stay private."""
-
-    contract: type[Contract]
-    renamed: dict[str, str] = field(default_factory=dict)
-    spread: str = ""
-    """A stored field, a dict or a JSON object as text, whose items are the contract's own
-    fields (triage answers; an assessment's outcome)."""
-
-
-def contract_mapper(table: dict[type, Publishes]) -> ToContract:
-    """A :data:`ToContract` from a table of published event classes."""
-
-    def to_contract(domain_event: object) -> Contract | None:
-        publishes = table.get(type(domain_event))
-        if publishes is None:
-            return None
-        fields = {publishes.renamed.get(k, k): v for k, v in vars(domain_event).items()}
-        if publishes.spread:
-            spread = fields.pop(publishes.spread)
-            fields.update(json.loads(spread) if isinstance(spread, str) else spread)
-        fields["case_id"] = fields.pop("originator_id")
-        return publishes.contract.model_validate(fields)
-
-    return to_contract

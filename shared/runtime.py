@@ -31,7 +31,8 @@ from shared.conflicts import WRITES, RetryConflicts
 from shared.consumer import ExactlyOnceConsumer
 from shared.identity import TokenService
 from shared.openapi import documented_app
-from shared.relay import OutboxRelay, ToContract
+from shared.publishing import ToContract
+from shared.relay import OutboxRelay
 from shared.settings import Settings
 from shared.store import application_env
 from shared.supervisor import Supervisor, Work

@@ -66,6 +66,19 @@ class CaseEntryContract(CaseContract):
     recorded_at: AwareDatetime = Field(description="When it was stored.")
 
 
+class EntryRecordedContract(CaseEntryContract):
+    """Base of a producer's entry published by its declaration alone, for a kind of entry with
+    no contract of its own: what kind it is, its policy step, its words (the producer's), and
+    its facts as canonical JSON. A new kind of entry reaches the case's chronology so, with
+    nothing written for it outside its declaration; a kind that others must act on gets a
+    contract of its own."""
+
+    kind: str = Field(description="What it is, in snake case, e.g. parents_spoken_to.")
+    step: int = Field(ge=0, le=8, description="The policy's step (0: a record beside them).")
+    summary: Personal = Field(description="The entry in words.")
+    facts: Personal = Field(description="The entry's facts as canonical JSON.")
+
+
 _REGISTRY: dict[str, type[Contract]] = {}
 
 

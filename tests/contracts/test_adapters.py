@@ -10,7 +10,7 @@ from services.intake.adapters import contracts as intake
 from services.intake.domain import ENTRY_KINDS, CaseEntry, DeletionConfirmed
 from services.referral.adapters import contracts as referral
 from services.referral.domain import Referral
-from shared.relay import Publishes
+from shared.publishing import Publishes
 
 TABLES = {**intake._PUBLISHES, **referral._PUBLISHES}
 # Every mapping, the one of a triage entry asked the old way too.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.intake.domain import (
+    ENTRY_KINDS,
     DeletionConfirmed,
     DeletionRequested,
     DeviceCustodyRecorded,
@@ -36,12 +37,13 @@ from shared.contracts.intake import (
     ImageViewedV1,
     ImageViewingAgreedV1,
     IncidentReportedV1,
+    IntakeEntryRecordedV1,
     LeadershipInformedV1,
     TriageRecordedV1,
     TriageRecordedV2,
     YoungPersonRecordedV1,
 )
-from shared.relay import Publishes, contract_mapper
+from shared.publishing import Publishes, contract_mapper
 
 _PUBLISHES: dict[type, Publishes] = {
     Incident.Reported: Publishes(IncidentReportedV1),
@@ -67,8 +69,10 @@ _PUBLISHES: dict[type, Publishes] = {
     DeletionConfirmed: Publishes(DeletionConfirmedV1),
 }
 
-PUBLISHED = tuple(_PUBLISHES)
-"""The stored events other services see; every other event is private to intake."""
+PUBLISHED = (*_PUBLISHES, *(kind for kind in ENTRY_KINDS if kind not in _PUBLISHES))
+"""The stored events other services see: each in the table as its contract, and every other
+kind of entry by its declaration (:class:`IntakeEntryRecordedV1`); every other event is private
+to intake."""
 
 TRIAGE_ASKED_AS_ONE: dict[type, Publishes] = {
     TriageRecorded: Publishes(
@@ -80,7 +84,7 @@ TRIAGE_ASKED_AS_ONE: dict[type, Publishes] = {
 """A triage entry recorded before the acts in the imagery were asked apart is published, as it
 always was, as V1: its one answer fits no field of V2, and no answer is made up for it."""
 
-_mapped = contract_mapper(_PUBLISHES)
+_mapped = contract_mapper(_PUBLISHES, declared=IntakeEntryRecordedV1)
 _mapped_asked_as_one = contract_mapper(TRIAGE_ASKED_AS_ONE)
 
 

@@ -17,7 +17,7 @@ from shared.contracts.referral import (
     RiskAssessedV1,
     SafeguardRecordedV1,
 )
-from shared.relay import Publishes, contract_mapper
+from shared.publishing import Publishes, contract_mapper
 
 _PUBLISHES: dict[type, Publishes] = {
     Referral.AssessmentRecorded: Publishes(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from functools import singledispatch
 
+from shared.contracts import EntryRecordedContract
 from shared.contracts.intake import (
     DeletionConfirmedV1,
     DeletionRequestedV1,
@@ -60,6 +61,14 @@ def describe(contract: object) -> Described | None:
     """The chronology entry ``contract`` makes, or None for a contract review does not show."""
     del contract
     return None
+
+
+# Any producer's entry of a kind with no contract of its own: its producer's words.
+
+
+@describe.register
+def _(contract: EntryRecordedContract) -> Described:
+    return Described(contract.kind, contract.summary)
 
 
 # Intake: steps 1-4.

@@ -15,6 +15,7 @@ from shared.contracts import (
     PERSONAL_DATA_KEY,
     CaseContract,
     CaseEntryContract,
+    EntryRecordedContract,
     Personal,
     SchoolCode,
     register,
@@ -275,3 +276,11 @@ class DeviceSearchDeclinedV1(CaseEntryContract):
 
     pseudonym: Personal
     reason: Personal
+
+
+@register
+class IntakeEntryRecordedV1(EntryRecordedContract):
+    """An entry of steps 1-4 of a kind with no contract of its own (see the base)."""
+
+    subject: ClassVar[str] = "intake.entry.recorded.v1"
+    producer: ClassVar[str] = "intake"
