@@ -196,6 +196,42 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         service does not act on still move its upstream position on.
         """
 
+    def get_case(self, case_id: UUID) -> Aggregate:
+        """The case an entry is recorded on (each service's own aggregate), or its own
+        not-found error."""
+        raise NotImplementedError
+
+    def follows(self, kind: type[CaseEntry]) -> Callable[[Any], None] | None:
+        """What follows from an entry of ``kind``, saved with it (a new assessment); None."""
+        del kind
+        return None
+
+    def record_entry(
+        self,
+        case_id: UUID,
+        kind: type[CaseEntry],
+        *,
+        details: dict[str, Any],
+        recorded_by: str,
+        recorded_by_role: str,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[CaseEntry, bool]:
+        """Record one entry of a case, of a kind declared in the domain (such as
+        ``DeviceSearched``), by the kind's own command: see :meth:`record_on`."""
+        return self.record_on(
+            self.get_case(case_id),
+            kind.record,
+            details=details,
+            recorded_by=recorded_by,
+            recorded_by_role=recorded_by_role,
+            occurred_at=occurred_at,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+            then=self.follows(kind),
+        )
+
     def record_on(
         self,
         aggregate: Aggregate,

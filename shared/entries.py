@@ -211,6 +211,17 @@ def check_vocabulary(kind: type, facts: dict[str, Any]) -> None:
             raise EntryError(msg)
 
 
+class KeyedSinceV2:
+    """For a kind of entry first stored without an idempotency key (class version 1): such an
+    entry loads with an empty key, as one sent without a key."""
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["idempotency_key"] = ""
+
+
 @dataclass(frozen=True)
 class Default:
     """In a field's ``Annotated``, the value a request that leaves the field out records."""

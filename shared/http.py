@@ -268,19 +268,22 @@ def add_entry_route(
     path: str,
     command: Callable[..., None],
     *,
-    body: type[EntryIn],
-    out: type[EntryOut],
+    body: type[BaseModel],
+    out: Any,
     who: Authorize,
     description: str,
     record: RecordEntry,
     case_url: str = "/cases/{case_id}",
     name: str | None = None,
+    details: Callable[[Any], dict[str, Any]] | None = None,
 ) -> None:
-    """Add ``POST path``: one entry of a case by a domain ``command``; 201 with the entry, or
-    200 with the entry a retry's first attempt recorded."""
+    """Add ``POST path``: one entry of a case by a domain ``command``; 201 with the entry (as
+    ``out.of(entry)``), or 200 with the entry a retry's first attempt recorded. ``details``
+    turns what is sent into the command's facts (default: the body's fields, less
+    ``occurred_at``)."""
 
-    def route(**kwargs: Any) -> EntryOut:
-        sent: EntryIn = kwargs["body"]
+    def route(**kwargs: Any) -> Any:
+        sent = kwargs["body"]
         refuse_future(sent.occurred_at)
         with entry_errors(case_url.format(case_id=kwargs["case_id"])):
             entry, created = record(
@@ -288,7 +291,7 @@ def add_entry_route(
                 kwargs["principal"],
                 kwargs["case_id"],
                 command,
-                details=sent.model_dump(exclude={"occurred_at"}),
+                details=details(sent) if details else sent.model_dump(exclude={"occurred_at"}),
                 occurred_at=sent.occurred_at,
                 idempotency_key=kwargs["idempotency_key"],
                 expected_version=expected_version(kwargs["if_match"]),

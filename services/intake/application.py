@@ -16,7 +16,6 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.domain import (
-    CaseEntry,
     Incident,
     IntakeError,
     Recording,
@@ -184,32 +183,6 @@ class Intake(ServiceApplication):
         with self._school_locks_lock:
             return self._school_locks.setdefault(school, threading.Lock())
 
-    def record_entry(
-        self,
-        case_id: UUID,
-        kind: type[CaseEntry],
-        *,
-        details: dict[str, Any],
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[CaseEntry, bool]:
-        """Record one entry of a case, of a kind declared in the domain (such as
-        ``DeviceSearched``), by the kind's own command: see
-        :meth:`ServiceApplication.record_on`."""
-        return self.record_on(
-            self.get_incident(case_id),
-            kind.record,
-            details=details,
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version,
-        )
-
     @singledispatchmethod
     def on_upstream(self, contract: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Contracts intake does not act on."""
@@ -228,6 +201,9 @@ class Intake(ServiceApplication):
             contract.occurred_at,
         )
         processing_event.collect_events(incident)
+
+    def get_case(self, case_id: UUID) -> Incident:
+        return self.get_incident(case_id)
 
     def get_incident(self, case_id: UUID) -> Incident:
         incident = self._find(case_id)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar
 from annotated_types import MaxLen
 
 from services.intake.domain.errors import IntakeError, NeedsReasonError
-from shared.entries import AlreadyRecordedError, CaseEntry, Recording
+from shared.entries import AlreadyRecordedError, CaseEntry, KeyedSinceV2, Recording
 from shared.imagery import FreeText
 from shared.vocabulary import Doc, Name, Note, Pseudonym, SearchOutcome, ViewerSex, Words
 
@@ -133,7 +133,7 @@ class DeviceSearched(CaseEntry):
             )
 
 
-class SearchDeclined(CaseEntry):
+class SearchDeclined(KeyedSinceV2, CaseEntry):
     """Step 2: not searching, because it would add to the young person's distress, with the
     reason."""
 
@@ -145,12 +145,6 @@ class SearchDeclined(CaseEntry):
 
     pseudonym: Pseudonym
     reason: Words
-
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["idempotency_key"] = ""
 
     @classmethod
     def check(cls, case: Any, by: Recording, facts: dict[str, Any]) -> dict[str, Any]:

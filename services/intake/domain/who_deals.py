@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from services.intake.domain.errors import IntakeError, NeedsReasonError
-from shared.entries import AlreadyRecordedError, CaseEntry, Recording
+from shared.entries import AlreadyRecordedError, CaseEntry, KeyedSinceV2, Recording
 from shared.vocabulary import Audience, Doc, HowTold, Name, Note
 
 # Triage answers that mean immediate action is needed: the DSL is then told in person.
@@ -56,7 +56,7 @@ class LeadershipInformed(CaseEntry):
         return {**facts, "minutes_after_disclosure": minutes}
 
 
-class DslAssigned(CaseEntry):
+class DslAssigned(KeyedSinceV2, CaseEntry):
     """Step 4: the DSL who takes the case. The same DSL again changes nothing (a retry is
     safe); another DSL takes it over, with the reason."""
 
@@ -67,12 +67,6 @@ class DslAssigned(CaseEntry):
 
     dsl: Annotated[Name, Doc("The user who takes the case, e.g. dsl.oak.")]
     reason: Annotated[Note, Doc("Required to hand over.")] = ""
-
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["idempotency_key"] = ""
 
     @classmethod
     def check(cls, case: Any, by: Recording, facts: dict[str, Any]) -> dict[str, Any]:

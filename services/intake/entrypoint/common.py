@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 
 from services.intake.application import IncidentNotFoundError, Intake
 from services.intake.domain import Incident
+from shared.entries import CaseEntry
 from shared.http import (
     CaseId,
     IdempotencyKey,
@@ -34,6 +36,7 @@ __all__ = [
     "expected_version",
     "field_error",
     "intake_of",
+    "record",
     "refuse_future",
     "router",
     "visible_incident",
@@ -63,6 +66,20 @@ def visible_incident(request: Request, principal: Principal, case_id: UUID) -> I
     if principal.role == Role.STAFF and incident.recorded_by != principal.user:
         raise case_not_found()
     return incident
+
+
+def record(
+    request: Request,
+    principal: Principal,
+    case_id: UUID,
+    command: Any,
+    **entry: Any,
+) -> tuple[CaseEntry, bool]:
+    """One entry of a case the principal may see, by a kind's command."""
+    incident = visible_incident(request, principal, case_id)
+    return intake_of(request).record_on(
+        incident, command, recorded_by=principal.user, recorded_by_role=str(principal.role), **entry
+    )
 
 
 @contextmanager

@@ -7,31 +7,14 @@ naming the rule. Triage and the young people have routes of their own (:mod:`.tr
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import Depends, Request
 
 from services.intake.domain import ENTRY_KINDS, LeadershipInformed, TriageRecorded
 from services.intake.domain import YoungPersonRecorded as YoungPersonRecorded
-from services.intake.entrypoint.common import RECORDERS, CaseId, intake_of, router, visible_incident
-from shared.entries import CaseEntry
+from services.intake.entrypoint.common import RECORDERS, CaseId, record, router, visible_incident
 from shared.entry_routes import add_entry_routes, entry_out
 from shared.identity import Principal
-
-
-def record(
-    request: Request,
-    principal: Principal,
-    case_id: UUID,
-    command: Any,
-    **entry: Any,
-) -> tuple[CaseEntry, bool]:
-    """One entry of a case the principal may see, by a kind's command."""
-    incident = visible_incident(request, principal, case_id)
-    return intake_of(request).record_on(
-        incident, command, recorded_by=principal.user, recorded_by_role=str(principal.role), **entry
-    )
-
 
 add_entry_routes(
     router,

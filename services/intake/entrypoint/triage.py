@@ -5,23 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response, status
+from fastapi import Depends, Request
 from pydantic import BaseModel, model_validator
 
 from services.intake.domain import ASKED_AS_ONE, TriageRecorded
-from services.intake.entrypoint.common import (
-    RECORDERS,
-    CaseId,
-    IdempotencyKey,
-    IfMatch,
-    entry_errors,
-    expected_version,
-    intake_of,
-    refuse_future,
-    router,
-    visible_incident,
-)
+from services.intake.entrypoint.common import RECORDERS, CaseId, record, router, visible_incident
 from shared.entry_routes import entry_in
+from shared.http import add_entry_route
 from shared.identity import Principal
 
 
@@ -55,50 +45,23 @@ class TriageOut(BaseModel):
 
     @classmethod
     def of(cls, entry: TriageRecorded) -> TriageOut:
-        return cls(
-            entry_number=entry.number,
-            answers=entry.answers,
-            image_locations=entry.image_locations,
-            reason=entry.reason,
-            recorded_by=entry.recorded_by,
-            recorded_by_role=entry.recorded_by_role,
-            occurred_at=entry.occurred_at,
-            recorded_at=entry.recorded_at,
-        )
+        # The entry's number is published and answered as entry_number.
+        kept = {name: getattr(entry, name) for name in cls.model_fields if name != "entry_number"}
+        return cls(entry_number=entry.number, **kept)
 
 
-@router.post(
-    "/cases/{case_id}/triage", status_code=status.HTTP_201_CREATED, response_model=TriageOut
+add_entry_route(
+    router,
+    "/cases/{case_id}/triage",
+    TriageRecorded.record,
+    body=TriageIn,
+    out=TriageOut,
+    who=RECORDERS,
+    record=record,
+    name="record_triage",
+    description="""Step 1: record the triage answers. A second entry corrects the first, with
+    its reason; both stay in the record.""",
 )
-def record_triage(
-    case_id: CaseId,
-    body: TriageIn,
-    request: Request,
-    response: Response,
-    principal: Annotated[Principal, Depends(RECORDERS)],
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> TriageOut:
-    """Step 1: record the triage answers. A second entry corrects the first, with its reason;
-    both stay in the record."""
-    incident = visible_incident(request, principal, case_id)
-    values = body.model_dump()
-    refuse_future(values["occurred_at"])
-    with entry_errors(case_id):
-        entry, created = intake_of(request).record_entry(
-            incident.id,
-            TriageRecorded,
-            details={name: value for name, value in values.items() if name != "occurred_at"},
-            recorded_by=principal.user,
-            recorded_by_role=str(principal.role),
-            occurred_at=values["occurred_at"],
-            idempotency_key=idempotency_key,
-            expected_version=expected_version(if_match),
-        )
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    assert isinstance(entry, TriageRecorded)
-    return TriageOut.of(entry)
 
 
 @router.get("/cases/{case_id}/triage", response_model=list[TriageOut])

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response, status
+from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.intake.domain import YoungPersonRecorded
-from services.intake.entrypoint.common import (
-    RECORDERS,
-    CaseId,
-    IdempotencyKey,
-    IfMatch,
-    entry_errors,
-    expected_version,
-    intake_of,
-    refuse_future,
-    router,
-    visible_incident,
-)
+from services.intake.entrypoint.common import RECORDERS, CaseId, record, router, visible_incident
 from shared.entry_routes import entry_in, entry_out
+from shared.http import add_entry_route
 from shared.identity import Principal
 from shared.imagery import FreeText
 from shared.local_time import TrustTime
@@ -51,38 +41,19 @@ class YoungPersonChangeIn(BaseModel):
     occurred_at: TrustTime | None = None
 
 
-@router.post(
+add_entry_route(
+    router,
     "/cases/{case_id}/young-people",
-    status_code=status.HTTP_201_CREATED,
-    response_model=YoungPersonOut,
+    YoungPersonRecorded.record,
+    body=YoungPersonChangeIn,
+    out=YoungPersonOut,
+    who=RECORDERS,
+    record=record,
+    name="record_young_person",
+    details=lambda sent: {**sent.young_person.model_dump(), "reason": sent.reason},
+    description="""Add a young person to the case, or correct one already recorded; the
+    earlier record stays in the history.""",
 )
-def record_young_person(
-    case_id: CaseId,
-    body: YoungPersonChangeIn,
-    request: Request,
-    response: Response,
-    principal: Annotated[Principal, Depends(RECORDERS)],
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Any:
-    """Add a young person to the case, or correct one already recorded; the earlier record
-    stays in the history."""
-    incident = visible_incident(request, principal, case_id)
-    refuse_future(body.occurred_at)
-    with entry_errors(case_id):
-        person, created = intake_of(request).record_entry(
-            incident.id,
-            YoungPersonRecorded,
-            details={**body.young_person.model_dump(), "reason": body.reason},
-            recorded_by=principal.user,
-            recorded_by_role=str(principal.role),
-            occurred_at=body.occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version(if_match),
-        )
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return YoungPersonOut.of(person)
 
 
 @router.get("/cases/{case_id}/young-people", response_model=list[YoungPersonOut])  # type: ignore[valid-type]
