@@ -103,6 +103,17 @@ ContainmentAction = Literal["network_blocked", "image_isolated"]
 Place = Literal["devices", "cloud_storage", "social_media_accounts"]
 """Where a young person is asked to delete every copy from."""
 
+# Steps 5 and 6: the actions the referral policy requires, recommends or leaves to the DSL.
+Action = Literal[
+    "police",
+    "ceop",
+    "childrens_social_care",
+    "parents_or_carers",
+    "hosting_site",
+    "senior_management",
+    "dsl_record",
+]
+
 # Step 4: who deals with it.
 Audience = Literal["dsl", "senior_management"]
 HowTold = Literal["in_person", "phone", "written"]

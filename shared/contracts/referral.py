@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts import CaseContract, CaseEntryContract, Personal, register
+from shared.vocabulary import Action
 
 
 class CriterionV1(BaseModel):
@@ -70,7 +71,6 @@ class AssessmentRecordedV1(CaseContract):
     """The referral service assessed a case's facts against a policy version."""
 
     subject: ClassVar[str] = "referral.assessment.recorded.v1"
-    producer: ClassVar[str] = "referral"
 
     assessment_number: int = Field(ge=1)
     classification: str = Field(
@@ -116,15 +116,7 @@ class AssessmentRecordedV1(CaseContract):
     recorded_at: AwareDatetime
 
 
-Action = Literal[
-    "police",
-    "ceop",
-    "childrens_social_care",
-    "parents_or_carers",
-    "hosting_site",
-    "senior_management",
-    "dsl_record",
-]
+__all__ = ["Action"]
 
 
 @register
@@ -133,7 +125,6 @@ class ActionCompletedV1(CaseEntryContract):
     reported to the site), how, with whom, and the other side's reference."""
 
     subject: ClassVar[str] = "referral.action.completed.v1"
-    producer: ClassVar[str] = "referral"
 
     action: Action
     how: str
@@ -149,7 +140,6 @@ class ActionDeclinedV1(CaseEntryContract):
     that telling them would put the young person at risk)."""
 
     subject: ClassVar[str] = "referral.action.declined.v1"
-    producer: ClassVar[str] = "referral"
 
     action: Action
     reason: Personal
@@ -161,7 +151,6 @@ class ClassificationOverriddenV1(CaseEntryContract):
     it in the assessments."""
 
     subject: ClassVar[str] = "referral.classification.overridden.v1"
-    producer: ClassVar[str] = "referral"
 
     classification: Literal["aggravated", "experimental"]
     subtype: str
@@ -174,7 +163,6 @@ class RiskAssessedV1(CaseEntryContract):
     factors stay in referral; the assessment that follows publishes what they decided)."""
 
     subject: ClassVar[str] = "referral.risk.assessed.v1"
-    producer: ClassVar[str] = "referral"
 
     conclusion: Literal["low", "medium", "high"]
     reasons: Personal
@@ -185,7 +173,6 @@ class SafeguardRecordedV1(CaseEntryContract):
     """Step 5: a safeguard for a young person: counselling, a protection plan, support."""
 
     subject: ClassVar[str] = "referral.safeguard.recorded.v1"
-    producer: ClassVar[str] = "referral"
 
     pseudonym: Personal
     kind: Literal["counselling", "protection_plan", "support", "other"]
@@ -197,7 +184,6 @@ class PoliceOutcomeRecordedV1(CaseEntryContract):
     """The police's outcome, its code as they gave it (21, 22, charged, no_further_action…)."""
 
     subject: ClassVar[str] = "referral.police_outcome.recorded.v1"
-    producer: ClassVar[str] = "referral"
 
     code: str
     outcome_date: date
@@ -211,7 +197,6 @@ class ActionEscalatedV1(CaseContract):
     (as soon as it was overdue) or to the head (later, by the rule of its policy version)."""
 
     subject: ClassVar[str] = "referral.action.escalated.v1"
-    producer: ClassVar[str] = "referral"
 
     action: Action
     to: Literal["dsl", "head"]

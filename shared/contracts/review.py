@@ -15,7 +15,6 @@ class ReviewEntryRecordedV1(CaseContract):
     """One of review's own entries of a case, as it stands in the case's chronology."""
 
     subject: ClassVar[str] = "review.entry.recorded.v1"
-    producer: ClassVar[str] = "review"
 
     kind: str = Field(description="What it is, e.g. case_read, case_closed, review_recorded.")
     summary: Personal = Field(description="The entry in words.")

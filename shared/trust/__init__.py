@@ -23,17 +23,11 @@ from pydantic import (
     model_validator,
 )
 
+from shared.vocabulary import Action
+
 DEMO_TRUST_FILE = Path(__file__).with_name("demo-trust.toml")
 
-NoticeAction = Literal[
-    "police",
-    "ceop",
-    "childrens_social_care",
-    "parents_or_carers",
-    "hosting_site",
-    "senior_management",
-    "dsl_record",
-]
+NoticeAction = Action
 """The actions of the referral policy a recipient can ask to be told about."""
 
 SECRET_KEYS = ("secret", "hmac_secret", "signing_secret", "key", "password", "token")

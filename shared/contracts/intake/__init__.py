@@ -80,7 +80,6 @@ class IncidentReportedV1(CaseEntryContract):
     """A member of staff recorded a disclosure: the case exists from here on."""
 
     subject: ClassVar[str] = "intake.incident.reported.v1"
-    producer: ClassVar[str] = "intake"
 
     disclosure_route: DisclosureRoute
     summary: Personal = Field(description="What was disclosed, in words. Never the image.")
@@ -151,7 +150,6 @@ class TriageRecordedV1(_TriageEntry):
     one answer it was given."""
 
     subject: ClassVar[str] = "intake.triage.recorded.v1"
-    producer: ClassVar[str] = "intake"
 
     acts_unusual_or_violent: YesNo
     pictured_under_13: YesNo
@@ -176,7 +174,6 @@ class TriageRecordedV2(_TriageEntry):
     violent or abusive acts also make the case aggravated."""
 
     subject: ClassVar[str] = "intake.triage.recorded.v2"
-    producer: ClassVar[str] = "intake"
 
     violent_or_abusive_acts: YesNo = Field(
         description="Whether what is known of the imagery shows violent or abusive acts."
@@ -198,7 +195,6 @@ class YoungPersonRecordedV1(CaseEntryContract):
     same pseudonym corrects the earlier one (``correction_reason`` says why)."""
 
     subject: ClassVar[str] = "intake.young_person.recorded.v1"
-    producer: ClassVar[str] = "intake"
 
     pseudonym: Personal = Field(description="A reference such as YP-3, never a name.")
     year_group: int | None = Field(default=None, ge=0, le=14)
@@ -215,7 +211,6 @@ class LeadershipInformedV1(CaseEntryContract):
     after the disclosure."""
 
     subject: ClassVar[str] = "intake.leadership.informed.v1"
-    producer: ClassVar[str] = "intake"
 
     audience: Audience
     person: str = Field(description="Who was told (a member of staff).")
@@ -229,7 +224,6 @@ class DslAssignedV1(CaseEntryContract):
     """Step 4: the DSL who takes the case (a later one hands it over, with the reason)."""
 
     subject: ClassVar[str] = "intake.dsl.assigned.v1"
-    producer: ClassVar[str] = "intake"
 
     dsl: str
     handover_reason: Personal = ""
@@ -240,7 +234,6 @@ class DeviceSearchAuthorisedV1(CaseContract):
     """Step 2: the head authorised a named person to search a young person's device."""
 
     subject: ClassVar[str] = "intake.device_search.authorised.v1"
-    producer: ClassVar[str] = "intake"
 
     searcher: str
     pseudonym: Personal
@@ -255,7 +248,6 @@ class DeviceSearchedV1(CaseEntryContract):
     under the emergency exception, with the conditions it did not meet: review flags it."""
 
     subject: ClassVar[str] = "intake.device_search.recorded.v1"
-    producer: ClassVar[str] = "intake"
 
     pseudonym: Personal
     device: Personal
@@ -272,7 +264,6 @@ class DeviceSearchDeclinedV1(CaseEntryContract):
     """Step 2: a device not searched, because it would add to the young person's distress."""
 
     subject: ClassVar[str] = "intake.device_search.declined.v1"
-    producer: ClassVar[str] = "intake"
 
     pseudonym: Personal
     reason: Personal
@@ -283,4 +274,3 @@ class IntakeEntryRecordedV1(EntryRecordedContract):
     """An entry of steps 1-4 of a kind with no contract of its own (see the base)."""
 
     subject: ClassVar[str] = "intake.entry.recorded.v1"
-    producer: ClassVar[str] = "intake"

@@ -24,7 +24,6 @@ class DeviceCustodyRecordedV1(CaseEntryContract):
     ``note``); or handed to the police, with the officer's reference."""
 
     subject: ClassVar[str] = "intake.device_custody.recorded.v1"
-    producer: ClassVar[str] = "intake"
 
     device: Personal = Field(description="The device in words, e.g. 'YP-1's phone'.")
     pseudonym: Personal = Field(
@@ -49,7 +48,6 @@ class ImageNotViewedAttestedV1(CaseEntryContract):
     """Step 3: the member of staff who recorded it attests that they did not view the image."""
 
     subject: ClassVar[str] = "intake.image_not_viewed.attested.v1"
-    producer: ClassVar[str] = "intake"
 
     context: Personal = Field(description="What they did with the device or the report, in words.")
 
@@ -60,7 +58,6 @@ class ImageViewingAgreedV1(CaseEntryContract):
     person, because viewing it is unavoidable, and why."""
 
     subject: ClassVar[str] = "intake.image_viewing.agreed.v1"
-    producer: ClassVar[str] = "intake"
 
     dsl: str = Field(description="The DSL who may view it.")
     pseudonym: Personal
@@ -75,7 +72,6 @@ class ImageViewedV1(CaseEntryContract):
     words."""
 
     subject: ClassVar[str] = "intake.image.viewed.v1"
-    producer: ClassVar[str] = "intake"
 
     pseudonym: Personal = Field(description="The young person pictured.")
     viewer_sex: ViewerSex
@@ -95,7 +91,6 @@ class ImageContainedV1(CaseEntryContract):
     """Step 3: the school network blocked to all users, or the image isolated."""
 
     subject: ClassVar[str] = "intake.image.contained.v1"
-    producer: ClassVar[str] = "intake"
 
     action: ContainmentAction
     done_by: str
@@ -110,7 +105,6 @@ class ImageReportedToSiteV1(CaseEntryContract):
     report."""
 
     subject: ClassVar[str] = "intake.image.reported_to_site.v1"
-    producer: ClassVar[str] = "intake"
 
     site: str
     report_reference: str
@@ -122,7 +116,6 @@ class DeletionRequestedV1(CaseEntryContract):
     named. Only asked while no other agency is involved: then the copies may be evidence."""
 
     subject: ClassVar[str] = "intake.deletion.requested.v1"
-    producer: ClassVar[str] = "intake"
 
     pseudonym: Personal
     deadline: AwareDatetime
@@ -136,7 +129,6 @@ class DeletionConfirmedV1(CaseEntryContract):
     agency must be told."""
 
     subject: ClassVar[str] = "intake.deletion.confirmed.v1"
-    producer: ClassVar[str] = "intake"
 
     pseudonym: Personal
     how: Personal = Field(description="How the young person confirmed it, in words.")
