@@ -9,7 +9,8 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from ops.rebuild.streams import ReadingClient, connect, parse_headers
+from ops.rebuild.nats_headers import ReadingClient, parse_headers
+from ops.rebuild.streams import connect
 from shared.embedded_nats import EmbeddedNats
 
 RELAY = (
