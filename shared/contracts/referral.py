@@ -7,7 +7,13 @@ from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.contracts import CaseContract, CaseEntryContract, Personal, register
+from shared.contracts import (
+    CaseContract,
+    CaseEntryContract,
+    EntryRecordedContract,
+    Personal,
+    register,
+)
 from shared.vocabulary import Action
 
 
@@ -207,3 +213,10 @@ class ActionEscalatedV1(CaseContract):
     recorded_by: str
     occurred_at: AwareDatetime
     recorded_at: AwareDatetime
+
+
+@register
+class ReferralEntryRecordedV1(EntryRecordedContract):
+    """An entry of steps 5-6 of a kind with no contract of its own (see the base)."""
+
+    subject: ClassVar[str] = "referral.entry.recorded.v1"
