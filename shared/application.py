@@ -207,30 +207,13 @@ class ServiceApplication(EventSourcedProjection[UUID]):
         return None
 
     def record_entry(
-        self,
-        case_id: UUID,
-        kind: type[CaseEntry],
-        *,
-        details: dict[str, Any],
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
+        self, case_id: UUID, kind: type[CaseEntry], **entry: Any
     ) -> tuple[CaseEntry, bool]:
         """Record one entry of a case, of a kind declared in the domain (such as
-        ``DeviceSearched``), by the kind's own command: see :meth:`record_on`."""
-        return self.record_on(
-            self.get_case(case_id),
-            kind.record,
-            details=details,
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version,
-            then=self.follows(kind),
-        )
+        ``DeviceSearched``), by the kind's own command, with what follows from it: ``entry``
+        is what :meth:`record_on` takes (``details``, ``recorded_by``, ``recorded_by_role``
+        and, if given, ``occurred_at``, ``idempotency_key``, ``expected_version``)."""
+        return self.record_on(self.get_case(case_id), kind.record, then=self.follows(kind), **entry)
 
     def record_on(
         self,

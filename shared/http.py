@@ -6,7 +6,7 @@ record one entry of a case."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
@@ -310,3 +310,26 @@ def add_entry_route(
         name=name or command.__name__,
         description=description,
     )
+
+
+def add_list_route(
+    router: APIRouter,
+    path: str,
+    out: Any,
+    *,
+    who: Authorize,
+    case: Callable[[Request, Principal, UUID], Any],
+    entries: Callable[[Any], Iterable[Any]],
+    name: str,
+    description: str,
+) -> None:
+    """Add ``GET path``: the entries of one kind a case holds, oldest first, each as
+    ``out.of(entry)``; ``case`` finds the case the principal may see (else 404)."""
+
+    def route(case_id: CaseId, request: Request, principal: Principal) -> list[Any]:
+        return [out.of(entry) for entry in entries(case(request, principal, case_id))]
+
+    route.__annotations__["principal"] = Annotated[Principal, Depends(who)]
+    route.__name__ = name
+    route.__doc__ = description
+    router.add_api_route(path, route, methods=["GET"], response_model=list[out], name=name)

@@ -6,15 +6,13 @@ naming the rule. Triage and the young people have routes of their own (:mod:`.tr
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import Depends, Request
+from operator import attrgetter
 
 from services.intake.domain import ENTRY_KINDS, LeadershipInformed, TriageRecorded
 from services.intake.domain import YoungPersonRecorded as YoungPersonRecorded
-from services.intake.entrypoint.common import RECORDERS, CaseId, record, router, visible_incident
+from services.intake.entrypoint.common import RECORDERS, record, router, visible_incident
 from shared.entry_routes import add_entry_routes, entry_out
-from shared.identity import Principal
+from shared.http import add_list_route
 
 add_entry_routes(
     router,
@@ -25,10 +23,13 @@ add_entry_routes(
 InformedOut = entry_out(LeadershipInformed)
 
 
-@router.get("/cases/{case_id}/informed", response_model=list[InformedOut])  # type: ignore[valid-type]
-def get_informed(
-    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
-) -> list[Any]:
-    """Everyone recorded as told of the incident, oldest first."""
-    incident = visible_incident(request, principal, case_id)
-    return [InformedOut.of(entry) for entry in incident.informed]
+add_list_route(
+    router,
+    "/cases/{case_id}/informed",
+    InformedOut,
+    who=RECORDERS,
+    case=visible_incident,
+    entries=attrgetter("informed"),
+    name="get_informed",
+    description="Everyone recorded as told of the incident, oldest first.",
+)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from operator import attrgetter
+from typing import Any
 
-from fastapi import Depends, Request
 from pydantic import BaseModel, model_validator
 
 from services.intake.domain import ASKED_AS_ONE, TriageRecorded
-from services.intake.entrypoint.common import RECORDERS, CaseId, record, router, visible_incident
+from services.intake.entrypoint.common import RECORDERS, record, router, visible_incident
 from shared.entry_routes import entry_in
-from shared.http import add_entry_route
-from shared.identity import Principal
+from shared.http import add_entry_route, add_list_route
 
 
 class TriageIn(entry_in(TriageRecorded)):  # type: ignore[misc]
@@ -64,10 +63,14 @@ add_entry_route(
 )
 
 
-@router.get("/cases/{case_id}/triage", response_model=list[TriageOut])
-def get_triage(
-    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
-) -> list[TriageOut]:
-    """Every triage entry of the case, oldest first: corrections never hide what came before."""
-    incident = visible_incident(request, principal, case_id)
-    return [TriageOut.of(entry) for entry in incident.triage]
+add_list_route(
+    router,
+    "/cases/{case_id}/triage",
+    TriageOut,
+    who=RECORDERS,
+    case=visible_incident,
+    entries=attrgetter("triage"),
+    name="get_triage",
+    description="""Every triage entry of the case, oldest first: corrections never hide what
+    came before.""",
+)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from operator import attrgetter
+from typing import Any
 
-from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from services.intake.domain import YoungPersonRecorded
-from services.intake.entrypoint.common import RECORDERS, CaseId, record, router, visible_incident
+from services.intake.entrypoint.common import RECORDERS, record, router, visible_incident
 from shared.entry_routes import entry_in, entry_out
-from shared.http import add_entry_route
-from shared.identity import Principal
+from shared.http import add_entry_route, add_list_route
 from shared.imagery import FreeText
 from shared.local_time import TrustTime
 
@@ -56,10 +55,13 @@ add_entry_route(
 )
 
 
-@router.get("/cases/{case_id}/young-people", response_model=list[YoungPersonOut])  # type: ignore[valid-type]
-def get_young_people(
-    case_id: CaseId, request: Request, principal: Annotated[Principal, Depends(RECORDERS)]
-) -> list[Any]:
-    """Every record of every young person of the case, oldest first."""
-    incident = visible_incident(request, principal, case_id)
-    return [YoungPersonOut.of(person) for person in incident.young_people_history]
+add_list_route(
+    router,
+    "/cases/{case_id}/young-people",
+    YoungPersonOut,
+    who=RECORDERS,
+    case=visible_incident,
+    entries=attrgetter("young_people_history"),
+    name="get_young_people",
+    description="Every record of every young person of the case, oldest first.",
+)
