@@ -19,11 +19,13 @@ from datetime import date, datetime
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_serializer
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from services.review.domain import CaseRecord
 from services.review.domain.case_view import CaseView
 from services.review.domain.chain import ChainBreak
 from services.review.domain.file_transfer import TransferView
+from services.review.domain.said import EntrySaid
 
 SHORT_HASH = 12
 """Hex digits of an entry's hash shown beside it in the PDF (the JSON export has them all)."""
@@ -100,30 +102,20 @@ class ChainCheck(BaseModel):
     head_hash: str = Field(description="The hash of the last entry: the chain's head.")
 
 
-class ExportedEntry(BaseModel):
+# A pydantic dataclass, to serialise its times as they were hashed; keyword-only, so that
+# ``reason`` keeps its default among the fields after it, in the order the export shows them.
+@pydantic_dataclass(frozen=True, kw_only=True)
+class ExportedEntry(EntrySaid):
     """One entry of the chronology, with the message it came from and its place in the chain:
     every field as it was hashed, so a reader can recompute ``hash``
     (:func:`services.review.domain.chain.entry_hash`) and check the chain from the export."""
 
-    number: int
-    kind: str
-    summary: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
     source: str
     subject: str
     payload: str
     reason: str = ""
     previous_hash: str
     hash: str
-
-    @classmethod
-    def of(cls, entry: CaseRecord.EntryRecorded, reason: str) -> ExportedEntry:
-        """``entry`` as it was hashed, with the ``reason`` its view found for it."""
-        hashed = {name: getattr(entry, name) for name in cls.model_fields if name != "reason"}
-        return cls(**hashed, reason=reason)
 
     @field_serializer("occurred_at", "recorded_at")
     def _as_hashed(self, at: datetime) -> str:
@@ -191,6 +183,7 @@ def build_export(
             head_hash=head,
         ),
         entries=[
-            ExportedEntry.of(e, reasons.get(e.number, "")) for e in record.chronology(view.as_of)
+            ExportedEntry.said(e, reason=reasons.get(e.number, ""))
+            for e in record.chronology(view.as_of)
         ],
     )

@@ -31,6 +31,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.review.domain.chain import GENESIS, entry_hash
+from services.review.domain.said import EntrySaid
 
 __all__ = ["GENESIS", "OWN_SUBJECT_PREFIX", "CaseRecord", "SchoolCases", "entry_hash"]
 
@@ -52,22 +53,16 @@ class CaseRecord(Aggregate):
         self.reference = reference
         self.entries: list[CaseRecord.EntryRecorded] = []
 
-    class EntryRecorded(Aggregate.Event):
-        """One entry of the chronology: what, who, when it happened and when it was recorded,
-        where it came from, the message itself, and its place in the hash chain."""
+    class EntryRecorded(Aggregate.Event, EntrySaid):
+        """One entry of the chronology: what it says (:class:`EntrySaid`: what, who, when it
+        happened and when it was recorded), where it came from, the message itself, and its
+        place in the hash chain."""
 
         class_version = 2
         PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("summary", "payload")
 
         school: str
         reference: str
-        number: int
-        kind: str
-        summary: str
-        actor: str
-        actor_role: str
-        occurred_at: datetime
-        recorded_at: datetime
         source: str
         subject: str
         payload: str

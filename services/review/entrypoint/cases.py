@@ -7,15 +7,16 @@ own chronology first, so the DSL and an auditor can see who looked.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from services.review.adapters.export import TransferOut
-from services.review.domain.case_view import CaseView, case_view
+from services.review.domain.case_view import CaseView, EntryView, case_view
 from services.review.domain.containment import (
     EducationSessionHeld,
     ParentsSpokenTo,
@@ -43,20 +44,10 @@ AsOf = Annotated[
 ]
 
 
-class EntryOut(BaseModel):
+@dataclass(frozen=True)
+class EntryOut(EntryView):
     """One entry: what, who, when it happened and was recorded, its reason and policy
     version if it has them."""
-
-    number: int
-    kind: str
-    summary: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
-    source: str
-    reason: str = ""
-    policy_version: str = ""
 
 
 class ParentsOut(BaseModel):
@@ -71,16 +62,9 @@ class ParentsOut(BaseModel):
     source: str = Field(description="referral (the parents action) or review (step 7)")
 
 
-class OwnEntryOut(BaseModel):
+@dataclass(frozen=True)
+class OwnEntryOut(OwnEntry):
     """One of review's own entries (steps 7 and 8) with its facts."""
-
-    number: int
-    kind: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
-    facts: dict[str, Any]
 
     @classmethod
     def of(cls, own: OwnEntry) -> OwnEntryOut:
@@ -315,13 +299,8 @@ def get_chronology(
     ``as_of``, only those on record then. This read is recorded first."""
     record = read_case(request, principal, case_id, "chronology", as_of, nothing_was="shown")
     view = case_view(record, now=reviews_of(request).clock(), as_of=as_of)
-    reasons = {e.number: e for e in view.entries}
-    entries = [
-        EntryOut(**vars(reasons[e.number]))
-        if e.number in reasons
-        else EntryOut.model_validate(e, from_attributes=True)
-        for e in record.chronology(as_of)
-    ]
+    views = {e.number: e for e in view.entries}
+    entries = [EntryOut.said(views.get(e.number, e)) for e in record.chronology(as_of)]
     return ChronologyOut(
         case_id=case_id,
         school=record.school,
@@ -392,6 +371,6 @@ def _case_view_out(view: CaseView) -> CaseViewOut:
             closures=[OwnEntryOut.of(e) for e in view.closures],
         ),
         transfers=[TransferOut.of(t, view.now) for t in view.transfers],
-        entries=[EntryOut(**vars(e)) for e in view.entries],
+        entries=[EntryOut.said(e) for e in view.entries],
         reads=[ReadOut.of(r) for r in view.reads],
     )
