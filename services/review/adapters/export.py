@@ -21,6 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, field_serializer
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from services.review.adapters.shown import Shown
 from services.review.domain import CaseRecord
 from services.review.domain.case_view import CaseView
 from services.review.domain.chain import ChainBreak
@@ -33,7 +34,7 @@ SHORT_HASH = 12
 NEVER_THE_IMAGE = "This record holds facts about an image, never the image itself."
 
 
-class CaseHeader(BaseModel):
+class CaseHeader(Shown):
     """What the case is, as it stands (or stood at ``as_of``)."""
 
     status: str = Field(description="open, closed or reopened")
@@ -54,15 +55,14 @@ class CaseHeader(BaseModel):
     @classmethod
     def of(cls, view: CaseView) -> CaseHeader:
         """The header of ``view``'s case: each field as the view has it, actions by name."""
-        actions = {
-            "open_actions": [a.action for a in view.open_actions],
-            "overdue_actions": [a.action for a in view.overdue_actions],
-        }
-        same = {name: getattr(view, name) for name in cls.model_fields if name not in actions}
-        return cls(**same, **actions)
+        return cls.shown(
+            view,
+            open_actions=[a.action for a in view.open_actions],
+            overdue_actions=[a.action for a in view.overdue_actions],
+        )
 
 
-class TransferOut(BaseModel):
+class TransferOut(Shown):
     """The child-protection file sent to a new school, and its receipt."""
 
     number: int = Field(description="The entry that recorded the sending.")
@@ -84,12 +84,7 @@ class TransferOut(BaseModel):
 
     @classmethod
     def of(cls, transfer: TransferView, now: datetime) -> TransferOut:
-        return cls(
-            **{k: v for k, v in vars(transfer).items() if k != "confirmation_recorded_by"},
-            confirmed=transfer.confirmed,
-            confirmed_late=transfer.confirmed_late,
-            overdue=transfer.overdue(now),
-        )
+        return cls.shown(transfer, overdue=transfer.overdue(now))
 
 
 class ChainCheck(BaseModel):
@@ -124,7 +119,7 @@ class ExportedEntry(EntrySaid):
         return at.isoformat()
 
 
-class CaseExport(BaseModel):
+class CaseExport(Shown):
     """A case's history as exported: header, transfers, chain check, and every entry in the
     order things happened (with ``as_of``, only those on record then)."""
 
@@ -163,12 +158,9 @@ def build_export(
     ``record`` holds up to the export's own read. ``timezone``: the trust's, for the PDF."""
     reasons = {e.number: e.reason for e in view.entries}
     head = record.entries[-1].hash if record.entries else ""
-    return CaseExport(
-        case_id=record.id,
-        school=record.school,
+    return CaseExport.shown(
+        view,
         school_name=school_name,
-        reference=record.reference,
-        as_of=view.as_of,
         exported_by=exported_by,
         exported_by_role=exported_by_role,
         exported_at=exported_at,

@@ -112,30 +112,16 @@ class CaseRecord(Aggregate):
         fields["hash"] = entry_hash(fields)
         self.trigger_event(self.EntryRecorded, **fields)
 
-    def record_own(
-        self,
-        *,
-        kind: str,
-        summary: str,
-        actor: str,
-        actor_role: str,
-        occurred_at: datetime,
-        recorded_at: datetime,
-        payload: str,
-    ) -> None:
-        """Add one of review's own entries (steps 7 and 8, a transfer, a read of the case):
-        its subject is ``review.<kind>``, its source review itself, its payload the entry's
-        facts as JSON."""
+    def record_own(self, *, kind: str, payload: str, **said: Any) -> None:
+        """Add one of review's own entries (steps 7 and 8, a transfer, a read of the case),
+        ``said`` as :meth:`record_entry` takes it: its subject is ``review.<kind>``, its
+        source review itself, its payload the entry's facts as JSON."""
         self.record_entry(
             kind=kind,
-            summary=summary,
-            actor=actor,
-            actor_role=actor_role,
-            occurred_at=occurred_at,
-            recorded_at=recorded_at,
             source=f"review:{self.id}:{len(self.entries) + 1}",
             subject=f"{OWN_SUBJECT_PREFIX}{kind}",
             payload=payload,
+            **said,
         )
 
     def chronology(self, as_of: datetime | None = None) -> list[EntryRecorded]:

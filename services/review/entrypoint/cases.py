@@ -16,6 +16,7 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from services.review.adapters.export import TransferOut
+from services.review.adapters.shown import Shown
 from services.review.domain.case_view import CaseView, EntryView, case_view
 from services.review.domain.containment import (
     EducationSessionHeld,
@@ -50,7 +51,7 @@ class EntryOut(EntryView):
     version if it has them."""
 
 
-class ParentsOut(BaseModel):
+class ParentsOut(Shown):
     """Parents or carers: ``told``, ``not_told`` (with the reason) or ``not_yet``."""
 
     status: str
@@ -103,7 +104,7 @@ class ContainmentOut(BaseModel):
     site_removal_status: dict[str, str] = Field(description="Each site's latest status.")
 
 
-class ReviewOut(BaseModel):
+class ReviewOut(Shown):
     """Policy step 8 as recorded: the review date, the reviews, each closing and reopening."""
 
     review_date: date | None
@@ -113,7 +114,7 @@ class ReviewOut(BaseModel):
     closures: list[OwnEntryOut]
 
 
-class CaseViewOut(BaseModel):
+class CaseViewOut(Shown):
     """A case as it stands (or stood at ``as_of``): its chronology in ``entries``, in the order
     things happened, and what follows from it; who read it in ``reads``."""
 
@@ -142,7 +143,7 @@ class CaseViewOut(BaseModel):
     reads: list[ReadOut]
 
 
-class ChronologyOut(BaseModel):
+class ChronologyOut(Shown):
     """Every entry of the case, reads included, in the order things happened."""
 
     case_id: UUID
@@ -152,7 +153,7 @@ class ChronologyOut(BaseModel):
     entries: list[EntryOut]
 
 
-class CaseSummaryOut(BaseModel):
+class CaseSummaryOut(Shown):
     """One line of a case list."""
 
     case_id: UUID
@@ -178,7 +179,7 @@ class CaseListOut(BaseModel):
     cases: list[CaseSummaryOut]
 
 
-class OverdueOut(BaseModel):
+class OverdueOut(Shown):
     """An action past its deadline, and the case it belongs to."""
 
     case_id: UUID
@@ -192,7 +193,7 @@ class OverdueOut(BaseModel):
     overdue_minutes: int
 
 
-class OverdueTransferOut(BaseModel):
+class OverdueTransferOut(Shown):
     """A child-protection file whose receipt the new school has not confirmed in time."""
 
     case_id: UUID
@@ -241,29 +242,13 @@ def list_overdue(
         at=now,
         schools=schools,
         overdue=[
-            OverdueOut(
-                case_id=view.case_id,
-                school=view.school,
-                reference=view.reference,
-                dsl=view.dsl,
-                action=action.action,
-                level=action.level,
-                why=action.why,
-                due_at=action.due_at,
-                overdue_minutes=int((now - action.due_at).total_seconds() // 60),
+            OverdueOut.shown(
+                view, action, overdue_minutes=int((now - action.due_at).total_seconds() // 60)
             )
             for view, action in reviews.overdue(schools)
         ],
         overdue_transfers=[
-            OverdueTransferOut(
-                case_id=view.case_id,
-                school=view.school,
-                reference=view.reference,
-                dsl=view.dsl,
-                to_school=transfer.to_school,
-                sent_at=transfer.sent_at,
-                due_on=transfer.due_on,
-            )
+            OverdueTransferOut.shown(view, transfer)
             for view, transfer in reviews.overdue_transfers(schools)
         ],
     )
@@ -301,13 +286,7 @@ def get_chronology(
     view = case_view(record, now=reviews_of(request).clock(), as_of=as_of)
     views = {e.number: e for e in view.entries}
     entries = [EntryOut.said(views.get(e.number, e)) for e in record.chronology(as_of)]
-    return ChronologyOut(
-        case_id=case_id,
-        school=record.school,
-        reference=record.reference,
-        as_of=as_of,
-        entries=entries,
-    )
+    return ChronologyOut.shown(view, entries=entries)
 
 
 def _schools(request: Request, principal: Principal, school: str | None) -> list[str]:
@@ -316,44 +295,22 @@ def _schools(request: Request, principal: Principal, school: str | None) -> list
 
 
 def _summary(view: CaseView) -> CaseSummaryOut:
-    return CaseSummaryOut(
-        case_id=view.case_id,
-        school=view.school,
-        reference=view.reference,
-        status=view.status,
-        classification=view.classification,
-        subtype=view.subtype,
+    return CaseSummaryOut.shown(
+        view,
         open_actions=len(view.open_actions),
         overdue_actions=len(view.overdue_actions),
-        dsl=view.dsl,
-        opened_at=view.opened_at,
-        review_date=view.review_date,
-        review_overdue=view.review_overdue,
         overdue_transfers=len(view.overdue_transfers),
     )
 
 
 def _case_view_out(view: CaseView) -> CaseViewOut:
     step7 = {kind: [OwnEntryOut.of(e) for e in entries] for kind, entries in view.step7.items()}
-    return CaseViewOut(
-        case_id=view.case_id,
-        school=view.school,
-        reference=view.reference,
-        as_of=view.as_of,
-        version=view.version,
-        disclosure_route=view.disclosure_route,
-        opened_at=view.opened_at,
-        status=view.status,
-        dsl=view.dsl,
-        classification=view.classification,
-        subtype=view.subtype,
-        computed_classification=view.computed_classification,
-        computed_subtype=view.computed_subtype,
-        policy_version=view.policy_version,
+    return CaseViewOut.shown(
+        view,
         actions=[ActionOut.of(a, view.now) for a in view.actions.values()],
         open_actions=[a.action for a in view.open_actions],
         overdue_actions=[a.action for a in view.overdue_actions],
-        parents=ParentsOut(**vars(view.parents)),
+        parents=ParentsOut.shown(view.parents),
         containment=ContainmentOut(
             support=step7[SupportGiven.KIND],
             staff_informed=step7[StaffInformed.KIND],
@@ -363,10 +320,8 @@ def _case_view_out(view: CaseView) -> CaseViewOut:
             site_removals=step7[SiteRemovalRecorded.KIND],
             site_removal_status=view.site_removal_status,
         ),
-        review=ReviewOut(
-            review_date=view.review_date,
-            review_after_days=view.review_after_days,
-            review_overdue=view.review_overdue,
+        review=ReviewOut.shown(
+            view,
             reviews=[OwnEntryOut.of(e) for e in view.reviews],
             closures=[OwnEntryOut.of(e) for e in view.closures],
         ),

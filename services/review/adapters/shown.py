@@ -1,0 +1,33 @@
+"""Answers made of what the domain already holds: a model's fields read from the objects that
+have them under the same names (a case's view, an action, a transfer, an entry), so that no
+answer copies a field list it could read."""
+
+from __future__ import annotations
+
+from typing import Any, Self, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def shown(model: type[M], *sources: object, **given: Any) -> M:
+    """``model`` with each field ``given``, or else read from the first of ``sources`` that has
+    an attribute of its name; a field none has keeps its default (or is refused, if it has
+    none)."""
+    read: dict[str, Any] = {}
+    for name in model.model_fields:
+        if name in given:
+            continue
+        source = next((s for s in sources if hasattr(s, name)), None)
+        if source is not None:
+            read[name] = getattr(source, name)
+    return model(**read, **given)
+
+
+class Shown(BaseModel):
+    """An answer made by :func:`shown`."""
+
+    @classmethod
+    def shown(cls, *sources: object, **given: Any) -> Self:
+        return shown(cls, *sources, **given)
