@@ -7,42 +7,14 @@ on its own.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from datetime import UTC
 from functools import singledispatch
+from typing import Any
 
-from shared.contracts import EntryRecordedContract
-from shared.contracts.intake import (
-    DeletionConfirmedV1,
-    DeletionRequestedV1,
-    DeviceCustodyRecordedV1,
-    DeviceSearchAuthorisedV1,
-    DeviceSearchDeclinedV1,
-    DeviceSearchedV1,
-    DslAssignedV1,
-    ImageContainedV1,
-    ImageNotViewedAttestedV1,
-    ImageReportedToSiteV1,
-    ImageViewedV1,
-    ImageViewingAgreedV1,
-    IncidentReportedV1,
-    LeadershipInformedV1,
-    TriageRecordedV1,
-    TriageRecordedV2,
-    YoungPersonRecordedV1,
-)
-from shared.contracts.referral import (
-    ActionCompletedV1,
-    ActionDeclinedV1,
-    ActionEscalatedV1,
-    AssessmentRecordedV1,
-    ClassificationOverriddenV1,
-    CriterionV1,
-    PoliceOutcomeRecordedV1,
-    RequiredActionV1,
-    RiskAssessedV1,
-    SafeguardRecordedV1,
-)
+from shared.contracts import EntryRecordedContract, intake, referral
+from shared.contracts.referral import CriterionV1, RequiredActionV1
 
 
 @dataclass(frozen=True)
@@ -56,11 +28,95 @@ class Described:
     actor_role: str | None = None
 
 
+class _Wording(string.Formatter):
+    """How a template reads a contract's fields: ``{reason}`` as it is, ``{kind!w}`` a code in
+    words, ``{deadline!u:%Y-%m-%d %H:%M}`` a time in UTC."""
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion == "w":
+            return _words(value)
+        if conversion == "u":
+            return value.astimezone(UTC)
+        return super().convert_field(value, conversion)
+
+
+_WORDING = _Wording()
+
+
+@dataclass(frozen=True)
+class Words:
+    """A contract in words, where its words are its fields in a sentence: the kind of entry it
+    makes, its ``template`` over the contract's fields, the ``clauses`` (field, template)
+    added when their field is not empty, and who did it if not its recorder (``actor``: the
+    field naming them; ``actor_role``: their role)."""
+
+    kind: str
+    template: str
+    clauses: tuple[tuple[str, str], ...] = ()
+    actor: str | None = None
+    actor_role: str | None = None
+
+    def describe(self, contract: object) -> Described:
+        fields = vars(contract)
+        summary = _WORDING.format(self.template, **fields)
+        for name, clause in self.clauses:
+            if fields[name]:
+                summary += _WORDING.format(clause, **fields)
+        actor = fields[self.actor] if self.actor else None
+        return Described(self.kind, summary, actor=actor, actor_role=self.actor_role)
+
+
+WORDS: dict[type, Words] = {
+    # Intake: steps 1-4.
+    intake.IncidentReportedV1: Words(
+        "disclosure_recorded", "Disclosure ({disclosure_route}): {summary}"
+    ),
+    intake.DslAssignedV1: Words(
+        "dsl_assigned",
+        "{dsl} takes the case",
+        clauses=(("handover_reason", " (handed over: {handover_reason})"),),
+    ),
+    intake.DeviceSearchAuthorisedV1: Words(
+        "device_search_authorised",
+        "{authorised_by} authorised {searcher} to search the device of {pseudonym}",
+        actor="authorised_by",
+        actor_role="head",
+    ),
+    intake.DeviceSearchDeclinedV1: Words(
+        "device_search_declined", "Not searched ({pseudonym}): {reason}"
+    ),
+    intake.ImageNotViewedAttestedV1: Words(
+        "image_not_viewed_attested",
+        "{recorded_by} attests they did not view the image: {context}",
+    ),
+    intake.ImageViewingAgreedV1: Words(
+        "image_viewing_agreed",
+        "{recorded_by} agreed that {dsl} may view the image of {pseudonym}: {reason}",
+    ),
+    intake.ImageReportedToSiteV1: Words(
+        "image_reported_to_site", "Reported to {site}, the site's reference {report_reference}"
+    ),
+    # Referral: steps 5-6.
+    referral.ActionDeclinedV1: Words("action_declined", "{action!w}: not taken; reason: {reason}"),
+    referral.RiskAssessedV1: Words("risk_assessed", "Risk assessed {conclusion}: {reasons}"),
+    referral.SafeguardRecordedV1: Words(
+        "safeguard_recorded", "Safeguard for {pseudonym} ({kind!w}): {detail}"
+    ),
+    referral.PoliceOutcomeRecordedV1: Words(
+        "police_outcome_recorded",
+        "Police outcome {code} on {outcome_date:%Y-%m-%d}, police reference {police_reference}",
+        clauses=(("note", "; note: {note}"),),
+    ),
+}
+"""The contracts whose words are their fields in a sentence, in a template each; the others'
+words are counted, chosen or joined, by the functions registered with :func:`describe`."""
+
+
 @singledispatch
 def describe(contract: object) -> Described | None:
     """The chronology entry ``contract`` makes, or None for a contract review does not show."""
-    del contract
-    return None
+    words = WORDS.get(type(contract))
+    return words.describe(contract) if words is not None else None
 
 
 # Any producer's entry of a kind with no contract of its own: its producer's words.
@@ -71,19 +127,12 @@ def _(contract: EntryRecordedContract) -> Described:
     return Described(contract.kind, contract.summary)
 
 
-# Intake: steps 1-4.
+# Intake: steps 1-4, whose words are more than their fields in a sentence.
 
 
-@describe.register
-def _(contract: IncidentReportedV1) -> Described:
-    return Described(
-        "disclosure_recorded", f"Disclosure ({contract.disclosure_route}): {contract.summary}"
-    )
-
-
-@describe.register(TriageRecordedV1)
-@describe.register(TriageRecordedV2)
-def _(contract: TriageRecordedV1 | TriageRecordedV2) -> Described:
+@describe.register(intake.TriageRecordedV1)
+@describe.register(intake.TriageRecordedV2)
+def _(contract: intake.TriageRecordedV1 | intake.TriageRecordedV2) -> Described:
     # Counted over the questions of the entry's own version (V2 asks one more).
     questions = contract.question_fields()
     answered = sum(1 for q in questions if getattr(contract, q) not in ("unknown", ("unknown",)))
@@ -98,7 +147,7 @@ def _(contract: TriageRecordedV1 | TriageRecordedV2) -> Described:
 
 
 @describe.register
-def _(contract: YoungPersonRecordedV1) -> Described:
+def _(contract: intake.YoungPersonRecordedV1) -> Described:
     school_year = f"Year {contract.year_group}" if contract.year_group is not None else ""
     age = f"age {contract.age}" if contract.age is not None else ""
     summary = (
@@ -114,7 +163,7 @@ def _(contract: YoungPersonRecordedV1) -> Described:
 
 
 @describe.register
-def _(contract: LeadershipInformedV1) -> Described:
+def _(contract: intake.LeadershipInformedV1) -> Described:
     who = "DSL" if contract.audience == "dsl" else "senior management"
     return Described(
         f"{contract.audience}_informed",
@@ -124,26 +173,7 @@ def _(contract: LeadershipInformedV1) -> Described:
 
 
 @describe.register
-def _(contract: DslAssignedV1) -> Described:
-    summary = f"{contract.dsl} takes the case"
-    if contract.handover_reason:
-        summary += f" (handed over: {contract.handover_reason})"
-    return Described("dsl_assigned", summary)
-
-
-@describe.register
-def _(contract: DeviceSearchAuthorisedV1) -> Described:
-    return Described(
-        "device_search_authorised",
-        f"{contract.authorised_by} authorised {contract.searcher} to search the device of "
-        f"{contract.pseudonym}",
-        actor=contract.authorised_by,
-        actor_role="head",
-    )
-
-
-@describe.register
-def _(contract: DeviceSearchedV1) -> Described:
+def _(contract: intake.DeviceSearchedV1) -> Described:
     summary = (
         f"{contract.searcher} searched {contract.device} ({contract.pseudonym}), "
         f"{contract.safeguarding_team_member} present: {_words(contract.outcome)}"
@@ -159,14 +189,7 @@ def _(contract: DeviceSearchedV1) -> Described:
 
 
 @describe.register
-def _(contract: DeviceSearchDeclinedV1) -> Described:
-    return Described(
-        "device_search_declined", f"Not searched ({contract.pseudonym}): {contract.reason}"
-    )
-
-
-@describe.register
-def _(contract: DeviceCustodyRecordedV1) -> Described:
+def _(contract: intake.DeviceCustodyRecordedV1) -> Described:
     device = _whose(contract.device, contract.pseudonym)
     seal = f"seal {contract.seal_number}"
     if contract.action == "confiscated":
@@ -187,24 +210,7 @@ def _(contract: DeviceCustodyRecordedV1) -> Described:
 
 
 @describe.register
-def _(contract: ImageNotViewedAttestedV1) -> Described:
-    return Described(
-        "image_not_viewed_attested",
-        f"{contract.recorded_by} attests they did not view the image: {contract.context}",
-    )
-
-
-@describe.register
-def _(contract: ImageViewingAgreedV1) -> Described:
-    return Described(
-        "image_viewing_agreed",
-        f"{contract.recorded_by} agreed that {contract.dsl} may view the image of "
-        f"{contract.pseudonym}: {contract.reason}",
-    )
-
-
-@describe.register
-def _(contract: ImageViewedV1) -> Described:
+def _(contract: intake.ImageViewedV1) -> Described:
     # What was seen stays in intake's record: the chronology says who, why and what was
     # done, and does not copy a description of the image into a second store.
     where = "on school premises" if contract.on_school_premises else "OFF school premises"
@@ -219,7 +225,7 @@ def _(contract: ImageViewedV1) -> Described:
 
 
 @describe.register
-def _(contract: ImageContainedV1) -> Described:
+def _(contract: intake.ImageContainedV1) -> Described:
     what = (
         "School network blocked to all users"
         if contract.action == "network_blocked"
@@ -229,15 +235,7 @@ def _(contract: ImageContainedV1) -> Described:
 
 
 @describe.register
-def _(contract: ImageReportedToSiteV1) -> Described:
-    return Described(
-        "image_reported_to_site",
-        f"Reported to {contract.site}, the site's reference {contract.report_reference}",
-    )
-
-
-@describe.register
-def _(contract: DeletionRequestedV1) -> Described:
+def _(contract: intake.DeletionRequestedV1) -> Described:
     places = ", ".join(_words(p) for p in contract.places)
     return Described(
         "deletion_requested",
@@ -247,7 +245,7 @@ def _(contract: DeletionRequestedV1) -> Described:
 
 
 @describe.register
-def _(contract: DeletionConfirmedV1) -> Described:
+def _(contract: intake.DeletionConfirmedV1) -> Described:
     summary = f"{contract.pseudonym} confirmed deleting every copy: {contract.how}"
     if contract.agencies_involved:
         summary = (
@@ -262,7 +260,7 @@ def _(contract: DeletionConfirmedV1) -> Described:
 
 
 @describe.register
-def _(contract: AssessmentRecordedV1) -> Described:
+def _(contract: referral.AssessmentRecordedV1) -> Described:
     # The first clause is the summary as it was before criteria and actions were published:
     # readers (and tests) that match its start keep working.
     missing = ", ".join(contract.missing_facts) or "none"
@@ -285,7 +283,7 @@ def _(contract: AssessmentRecordedV1) -> Described:
 
 
 @describe.register
-def _(contract: ActionCompletedV1) -> Described:
+def _(contract: referral.ActionCompletedV1) -> Described:
     how = "in person" if contract.how == "in_person" else f"by {_words(contract.how)}"
     summary = f"{_words(contract.action)}: done {how} with {contract.whom}"
     if contract.their_reference:
@@ -294,44 +292,13 @@ def _(contract: ActionCompletedV1) -> Described:
 
 
 @describe.register
-def _(contract: ActionDeclinedV1) -> Described:
-    return Described(
-        "action_declined", f"{_words(contract.action)}: not taken; reason: {contract.reason}"
-    )
-
-
-@describe.register
-def _(contract: ClassificationOverriddenV1) -> Described:
+def _(contract: referral.ClassificationOverriddenV1) -> Described:
     subtype = f" ({_words(contract.subtype)})" if contract.subtype else ""
     return Described(
         "classification_overridden",
         f"The DSL classifies the case {contract.classification}{subtype}, in place of the "
         f"computed classification: {contract.reason}",
     )
-
-
-@describe.register
-def _(contract: RiskAssessedV1) -> Described:
-    return Described("risk_assessed", f"Risk assessed {contract.conclusion}: {contract.reasons}")
-
-
-@describe.register
-def _(contract: SafeguardRecordedV1) -> Described:
-    return Described(
-        "safeguard_recorded",
-        f"Safeguard for {contract.pseudonym} ({_words(contract.kind)}): {contract.detail}",
-    )
-
-
-@describe.register
-def _(contract: PoliceOutcomeRecordedV1) -> Described:
-    summary = (
-        f"Police outcome {contract.code} on {contract.outcome_date:%Y-%m-%d}, "
-        f"police reference {contract.police_reference}"
-    )
-    if contract.note:
-        summary += f"; note: {contract.note}"
-    return Described("police_outcome_recorded", summary)
 
 
 def _criteria_met(criteria: tuple[CriterionV1, ...]) -> str:
@@ -364,7 +331,7 @@ def _whose(device: str, pseudonym: str) -> str:
 
 
 @describe.register
-def _(contract: ActionEscalatedV1) -> Described:
+def _(contract: referral.ActionEscalatedV1) -> Described:
     to = "the DSL" if contract.to == "dsl" else "the head"
     return Described(
         "action_escalated",
