@@ -8,11 +8,13 @@ on its own.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from functools import singledispatch
 from typing import Any
 
+from services.review.domain.own_entries import spoken, with_note
 from shared.contracts import EntryRecordedContract, intake, referral
 from shared.contracts.referral import CriterionV1, RequiredActionV1
 
@@ -34,7 +36,7 @@ class _Wording(string.Formatter):
 
     def convert_field(self, value: Any, conversion: str | None) -> Any:
         if conversion == "w":
-            return _words(value)
+            return spoken(value)
         if conversion == "u":
             return value.astimezone(UTC)
         return super().convert_field(value, conversion)
@@ -46,30 +48,61 @@ _WORDING = _Wording()
 @dataclass(frozen=True)
 class Words:
     """A contract in words, where its words are its fields in a sentence: the kind of entry it
-    makes, its ``template`` over the contract's fields, the ``clauses`` (field, template)
-    added when their field is not empty, and who did it if not its recorder (``actor``: the
-    field naming them; ``actor_role``: their role)."""
+    makes and its ``template`` (each over the contract's fields, and the words ``chosen``
+    from them), the ``clauses`` (field, template) added when their field is not empty, and
+    who did it if not its recorder (``actor``: the field naming them; ``actor_role``: their
+    role)."""
 
     kind: str
     template: str
     clauses: tuple[tuple[str, str], ...] = ()
     actor: str | None = None
     actor_role: str | None = None
+    chosen: Callable[[Any], dict[str, str]] | None = None
 
     def describe(self, contract: object) -> Described:
-        fields = vars(contract)
+        fields = {**vars(contract), **(self.chosen(contract) if self.chosen else {})}
         summary = _WORDING.format(self.template, **fields)
         for name, clause in self.clauses:
             if fields[name]:
                 summary += _WORDING.format(clause, **fields)
         actor = fields[self.actor] if self.actor else None
-        return Described(self.kind, summary, actor=actor, actor_role=self.actor_role)
+        kind = _WORDING.format(self.kind, **fields)
+        return Described(kind, summary, actor=actor, actor_role=self.actor_role)
 
 
 WORDS: dict[type, Words] = {
     # Intake: steps 1-4.
     intake.IncidentReportedV1: Words(
         "disclosure_recorded", "Disclosure ({disclosure_route}): {summary}"
+    ),
+    intake.YoungPersonRecordedV1: Words(
+        "young_person_{state}",
+        "{pseudonym} ({about}): {roles}",
+        clauses=(
+            ("vulnerabilities", "; vulnerabilities: {vulnerabilities}"),
+            ("correction_reason", "; corrected: {correction_reason}"),
+        ),
+        chosen=lambda c: {
+            "state": "corrected" if c.correction_reason else "recorded",
+            "about": ", ".join(
+                filter(
+                    None,
+                    (
+                        f"Year {c.year_group}" if c.year_group is not None else "",
+                        f"age {c.age}" if c.age is not None else "",
+                        c.sex,
+                    ),
+                )
+            ),
+            "roles": ", ".join(c.roles),
+            "vulnerabilities": ", ".join(c.vulnerabilities),
+        },
+    ),
+    intake.LeadershipInformedV1: Words(
+        "{audience}_informed",
+        "{who} told ({person}, {how!w}), {minutes_after_disclosure} min after the disclosure",
+        chosen=lambda c: {"who": "DSL" if c.audience == "dsl" else "senior management"},
     ),
     intake.DslAssignedV1: Words(
         "dsl_assigned",
@@ -93,11 +126,57 @@ WORDS: dict[type, Words] = {
         "image_viewing_agreed",
         "{recorded_by} agreed that {dsl} may view the image of {pseudonym}: {reason}",
     ),
+    # What was seen stays in intake's record: the chronology says who, why and what was done,
+    # and does not copy a description of the image into a second store.
+    intake.ImageViewedV1: Words(
+        "image_viewed",
+        "{recorded_by} viewed the image of {pseudonym}, agreed by {agreed_by}, "
+        "{senior_present} present, {where}: {reason}; done: {what_was_done}",
+        clauses=(
+            ("same_sex_not_possible_reason", "; not the same sex: {same_sex_not_possible_reason}"),
+        ),
+        chosen=lambda c: {
+            "where": "on school premises" if c.on_school_premises else "OFF school premises"
+        },
+    ),
+    intake.ImageContainedV1: Words(
+        "{action}",
+        "{what} by {done_by}: {where}",
+        chosen=lambda c: {
+            "what": "School network blocked to all users"
+            if c.action == "network_blocked"
+            else "Image isolated"
+        },
+    ),
+    intake.DeletionRequestedV1: Words(
+        "deletion_requested",
+        "{pseudonym} asked to delete every copy ({places}) by {deadline!u:%Y-%m-%d %H:%M} UTC",
+        chosen=lambda c: {"places": ", ".join(spoken(p) for p in c.places)},
+    ),
     intake.ImageReportedToSiteV1: Words(
         "image_reported_to_site", "Reported to {site}, the site's reference {report_reference}"
     ),
     # Referral: steps 5-6.
+    referral.ActionCompletedV1: Words(
+        "action_completed",
+        "{action!w}: done {how} with {whom}",
+        clauses=(("their_reference", ", their reference {their_reference}"),),
+        chosen=lambda c: {"how": "in person" if c.how == "in_person" else f"by {spoken(c.how)}"},
+    ),
     referral.ActionDeclinedV1: Words("action_declined", "{action!w}: not taken; reason: {reason}"),
+    referral.ClassificationOverriddenV1: Words(
+        "classification_overridden",
+        "The DSL classifies the case {classification}{subtype}, in place of the computed "
+        "classification: {reason}",
+        chosen=lambda c: {"subtype": f" ({spoken(c.subtype)})" if c.subtype else ""},
+    ),
+    referral.ActionEscalatedV1: Words(
+        "action_escalated",
+        "FOR ATTENTION: {action!w} overdue since {due_at!u:%Y-%m-%d %H:%M} UTC, escalated to "
+        "{to} ({rule}; policy {policy_version})",
+        actor_role="system",
+        chosen=lambda c: {"to": "the DSL" if c.to == "dsl" else "the head"},
+    ),
     referral.RiskAssessedV1: Words("risk_assessed", "Risk assessed {conclusion}: {reasons}"),
     referral.SafeguardRecordedV1: Words(
         "safeguard_recorded", "Safeguard for {pseudonym} ({kind!w}): {detail}"
@@ -147,36 +226,10 @@ def _(contract: intake.TriageRecordedV1 | intake.TriageRecordedV2) -> Described:
 
 
 @describe.register
-def _(contract: intake.YoungPersonRecordedV1) -> Described:
-    school_year = f"Year {contract.year_group}" if contract.year_group is not None else ""
-    age = f"age {contract.age}" if contract.age is not None else ""
-    summary = (
-        f"{contract.pseudonym} ({', '.join(filter(None, (school_year, age, contract.sex)))}):"
-        f" {', '.join(contract.roles)}"
-    )
-    if contract.vulnerabilities:
-        summary += f"; vulnerabilities: {', '.join(contract.vulnerabilities)}"
-    if contract.correction_reason:
-        summary += f"; corrected: {contract.correction_reason}"
-    corrected = bool(contract.correction_reason)
-    return Described("young_person_corrected" if corrected else "young_person_recorded", summary)
-
-
-@describe.register
-def _(contract: intake.LeadershipInformedV1) -> Described:
-    who = "DSL" if contract.audience == "dsl" else "senior management"
-    return Described(
-        f"{contract.audience}_informed",
-        f"{who} told ({contract.person}, {_words(contract.how)}), "
-        f"{contract.minutes_after_disclosure} min after the disclosure",
-    )
-
-
-@describe.register
 def _(contract: intake.DeviceSearchedV1) -> Described:
     summary = (
         f"{contract.searcher} searched {contract.device} ({contract.pseudonym}), "
-        f"{contract.safeguarding_team_member} present: {_words(contract.outcome)}"
+        f"{contract.safeguarding_team_member} present: {spoken(contract.outcome)}"
     )
     if contract.emergency:
         summary += (
@@ -204,44 +257,7 @@ def _(contract: intake.DeviceCustodyRecordedV1) -> Described:
         )
     if contract.location:
         summary += f", {contract.location}"
-    if contract.note:
-        summary += f"; note: {contract.note}"
-    return Described(f"device_{contract.action}", summary)
-
-
-@describe.register
-def _(contract: intake.ImageViewedV1) -> Described:
-    # What was seen stays in intake's record: the chronology says who, why and what was
-    # done, and does not copy a description of the image into a second store.
-    where = "on school premises" if contract.on_school_premises else "OFF school premises"
-    summary = (
-        f"{contract.recorded_by} viewed the image of {contract.pseudonym}, agreed by "
-        f"{contract.agreed_by}, {contract.senior_present} present, {where}: "
-        f"{contract.reason}; done: {contract.what_was_done}"
-    )
-    if contract.same_sex_not_possible_reason:
-        summary += f"; not the same sex: {contract.same_sex_not_possible_reason}"
-    return Described("image_viewed", summary)
-
-
-@describe.register
-def _(contract: intake.ImageContainedV1) -> Described:
-    what = (
-        "School network blocked to all users"
-        if contract.action == "network_blocked"
-        else "Image isolated"
-    )
-    return Described(contract.action, f"{what} by {contract.done_by}: {contract.where}")
-
-
-@describe.register
-def _(contract: intake.DeletionRequestedV1) -> Described:
-    places = ", ".join(_words(p) for p in contract.places)
-    return Described(
-        "deletion_requested",
-        f"{contract.pseudonym} asked to delete every copy ({places}) by "
-        f"{contract.deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
-    )
+    return Described(f"device_{contract.action}", with_note(summary, contract.note))
 
 
 @describe.register
@@ -250,7 +266,7 @@ def _(contract: intake.DeletionConfirmedV1) -> Described:
     if contract.agencies_involved:
         summary = (
             f"FOR REVIEW: {summary}, after another agency became involved "
-            f"({', '.join(_words(c) for c in contract.agencies_involved)}): "
+            f"({', '.join(spoken(c) for c in contract.agencies_involved)}): "
             "tell that agency"
         )
     return Described("deletion_confirmed", summary)
@@ -269,7 +285,7 @@ def _(contract: referral.AssessmentRecordedV1) -> Described:
         f"under policy {contract.policy_version}; facts still missing: {missing}"
     )
     if contract.subtype:
-        summary += f"; subtype: {_words(contract.subtype)}"
+        summary += f"; subtype: {spoken(contract.subtype)}"
     # Stated from uk-2024.3 on; an earlier assessment's summary reads as it always did.
     if contract.classification_reason:
         summary += f"; why: {contract.classification_reason}"
@@ -282,35 +298,16 @@ def _(contract: referral.AssessmentRecordedV1) -> Described:
     return Described("assessment_recorded", summary, actor_role="system")
 
 
-@describe.register
-def _(contract: referral.ActionCompletedV1) -> Described:
-    how = "in person" if contract.how == "in_person" else f"by {_words(contract.how)}"
-    summary = f"{_words(contract.action)}: done {how} with {contract.whom}"
-    if contract.their_reference:
-        summary += f", their reference {contract.their_reference}"
-    return Described("action_completed", summary)
-
-
-@describe.register
-def _(contract: referral.ClassificationOverriddenV1) -> Described:
-    subtype = f" ({_words(contract.subtype)})" if contract.subtype else ""
-    return Described(
-        "classification_overridden",
-        f"The DSL classifies the case {contract.classification}{subtype}, in place of the "
-        f"computed classification: {contract.reason}",
-    )
-
-
 def _criteria_met(criteria: tuple[CriterionV1, ...]) -> str:
     """The immediate-referral criteria met, by number and name."""
-    met = [f"{c.number} ({_words(c.name)})" for c in criteria if c.status == "met"]
+    met = [f"{c.number} ({spoken(c.name)})" for c in criteria if c.status == "met"]
     return f"criteria met: {', '.join(met)}" if met else "no immediate-referral criterion met"
 
 
 def _action(action: RequiredActionV1) -> str:
     """One action the policy asks for, e.g. ``police required within 60 min``."""
     level = "DSL decides" if action.level == "dsl_decides" else action.level
-    return f"{_words(action.action)} {level} within {_duration(action.due_within_minutes)}"
+    return f"{spoken(action.action)} {level} within {_duration(action.due_within_minutes)}"
 
 
 def _duration(minutes: int) -> str:
@@ -320,23 +317,6 @@ def _duration(minutes: int) -> str:
     return f"{minutes} min"
 
 
-def _words(code: str) -> str:
-    """A code in words: ``parents_or_carers`` as ``parents or carers``."""
-    return code.replace("_", " ")
-
-
 def _whose(device: str, pseudonym: str) -> str:
     """A device in words, with the young person it belongs to if it is one's."""
     return f"{device} ({pseudonym})" if pseudonym else device
-
-
-@describe.register
-def _(contract: referral.ActionEscalatedV1) -> Described:
-    to = "the DSL" if contract.to == "dsl" else "the head"
-    return Described(
-        "action_escalated",
-        f"FOR ATTENTION: {_words(contract.action)} overdue since "
-        f"{contract.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, escalated to {to} "
-        f"({contract.rule}; policy {contract.policy_version})",
-        actor_role="system",
-    )
