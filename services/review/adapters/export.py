@@ -15,17 +15,19 @@ facts about an image, never the image itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Annotated, TypedDict, Unpack
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_serializer
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from services.review.adapters.shown import Shown
+from services.review.adapters.shown import Shown, shown
 from services.review.domain import CaseRecord
 from services.review.domain.case_view import CaseView
 from services.review.domain.chain import ChainBreak
-from services.review.domain.file_transfer import TransferView
+from services.review.domain.file_transfer import Sending, TransferView
 from services.review.domain.said import EntrySaid
 
 SHORT_HASH = 12
@@ -62,19 +64,15 @@ class CaseHeader(Shown):
         )
 
 
-class TransferOut(Shown):
+# A dataclass, the sending's fields in the domain's order (two with a description here).
+@dataclass
+class TransferOut(Sending):
     """The child-protection file sent to a new school, and its receipt."""
 
-    number: int = Field(description="The entry that recorded the sending.")
-    pseudonym: str
-    to_school: str
-    to_whom: str
-    method: str
-    note: str
-    sent_by: str
-    sent_by_role: str
-    sent_at: datetime
-    due_on: date = Field(description="Receipt confirmed by this day: five school days on.")
+    number: Annotated[int, Field(description="The entry that recorded the sending.")]
+    due_on: Annotated[
+        date, Field(description="Receipt confirmed by this day: five school days on.")
+    ]
     confirmed: bool
     confirmed_by: str
     confirmed_at: datetime | None
@@ -84,7 +82,7 @@ class TransferOut(Shown):
 
     @classmethod
     def of(cls, transfer: TransferView, now: datetime) -> TransferOut:
-        return cls.shown(transfer, overdue=transfer.overdue(now))
+        return shown(cls, transfer, overdue=transfer.overdue(now))
 
 
 class ChainCheck(BaseModel):
@@ -142,29 +140,31 @@ class CaseExport(Shown):
     note: str = NEVER_THE_IMAGE
 
 
+class Exporting(TypedDict):
+    """Who exports a case, and when; the school's name, and the trust's time zone (for the
+    PDF)."""
+
+    school_name: str
+    exported_by: str
+    exported_by_role: str
+    exported_at: datetime
+    timezone: str
+
+
 def build_export(
     record: CaseRecord,
     view: CaseView,
     chain_break: ChainBreak | None,
-    *,
-    school_name: str,
-    exported_by: str,
-    exported_by_role: str,
-    exported_at: datetime,
-    timezone: str,
+    **exporting: Unpack[Exporting],
 ) -> CaseExport:
     """The export of ``record`` as ``view`` shows it (as it stands, or as it stood at
     ``view.as_of``). ``chain_break`` is the verification of the whole stored chain, which
-    ``record`` holds up to the export's own read. ``timezone``: the trust's, for the PDF."""
+    ``record`` holds up to the export's own read."""
     reasons = {e.number: e.reason for e in view.entries}
     head = record.entries[-1].hash if record.entries else ""
     return CaseExport.shown(
         view,
-        school_name=school_name,
-        exported_by=exported_by,
-        exported_by_role=exported_by_role,
-        exported_at=exported_at,
-        timezone=timezone,
+        **exporting,
         case=CaseHeader.of(view),
         transfers=[TransferOut.of(t, view.now) for t in view.transfers],
         chain=ChainCheck(
