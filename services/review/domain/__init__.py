@@ -19,6 +19,7 @@ pure (no store, no clock, nothing of the application, adapters or entrypoint):
 - :mod:`~services.review.domain.chronology`: the upstream contracts in words;
 - :mod:`~services.review.domain.actions` and :mod:`~services.review.domain.case_view`: a case
   folded from its entries, as it stands or as it stood;
+- :mod:`~services.review.domain.said`: what every entry says, declared once;
 - :mod:`~services.review.domain.chain`: the hash chain.
 """
 
@@ -58,6 +59,9 @@ class CaseRecord(Aggregate):
         happened and when it was recorded), where it came from, the message itself, and its
         place in the hash chain."""
 
+        # EntrySaid's fields come first in what is stored since they were declared there;
+        # entries stored before keep their order. Nothing reads the order: the hash covers the
+        # chained fields by name (chain.CHAINED_FIELDS), and a stored event is read by name.
         class_version = 2
         PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("summary", "payload")
 

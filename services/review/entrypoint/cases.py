@@ -45,6 +45,8 @@ AsOf = Annotated[
 ]
 
 
+# The answers that show an entry are the domain's dataclasses, named for the API: pydantic
+# shows a dataclass as it shows a model, and so no field list is written twice.
 @dataclass(frozen=True)
 class EntryOut(EntryView):
     """One entry: what, who, when it happened and was recorded, its reason and policy

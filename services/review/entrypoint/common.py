@@ -91,6 +91,8 @@ def read_case(
 # Review's own entries, sent over HTTP: steps 7 and 8, and the child-protection file's transfers.
 
 
+# Its fields before ``facts`` are EntrySaid's, written again: as EntryOut is, it would be a
+# dataclass deriving them, but shared.http.post_entry_route takes a pydantic model for ``out``.
 class StepEntryOut(Shown):
     """An entry of steps 7 or 8 as recorded; the case's new version is the ``ETag``."""
 
