@@ -2,7 +2,8 @@
 
 :func:`describe` is pure: it reads only the contract it is given, never a store, so that a
 replay of the same streams gives the same chronology, and each contract's wording can be tested
-on its own.
+on its own. Where a contract's words are its fields in a sentence, they are a template in
+:data:`WORDS`; the others are worded one by one below it.
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ class Words:
         return Described(kind, summary, actor=actor, actor_role=self.actor_role)
 
 
+def _about(young_person: intake.YoungPersonRecordedV1) -> str:
+    """A young person's year, age and sex, as far as they are recorded."""
+    year, age = young_person.year_group, young_person.age
+    said = (f"Year {year}" if year is not None else "", f"age {age}" if age is not None else "")
+    return ", ".join(filter(None, (*said, young_person.sex)))
+
+
 WORDS: dict[type, Words] = {
     # Intake: steps 1-4.
     intake.IncidentReportedV1: Words(
@@ -85,16 +93,7 @@ WORDS: dict[type, Words] = {
         ),
         chosen=lambda c: {
             "state": "corrected" if c.correction_reason else "recorded",
-            "about": ", ".join(
-                filter(
-                    None,
-                    (
-                        f"Year {c.year_group}" if c.year_group is not None else "",
-                        f"age {c.age}" if c.age is not None else "",
-                        c.sex,
-                    ),
-                )
-            ),
+            "about": _about(c),
             "roles": ", ".join(c.roles),
             "vulnerabilities": ", ".join(c.vulnerabilities),
         },
