@@ -3,6 +3,7 @@ referral are theirs, already on their streams, and stay private."""
 
 from __future__ import annotations
 
+from services.review.adapters.shown import shown
 from services.review.domain import OWN_SUBJECT_PREFIX, CaseRecord
 from shared.contracts import Contract
 from shared.contracts.review import ReviewEntryRecordedV1
@@ -17,15 +18,4 @@ def to_contract(domain_event: object) -> Contract | None:
         return None
     if not domain_event.subject.startswith(OWN_SUBJECT_PREFIX):
         return None
-    return ReviewEntryRecordedV1(
-        case_id=domain_event.originator_id,
-        school=domain_event.school,
-        reference=domain_event.reference,
-        kind=domain_event.kind,
-        summary=domain_event.summary,
-        actor=domain_event.actor,
-        actor_role=domain_event.actor_role,
-        occurred_at=domain_event.occurred_at,
-        recorded_at=domain_event.recorded_at,
-        payload=domain_event.payload,
-    )
+    return shown(ReviewEntryRecordedV1, domain_event, case_id=domain_event.originator_id)

@@ -15,15 +15,20 @@ facts about an image, never the image itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Annotated, TypedDict, Unpack
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_serializer
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from services.review.adapters.shown import Shown, shown
 from services.review.domain import CaseRecord
 from services.review.domain.case_view import CaseView
 from services.review.domain.chain import ChainBreak
-from services.review.domain.file_transfer import TransferView
+from services.review.domain.file_transfer import Sending, TransferView
+from services.review.domain.said import EntrySaid
 
 SHORT_HASH = 12
 """Hex digits of an entry's hash shown beside it in the PDF (the JSON export has them all)."""
@@ -31,7 +36,7 @@ SHORT_HASH = 12
 NEVER_THE_IMAGE = "This record holds facts about an image, never the image itself."
 
 
-class CaseHeader(BaseModel):
+class CaseHeader(Shown):
     """What the case is, as it stands (or stood at ``as_of``)."""
 
     status: str = Field(description="open, closed or reopened")
@@ -52,27 +57,22 @@ class CaseHeader(BaseModel):
     @classmethod
     def of(cls, view: CaseView) -> CaseHeader:
         """The header of ``view``'s case: each field as the view has it, actions by name."""
-        actions = {
-            "open_actions": [a.action for a in view.open_actions],
-            "overdue_actions": [a.action for a in view.overdue_actions],
-        }
-        same = {name: getattr(view, name) for name in cls.model_fields if name not in actions}
-        return cls(**same, **actions)
+        return cls.shown(
+            view,
+            open_actions=[a.action for a in view.open_actions],
+            overdue_actions=[a.action for a in view.overdue_actions],
+        )
 
 
-class TransferOut(BaseModel):
+# A dataclass, the sending's fields in the domain's order (two with a description here).
+@dataclass
+class TransferOut(Sending):
     """The child-protection file sent to a new school, and its receipt."""
 
-    number: int = Field(description="The entry that recorded the sending.")
-    pseudonym: str
-    to_school: str
-    to_whom: str
-    method: str
-    note: str
-    sent_by: str
-    sent_by_role: str
-    sent_at: datetime
-    due_on: date = Field(description="Receipt confirmed by this day: five school days on.")
+    number: Annotated[int, Field(description="The entry that recorded the sending.")]
+    due_on: Annotated[
+        date, Field(description="Receipt confirmed by this day: five school days on.")
+    ]
     confirmed: bool
     confirmed_by: str
     confirmed_at: datetime | None
@@ -82,12 +82,7 @@ class TransferOut(BaseModel):
 
     @classmethod
     def of(cls, transfer: TransferView, now: datetime) -> TransferOut:
-        return cls(
-            **{k: v for k, v in vars(transfer).items() if k != "confirmation_recorded_by"},
-            confirmed=transfer.confirmed,
-            confirmed_late=transfer.confirmed_late,
-            overdue=transfer.overdue(now),
-        )
+        return shown(cls, transfer, overdue=transfer.overdue(now))
 
 
 class ChainCheck(BaseModel):
@@ -100,30 +95,20 @@ class ChainCheck(BaseModel):
     head_hash: str = Field(description="The hash of the last entry: the chain's head.")
 
 
-class ExportedEntry(BaseModel):
+# A pydantic dataclass, to serialise its times as they were hashed; keyword-only, so that
+# ``reason`` keeps its default among the fields after it, in the order the export shows them.
+@pydantic_dataclass(frozen=True, kw_only=True)
+class ExportedEntry(EntrySaid):
     """One entry of the chronology, with the message it came from and its place in the chain:
     every field as it was hashed, so a reader can recompute ``hash``
     (:func:`services.review.domain.chain.entry_hash`) and check the chain from the export."""
 
-    number: int
-    kind: str
-    summary: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
     source: str
     subject: str
     payload: str
     reason: str = ""
     previous_hash: str
     hash: str
-
-    @classmethod
-    def of(cls, entry: CaseRecord.EntryRecorded, reason: str) -> ExportedEntry:
-        """``entry`` as it was hashed, with the ``reason`` its view found for it."""
-        hashed = {name: getattr(entry, name) for name in cls.model_fields if name != "reason"}
-        return cls(**hashed, reason=reason)
 
     @field_serializer("occurred_at", "recorded_at")
     def _as_hashed(self, at: datetime) -> str:
@@ -132,7 +117,7 @@ class ExportedEntry(BaseModel):
         return at.isoformat()
 
 
-class CaseExport(BaseModel):
+class CaseExport(Shown):
     """A case's history as exported: header, transfers, chain check, and every entry in the
     order things happened (with ``as_of``, only those on record then)."""
 
@@ -155,32 +140,31 @@ class CaseExport(BaseModel):
     note: str = NEVER_THE_IMAGE
 
 
+class Exporting(TypedDict):
+    """Who exports a case, and when; the school's name, and the trust's time zone (for the
+    PDF)."""
+
+    school_name: str
+    exported_by: str
+    exported_by_role: str
+    exported_at: datetime
+    timezone: str
+
+
 def build_export(
     record: CaseRecord,
     view: CaseView,
     chain_break: ChainBreak | None,
-    *,
-    school_name: str,
-    exported_by: str,
-    exported_by_role: str,
-    exported_at: datetime,
-    timezone: str,
+    **exporting: Unpack[Exporting],
 ) -> CaseExport:
     """The export of ``record`` as ``view`` shows it (as it stands, or as it stood at
     ``view.as_of``). ``chain_break`` is the verification of the whole stored chain, which
-    ``record`` holds up to the export's own read. ``timezone``: the trust's, for the PDF."""
+    ``record`` holds up to the export's own read."""
     reasons = {e.number: e.reason for e in view.entries}
     head = record.entries[-1].hash if record.entries else ""
-    return CaseExport(
-        case_id=record.id,
-        school=record.school,
-        school_name=school_name,
-        reference=record.reference,
-        as_of=view.as_of,
-        exported_by=exported_by,
-        exported_by_role=exported_by_role,
-        exported_at=exported_at,
-        timezone=timezone,
+    return CaseExport.shown(
+        view,
+        **exporting,
         case=CaseHeader.of(view),
         transfers=[TransferOut.of(t, view.now) for t in view.transfers],
         chain=ChainCheck(
@@ -191,6 +175,7 @@ def build_export(
             head_hash=head,
         ),
         entries=[
-            ExportedEntry.of(e, reasons.get(e.number, "")) for e in record.chronology(view.as_of)
+            ExportedEntry.said(e, reason=reasons.get(e.number, ""))
+            for e in record.chronology(view.as_of)
         ],
     )

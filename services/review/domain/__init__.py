@@ -19,6 +19,7 @@ pure (no store, no clock, nothing of the application, adapters or entrypoint):
 - :mod:`~services.review.domain.chronology`: the upstream contracts in words;
 - :mod:`~services.review.domain.actions` and :mod:`~services.review.domain.case_view`: a case
   folded from its entries, as it stands or as it stood;
+- :mod:`~services.review.domain.said`: what every entry says, declared once;
 - :mod:`~services.review.domain.chain`: the hash chain.
 """
 
@@ -31,6 +32,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.review.domain.chain import GENESIS, entry_hash
+from services.review.domain.said import EntrySaid
 
 __all__ = ["GENESIS", "OWN_SUBJECT_PREFIX", "CaseRecord", "SchoolCases", "entry_hash"]
 
@@ -52,22 +54,19 @@ class CaseRecord(Aggregate):
         self.reference = reference
         self.entries: list[CaseRecord.EntryRecorded] = []
 
-    class EntryRecorded(Aggregate.Event):
-        """One entry of the chronology: what, who, when it happened and when it was recorded,
-        where it came from, the message itself, and its place in the hash chain."""
+    class EntryRecorded(Aggregate.Event, EntrySaid):
+        """One entry of the chronology: what it says (:class:`EntrySaid`: what, who, when it
+        happened and when it was recorded), where it came from, the message itself, and its
+        place in the hash chain."""
 
+        # EntrySaid's fields come first in what is stored since they were declared there;
+        # entries stored before keep their order. Nothing reads the order: the hash covers the
+        # chained fields by name (chain.CHAINED_FIELDS), and a stored event is read by name.
         class_version = 2
         PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("summary", "payload")
 
         school: str
         reference: str
-        number: int
-        kind: str
-        summary: str
-        actor: str
-        actor_role: str
-        occurred_at: datetime
-        recorded_at: datetime
         source: str
         subject: str
         payload: str
@@ -117,30 +116,16 @@ class CaseRecord(Aggregate):
         fields["hash"] = entry_hash(fields)
         self.trigger_event(self.EntryRecorded, **fields)
 
-    def record_own(
-        self,
-        *,
-        kind: str,
-        summary: str,
-        actor: str,
-        actor_role: str,
-        occurred_at: datetime,
-        recorded_at: datetime,
-        payload: str,
-    ) -> None:
-        """Add one of review's own entries (steps 7 and 8, a transfer, a read of the case):
-        its subject is ``review.<kind>``, its source review itself, its payload the entry's
-        facts as JSON."""
+    def record_own(self, *, kind: str, payload: str, **said: Any) -> None:
+        """Add one of review's own entries (steps 7 and 8, a transfer, a read of the case),
+        ``said`` as :meth:`record_entry` takes it: its subject is ``review.<kind>``, its
+        source review itself, its payload the entry's facts as JSON."""
         self.record_entry(
             kind=kind,
-            summary=summary,
-            actor=actor,
-            actor_role=actor_role,
-            occurred_at=occurred_at,
-            recorded_at=recorded_at,
             source=f"review:{self.id}:{len(self.entries) + 1}",
             subject=f"{OWN_SUBJECT_PREFIX}{kind}",
             payload=payload,
+            **said,
         )
 
     def chronology(self, as_of: datetime | None = None) -> list[EntryRecorded]:

@@ -56,6 +56,7 @@ from services.review.domain.review_and_closure import (
     CaseReopened,
     ReviewRecorded,
 )
+from services.review.domain.said import EntrySaid
 from shared.contracts import Contract, UnknownSubjectError, decode
 from shared.contracts.intake import DslAssignedV1, IncidentReportedV1
 from shared.contracts.referral import (
@@ -88,17 +89,10 @@ _REASON_FIELDS = (
 
 
 @dataclass(frozen=True)
-class EntryView:
-    """One entry of the chronology: what, who, when it happened and was recorded, and the
-    reason and policy version it carries, if any."""
+class EntryView(EntrySaid):
+    """One entry of the chronology: what it says, where it came from, and the reason and
+    policy version it carries, if any."""
 
-    number: int
-    kind: str
-    summary: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
     source: str
     reason: str = ""
     policy_version: str = ""
@@ -300,18 +294,7 @@ def _entry_view(
             (r for f in _reason_fields(type(contract)) if (r := getattr(contract, f))), ""
         )
     policy_version = contract.policy_version if isinstance(contract, AssessmentRecordedV1) else ""
-    return EntryView(
-        entry.number,
-        entry.kind,
-        entry.summary,
-        entry.actor,
-        entry.actor_role,
-        entry.occurred_at,
-        entry.recorded_at,
-        entry.source,
-        str(reason),
-        str(policy_version),
-    )
+    return EntryView.said(entry, reason=str(reason), policy_version=str(policy_version))
 
 
 @cache

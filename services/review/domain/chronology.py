@@ -2,47 +2,22 @@
 
 :func:`describe` is pure: it reads only the contract it is given, never a store, so that a
 replay of the same streams gives the same chronology, and each contract's wording can be tested
-on its own.
+on its own. Where a contract's words are its fields in a sentence, they are a template in
+:data:`WORDS`; the others are worded one by one below it.
 """
 
 from __future__ import annotations
 
+import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from functools import singledispatch
+from typing import Any
 
-from shared.contracts import EntryRecordedContract
-from shared.contracts.intake import (
-    DeletionConfirmedV1,
-    DeletionRequestedV1,
-    DeviceCustodyRecordedV1,
-    DeviceSearchAuthorisedV1,
-    DeviceSearchDeclinedV1,
-    DeviceSearchedV1,
-    DslAssignedV1,
-    ImageContainedV1,
-    ImageNotViewedAttestedV1,
-    ImageReportedToSiteV1,
-    ImageViewedV1,
-    ImageViewingAgreedV1,
-    IncidentReportedV1,
-    LeadershipInformedV1,
-    TriageRecordedV1,
-    TriageRecordedV2,
-    YoungPersonRecordedV1,
-)
-from shared.contracts.referral import (
-    ActionCompletedV1,
-    ActionDeclinedV1,
-    ActionEscalatedV1,
-    AssessmentRecordedV1,
-    ClassificationOverriddenV1,
-    CriterionV1,
-    PoliceOutcomeRecordedV1,
-    RequiredActionV1,
-    RiskAssessedV1,
-    SafeguardRecordedV1,
-)
+from services.review.domain.own_entries import spoken, with_note
+from shared.contracts import EntryRecordedContract, intake, referral
+from shared.contracts.referral import CriterionV1, RequiredActionV1
 
 
 @dataclass(frozen=True)
@@ -56,11 +31,170 @@ class Described:
     actor_role: str | None = None
 
 
+class _Wording(string.Formatter):
+    """How a template reads a contract's fields: ``{reason}`` as it is, ``{kind!w}`` a code in
+    words, ``{deadline!u:%Y-%m-%d %H:%M}`` a time in UTC."""
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion == "w":
+            return spoken(value)
+        if conversion == "u":
+            return value.astimezone(UTC)
+        return super().convert_field(value, conversion)
+
+
+_WORDING = _Wording()
+
+
+@dataclass(frozen=True)
+class Words:
+    """A contract in words, where its words are its fields in a sentence: the kind of entry it
+    makes and its ``template`` (each over the contract's fields, and the words ``chosen``
+    from them), the ``clauses`` (field, template) added when their field is not empty, and
+    who did it if not its recorder (``actor``: the field naming them; ``actor_role``: their
+    role)."""
+
+    kind: str
+    template: str
+    clauses: tuple[tuple[str, str], ...] = ()
+    actor: str | None = None
+    actor_role: str | None = None
+    chosen: Callable[[Any], dict[str, str]] | None = None
+
+    def describe(self, contract: object) -> Described:
+        fields = {**vars(contract), **(self.chosen(contract) if self.chosen else {})}
+        summary = _WORDING.format(self.template, **fields)
+        for name, clause in self.clauses:
+            if fields[name]:
+                summary += _WORDING.format(clause, **fields)
+        actor = fields[self.actor] if self.actor else None
+        kind = _WORDING.format(self.kind, **fields)
+        return Described(kind, summary, actor=actor, actor_role=self.actor_role)
+
+
+def _about(young_person: intake.YoungPersonRecordedV1) -> str:
+    """A young person's year, age and sex, as far as they are recorded."""
+    year, age = young_person.year_group, young_person.age
+    said = (f"Year {year}" if year is not None else "", f"age {age}" if age is not None else "")
+    return ", ".join(filter(None, (*said, young_person.sex)))
+
+
+WORDS: dict[type, Words] = {
+    # Intake: steps 1-4.
+    intake.IncidentReportedV1: Words(
+        "disclosure_recorded", "Disclosure ({disclosure_route}): {summary}"
+    ),
+    intake.YoungPersonRecordedV1: Words(
+        "young_person_{state}",
+        "{pseudonym} ({about}): {roles}",
+        clauses=(
+            ("vulnerabilities", "; vulnerabilities: {vulnerabilities}"),
+            ("correction_reason", "; corrected: {correction_reason}"),
+        ),
+        chosen=lambda c: {
+            "state": "corrected" if c.correction_reason else "recorded",
+            "about": _about(c),
+            "roles": ", ".join(c.roles),
+            "vulnerabilities": ", ".join(c.vulnerabilities),
+        },
+    ),
+    intake.LeadershipInformedV1: Words(
+        "{audience}_informed",
+        "{who} told ({person}, {how!w}), {minutes_after_disclosure} min after the disclosure",
+        chosen=lambda c: {"who": "DSL" if c.audience == "dsl" else "senior management"},
+    ),
+    intake.DslAssignedV1: Words(
+        "dsl_assigned",
+        "{dsl} takes the case",
+        clauses=(("handover_reason", " (handed over: {handover_reason})"),),
+    ),
+    intake.DeviceSearchAuthorisedV1: Words(
+        "device_search_authorised",
+        "{authorised_by} authorised {searcher} to search the device of {pseudonym}",
+        actor="authorised_by",
+        actor_role="head",
+    ),
+    intake.DeviceSearchDeclinedV1: Words(
+        "device_search_declined", "Not searched ({pseudonym}): {reason}"
+    ),
+    intake.ImageNotViewedAttestedV1: Words(
+        "image_not_viewed_attested",
+        "{recorded_by} attests they did not view the image: {context}",
+    ),
+    intake.ImageViewingAgreedV1: Words(
+        "image_viewing_agreed",
+        "{recorded_by} agreed that {dsl} may view the image of {pseudonym}: {reason}",
+    ),
+    # What was seen stays in intake's record: the chronology says who, why and what was done,
+    # and does not copy a description of the image into a second store.
+    intake.ImageViewedV1: Words(
+        "image_viewed",
+        "{recorded_by} viewed the image of {pseudonym}, agreed by {agreed_by}, "
+        "{senior_present} present, {where}: {reason}; done: {what_was_done}",
+        clauses=(
+            ("same_sex_not_possible_reason", "; not the same sex: {same_sex_not_possible_reason}"),
+        ),
+        chosen=lambda c: {
+            "where": "on school premises" if c.on_school_premises else "OFF school premises"
+        },
+    ),
+    intake.ImageContainedV1: Words(
+        "{action}",
+        "{what} by {done_by}: {where}",
+        chosen=lambda c: {
+            "what": "School network blocked to all users"
+            if c.action == "network_blocked"
+            else "Image isolated"
+        },
+    ),
+    intake.DeletionRequestedV1: Words(
+        "deletion_requested",
+        "{pseudonym} asked to delete every copy ({places}) by {deadline!u:%Y-%m-%d %H:%M} UTC",
+        chosen=lambda c: {"places": ", ".join(spoken(p) for p in c.places)},
+    ),
+    intake.ImageReportedToSiteV1: Words(
+        "image_reported_to_site", "Reported to {site}, the site's reference {report_reference}"
+    ),
+    # Referral: steps 5-6.
+    referral.ActionCompletedV1: Words(
+        "action_completed",
+        "{action!w}: done {how} with {whom}",
+        clauses=(("their_reference", ", their reference {their_reference}"),),
+        chosen=lambda c: {"how": "in person" if c.how == "in_person" else f"by {spoken(c.how)}"},
+    ),
+    referral.ActionDeclinedV1: Words("action_declined", "{action!w}: not taken; reason: {reason}"),
+    referral.ClassificationOverriddenV1: Words(
+        "classification_overridden",
+        "The DSL classifies the case {classification}{subtype}, in place of the computed "
+        "classification: {reason}",
+        chosen=lambda c: {"subtype": f" ({spoken(c.subtype)})" if c.subtype else ""},
+    ),
+    referral.ActionEscalatedV1: Words(
+        "action_escalated",
+        "FOR ATTENTION: {action!w} overdue since {due_at!u:%Y-%m-%d %H:%M} UTC, escalated to "
+        "{to} ({rule}; policy {policy_version})",
+        actor_role="system",
+        chosen=lambda c: {"to": "the DSL" if c.to == "dsl" else "the head"},
+    ),
+    referral.RiskAssessedV1: Words("risk_assessed", "Risk assessed {conclusion}: {reasons}"),
+    referral.SafeguardRecordedV1: Words(
+        "safeguard_recorded", "Safeguard for {pseudonym} ({kind!w}): {detail}"
+    ),
+    referral.PoliceOutcomeRecordedV1: Words(
+        "police_outcome_recorded",
+        "Police outcome {code} on {outcome_date:%Y-%m-%d}, police reference {police_reference}",
+        clauses=(("note", "; note: {note}"),),
+    ),
+}
+"""The contracts whose words are their fields in a sentence, in a template each; the others'
+words are counted, chosen or joined, by the functions registered with :func:`describe`."""
+
+
 @singledispatch
 def describe(contract: object) -> Described | None:
     """The chronology entry ``contract`` makes, or None for a contract review does not show."""
-    del contract
-    return None
+    words = WORDS.get(type(contract))
+    return words.describe(contract) if words is not None else None
 
 
 # Any producer's entry of a kind with no contract of its own: its producer's words.
@@ -71,19 +205,12 @@ def _(contract: EntryRecordedContract) -> Described:
     return Described(contract.kind, contract.summary)
 
 
-# Intake: steps 1-4.
+# Intake: steps 1-4, whose words are more than their fields in a sentence.
 
 
-@describe.register
-def _(contract: IncidentReportedV1) -> Described:
-    return Described(
-        "disclosure_recorded", f"Disclosure ({contract.disclosure_route}): {contract.summary}"
-    )
-
-
-@describe.register(TriageRecordedV1)
-@describe.register(TriageRecordedV2)
-def _(contract: TriageRecordedV1 | TriageRecordedV2) -> Described:
+@describe.register(intake.TriageRecordedV1)
+@describe.register(intake.TriageRecordedV2)
+def _(contract: intake.TriageRecordedV1 | intake.TriageRecordedV2) -> Described:
     # Counted over the questions of the entry's own version (V2 asks one more).
     questions = contract.question_fields()
     answered = sum(1 for q in questions if getattr(contract, q) not in ("unknown", ("unknown",)))
@@ -98,55 +225,10 @@ def _(contract: TriageRecordedV1 | TriageRecordedV2) -> Described:
 
 
 @describe.register
-def _(contract: YoungPersonRecordedV1) -> Described:
-    school_year = f"Year {contract.year_group}" if contract.year_group is not None else ""
-    age = f"age {contract.age}" if contract.age is not None else ""
-    summary = (
-        f"{contract.pseudonym} ({', '.join(filter(None, (school_year, age, contract.sex)))}):"
-        f" {', '.join(contract.roles)}"
-    )
-    if contract.vulnerabilities:
-        summary += f"; vulnerabilities: {', '.join(contract.vulnerabilities)}"
-    if contract.correction_reason:
-        summary += f"; corrected: {contract.correction_reason}"
-    corrected = bool(contract.correction_reason)
-    return Described("young_person_corrected" if corrected else "young_person_recorded", summary)
-
-
-@describe.register
-def _(contract: LeadershipInformedV1) -> Described:
-    who = "DSL" if contract.audience == "dsl" else "senior management"
-    return Described(
-        f"{contract.audience}_informed",
-        f"{who} told ({contract.person}, {_words(contract.how)}), "
-        f"{contract.minutes_after_disclosure} min after the disclosure",
-    )
-
-
-@describe.register
-def _(contract: DslAssignedV1) -> Described:
-    summary = f"{contract.dsl} takes the case"
-    if contract.handover_reason:
-        summary += f" (handed over: {contract.handover_reason})"
-    return Described("dsl_assigned", summary)
-
-
-@describe.register
-def _(contract: DeviceSearchAuthorisedV1) -> Described:
-    return Described(
-        "device_search_authorised",
-        f"{contract.authorised_by} authorised {contract.searcher} to search the device of "
-        f"{contract.pseudonym}",
-        actor=contract.authorised_by,
-        actor_role="head",
-    )
-
-
-@describe.register
-def _(contract: DeviceSearchedV1) -> Described:
+def _(contract: intake.DeviceSearchedV1) -> Described:
     summary = (
         f"{contract.searcher} searched {contract.device} ({contract.pseudonym}), "
-        f"{contract.safeguarding_team_member} present: {_words(contract.outcome)}"
+        f"{contract.safeguarding_team_member} present: {spoken(contract.outcome)}"
     )
     if contract.emergency:
         summary += (
@@ -159,14 +241,7 @@ def _(contract: DeviceSearchedV1) -> Described:
 
 
 @describe.register
-def _(contract: DeviceSearchDeclinedV1) -> Described:
-    return Described(
-        "device_search_declined", f"Not searched ({contract.pseudonym}): {contract.reason}"
-    )
-
-
-@describe.register
-def _(contract: DeviceCustodyRecordedV1) -> Described:
+def _(contract: intake.DeviceCustodyRecordedV1) -> Described:
     device = _whose(contract.device, contract.pseudonym)
     seal = f"seal {contract.seal_number}"
     if contract.action == "confiscated":
@@ -181,78 +256,16 @@ def _(contract: DeviceCustodyRecordedV1) -> Described:
         )
     if contract.location:
         summary += f", {contract.location}"
-    if contract.note:
-        summary += f"; note: {contract.note}"
-    return Described(f"device_{contract.action}", summary)
+    return Described(f"device_{contract.action}", with_note(summary, contract.note))
 
 
 @describe.register
-def _(contract: ImageNotViewedAttestedV1) -> Described:
-    return Described(
-        "image_not_viewed_attested",
-        f"{contract.recorded_by} attests they did not view the image: {contract.context}",
-    )
-
-
-@describe.register
-def _(contract: ImageViewingAgreedV1) -> Described:
-    return Described(
-        "image_viewing_agreed",
-        f"{contract.recorded_by} agreed that {contract.dsl} may view the image of "
-        f"{contract.pseudonym}: {contract.reason}",
-    )
-
-
-@describe.register
-def _(contract: ImageViewedV1) -> Described:
-    # What was seen stays in intake's record: the chronology says who, why and what was
-    # done, and does not copy a description of the image into a second store.
-    where = "on school premises" if contract.on_school_premises else "OFF school premises"
-    summary = (
-        f"{contract.recorded_by} viewed the image of {contract.pseudonym}, agreed by "
-        f"{contract.agreed_by}, {contract.senior_present} present, {where}: "
-        f"{contract.reason}; done: {contract.what_was_done}"
-    )
-    if contract.same_sex_not_possible_reason:
-        summary += f"; not the same sex: {contract.same_sex_not_possible_reason}"
-    return Described("image_viewed", summary)
-
-
-@describe.register
-def _(contract: ImageContainedV1) -> Described:
-    what = (
-        "School network blocked to all users"
-        if contract.action == "network_blocked"
-        else "Image isolated"
-    )
-    return Described(contract.action, f"{what} by {contract.done_by}: {contract.where}")
-
-
-@describe.register
-def _(contract: ImageReportedToSiteV1) -> Described:
-    return Described(
-        "image_reported_to_site",
-        f"Reported to {contract.site}, the site's reference {contract.report_reference}",
-    )
-
-
-@describe.register
-def _(contract: DeletionRequestedV1) -> Described:
-    places = ", ".join(_words(p) for p in contract.places)
-    return Described(
-        "deletion_requested",
-        f"{contract.pseudonym} asked to delete every copy ({places}) by "
-        f"{contract.deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
-    )
-
-
-@describe.register
-def _(contract: DeletionConfirmedV1) -> Described:
+def _(contract: intake.DeletionConfirmedV1) -> Described:
     summary = f"{contract.pseudonym} confirmed deleting every copy: {contract.how}"
     if contract.agencies_involved:
         summary = (
             f"FOR REVIEW: {summary}, after another agency became involved "
-            f"({', '.join(_words(c) for c in contract.agencies_involved)}): "
+            f"({', '.join(spoken(c) for c in contract.agencies_involved)}): "
             "tell that agency"
         )
     return Described("deletion_confirmed", summary)
@@ -262,7 +275,7 @@ def _(contract: DeletionConfirmedV1) -> Described:
 
 
 @describe.register
-def _(contract: AssessmentRecordedV1) -> Described:
+def _(contract: referral.AssessmentRecordedV1) -> Described:
     # The first clause is the summary as it was before criteria and actions were published:
     # readers (and tests) that match its start keep working.
     missing = ", ".join(contract.missing_facts) or "none"
@@ -271,7 +284,7 @@ def _(contract: AssessmentRecordedV1) -> Described:
         f"under policy {contract.policy_version}; facts still missing: {missing}"
     )
     if contract.subtype:
-        summary += f"; subtype: {_words(contract.subtype)}"
+        summary += f"; subtype: {spoken(contract.subtype)}"
     # Stated from uk-2024.3 on; an earlier assessment's summary reads as it always did.
     if contract.classification_reason:
         summary += f"; why: {contract.classification_reason}"
@@ -284,66 +297,16 @@ def _(contract: AssessmentRecordedV1) -> Described:
     return Described("assessment_recorded", summary, actor_role="system")
 
 
-@describe.register
-def _(contract: ActionCompletedV1) -> Described:
-    how = "in person" if contract.how == "in_person" else f"by {_words(contract.how)}"
-    summary = f"{_words(contract.action)}: done {how} with {contract.whom}"
-    if contract.their_reference:
-        summary += f", their reference {contract.their_reference}"
-    return Described("action_completed", summary)
-
-
-@describe.register
-def _(contract: ActionDeclinedV1) -> Described:
-    return Described(
-        "action_declined", f"{_words(contract.action)}: not taken; reason: {contract.reason}"
-    )
-
-
-@describe.register
-def _(contract: ClassificationOverriddenV1) -> Described:
-    subtype = f" ({_words(contract.subtype)})" if contract.subtype else ""
-    return Described(
-        "classification_overridden",
-        f"The DSL classifies the case {contract.classification}{subtype}, in place of the "
-        f"computed classification: {contract.reason}",
-    )
-
-
-@describe.register
-def _(contract: RiskAssessedV1) -> Described:
-    return Described("risk_assessed", f"Risk assessed {contract.conclusion}: {contract.reasons}")
-
-
-@describe.register
-def _(contract: SafeguardRecordedV1) -> Described:
-    return Described(
-        "safeguard_recorded",
-        f"Safeguard for {contract.pseudonym} ({_words(contract.kind)}): {contract.detail}",
-    )
-
-
-@describe.register
-def _(contract: PoliceOutcomeRecordedV1) -> Described:
-    summary = (
-        f"Police outcome {contract.code} on {contract.outcome_date:%Y-%m-%d}, "
-        f"police reference {contract.police_reference}"
-    )
-    if contract.note:
-        summary += f"; note: {contract.note}"
-    return Described("police_outcome_recorded", summary)
-
-
 def _criteria_met(criteria: tuple[CriterionV1, ...]) -> str:
     """The immediate-referral criteria met, by number and name."""
-    met = [f"{c.number} ({_words(c.name)})" for c in criteria if c.status == "met"]
+    met = [f"{c.number} ({spoken(c.name)})" for c in criteria if c.status == "met"]
     return f"criteria met: {', '.join(met)}" if met else "no immediate-referral criterion met"
 
 
 def _action(action: RequiredActionV1) -> str:
     """One action the policy asks for, e.g. ``police required within 60 min``."""
     level = "DSL decides" if action.level == "dsl_decides" else action.level
-    return f"{_words(action.action)} {level} within {_duration(action.due_within_minutes)}"
+    return f"{spoken(action.action)} {level} within {_duration(action.due_within_minutes)}"
 
 
 def _duration(minutes: int) -> str:
@@ -353,23 +316,6 @@ def _duration(minutes: int) -> str:
     return f"{minutes} min"
 
 
-def _words(code: str) -> str:
-    """A code in words: ``parents_or_carers`` as ``parents or carers``."""
-    return code.replace("_", " ")
-
-
 def _whose(device: str, pseudonym: str) -> str:
     """A device in words, with the young person it belongs to if it is one's."""
     return f"{device} ({pseudonym})" if pseudonym else device
-
-
-@describe.register
-def _(contract: ActionEscalatedV1) -> Described:
-    to = "the DSL" if contract.to == "dsl" else "the head"
-    return Described(
-        "action_escalated",
-        f"FOR ATTENTION: {_words(contract.action)} overdue since "
-        f"{contract.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, escalated to {to} "
-        f"({contract.rule}; policy {contract.policy_version})",
-        actor_role="system",
-    )

@@ -53,9 +53,10 @@ def receipt_due_on(sent_at: datetime) -> date:
 
 
 @dataclass
-class TransferView:
-    """One sending of the child-protection file, and its receipt once confirmed. ``number`` is
-    the entry that recorded the sending: a confirmation names the transfer by it."""
+class Sending:
+    """One sending of the child-protection file: what, to whom, how, by whom, when, and the
+    day its receipt is due by. ``number`` is the entry that recorded the sending: a
+    confirmation names the transfer by it."""
 
     number: int
     pseudonym: str
@@ -67,6 +68,12 @@ class TransferView:
     sent_by_role: str
     sent_at: datetime
     due_on: date
+
+
+@dataclass
+class TransferView(Sending):
+    """One sending of the child-protection file, and its receipt once confirmed."""
+
     confirmed_by: str = ""
     """Who at the receiving school confirmed receipt."""
     confirmed_at: datetime | None = None

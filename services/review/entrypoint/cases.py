@@ -7,15 +7,17 @@ own chronology first, so the DSL and an auditor can see who looked.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from services.review.adapters.export import TransferOut
-from services.review.domain.case_view import CaseView, case_view
+from services.review.adapters.shown import Shown
+from services.review.domain.case_view import CaseView, EntryView, case_view
 from services.review.domain.containment import (
     EducationSessionHeld,
     ParentsSpokenTo,
@@ -43,23 +45,15 @@ AsOf = Annotated[
 ]
 
 
-class EntryOut(BaseModel):
+# The answers that show an entry are the domain's dataclasses, named for the API: pydantic
+# shows a dataclass as it shows a model, and so no field list is written twice.
+@dataclass(frozen=True)
+class EntryOut(EntryView):
     """One entry: what, who, when it happened and was recorded, its reason and policy
     version if it has them."""
 
-    number: int
-    kind: str
-    summary: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
-    source: str
-    reason: str = ""
-    policy_version: str = ""
 
-
-class ParentsOut(BaseModel):
+class ParentsOut(Shown):
     """Parents or carers: ``told``, ``not_told`` (with the reason) or ``not_yet``."""
 
     status: str
@@ -71,16 +65,9 @@ class ParentsOut(BaseModel):
     source: str = Field(description="referral (the parents action) or review (step 7)")
 
 
-class OwnEntryOut(BaseModel):
+@dataclass(frozen=True)
+class OwnEntryOut(OwnEntry):
     """One of review's own entries (steps 7 and 8) with its facts."""
-
-    number: int
-    kind: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
-    facts: dict[str, Any]
 
     @classmethod
     def of(cls, own: OwnEntry) -> OwnEntryOut:
@@ -119,7 +106,7 @@ class ContainmentOut(BaseModel):
     site_removal_status: dict[str, str] = Field(description="Each site's latest status.")
 
 
-class ReviewOut(BaseModel):
+class ReviewOut(Shown):
     """Policy step 8 as recorded: the review date, the reviews, each closing and reopening."""
 
     review_date: date | None
@@ -129,7 +116,7 @@ class ReviewOut(BaseModel):
     closures: list[OwnEntryOut]
 
 
-class CaseViewOut(BaseModel):
+class CaseViewOut(Shown):
     """A case as it stands (or stood at ``as_of``): its chronology in ``entries``, in the order
     things happened, and what follows from it; who read it in ``reads``."""
 
@@ -158,7 +145,7 @@ class CaseViewOut(BaseModel):
     reads: list[ReadOut]
 
 
-class ChronologyOut(BaseModel):
+class ChronologyOut(Shown):
     """Every entry of the case, reads included, in the order things happened."""
 
     case_id: UUID
@@ -168,7 +155,7 @@ class ChronologyOut(BaseModel):
     entries: list[EntryOut]
 
 
-class CaseSummaryOut(BaseModel):
+class CaseSummaryOut(Shown):
     """One line of a case list."""
 
     case_id: UUID
@@ -194,7 +181,7 @@ class CaseListOut(BaseModel):
     cases: list[CaseSummaryOut]
 
 
-class OverdueOut(BaseModel):
+class OverdueOut(Shown):
     """An action past its deadline, and the case it belongs to."""
 
     case_id: UUID
@@ -208,7 +195,7 @@ class OverdueOut(BaseModel):
     overdue_minutes: int
 
 
-class OverdueTransferOut(BaseModel):
+class OverdueTransferOut(Shown):
     """A child-protection file whose receipt the new school has not confirmed in time."""
 
     case_id: UUID
@@ -257,29 +244,13 @@ def list_overdue(
         at=now,
         schools=schools,
         overdue=[
-            OverdueOut(
-                case_id=view.case_id,
-                school=view.school,
-                reference=view.reference,
-                dsl=view.dsl,
-                action=action.action,
-                level=action.level,
-                why=action.why,
-                due_at=action.due_at,
-                overdue_minutes=int((now - action.due_at).total_seconds() // 60),
+            OverdueOut.shown(
+                view, action, overdue_minutes=int((now - action.due_at).total_seconds() // 60)
             )
             for view, action in reviews.overdue(schools)
         ],
         overdue_transfers=[
-            OverdueTransferOut(
-                case_id=view.case_id,
-                school=view.school,
-                reference=view.reference,
-                dsl=view.dsl,
-                to_school=transfer.to_school,
-                sent_at=transfer.sent_at,
-                due_on=transfer.due_on,
-            )
+            OverdueTransferOut.shown(view, transfer)
             for view, transfer in reviews.overdue_transfers(schools)
         ],
     )
@@ -315,20 +286,9 @@ def get_chronology(
     ``as_of``, only those on record then. This read is recorded first."""
     record = read_case(request, principal, case_id, "chronology", as_of, nothing_was="shown")
     view = case_view(record, now=reviews_of(request).clock(), as_of=as_of)
-    reasons = {e.number: e for e in view.entries}
-    entries = [
-        EntryOut(**vars(reasons[e.number]))
-        if e.number in reasons
-        else EntryOut.model_validate(e, from_attributes=True)
-        for e in record.chronology(as_of)
-    ]
-    return ChronologyOut(
-        case_id=case_id,
-        school=record.school,
-        reference=record.reference,
-        as_of=as_of,
-        entries=entries,
-    )
+    views = {e.number: e for e in view.entries}
+    entries = [EntryOut.said(views.get(e.number, e)) for e in record.chronology(as_of)]
+    return ChronologyOut.shown(view, entries=entries)
 
 
 def _schools(request: Request, principal: Principal, school: str | None) -> list[str]:
@@ -337,44 +297,22 @@ def _schools(request: Request, principal: Principal, school: str | None) -> list
 
 
 def _summary(view: CaseView) -> CaseSummaryOut:
-    return CaseSummaryOut(
-        case_id=view.case_id,
-        school=view.school,
-        reference=view.reference,
-        status=view.status,
-        classification=view.classification,
-        subtype=view.subtype,
+    return CaseSummaryOut.shown(
+        view,
         open_actions=len(view.open_actions),
         overdue_actions=len(view.overdue_actions),
-        dsl=view.dsl,
-        opened_at=view.opened_at,
-        review_date=view.review_date,
-        review_overdue=view.review_overdue,
         overdue_transfers=len(view.overdue_transfers),
     )
 
 
 def _case_view_out(view: CaseView) -> CaseViewOut:
     step7 = {kind: [OwnEntryOut.of(e) for e in entries] for kind, entries in view.step7.items()}
-    return CaseViewOut(
-        case_id=view.case_id,
-        school=view.school,
-        reference=view.reference,
-        as_of=view.as_of,
-        version=view.version,
-        disclosure_route=view.disclosure_route,
-        opened_at=view.opened_at,
-        status=view.status,
-        dsl=view.dsl,
-        classification=view.classification,
-        subtype=view.subtype,
-        computed_classification=view.computed_classification,
-        computed_subtype=view.computed_subtype,
-        policy_version=view.policy_version,
+    return CaseViewOut.shown(
+        view,
         actions=[ActionOut.of(a, view.now) for a in view.actions.values()],
         open_actions=[a.action for a in view.open_actions],
         overdue_actions=[a.action for a in view.overdue_actions],
-        parents=ParentsOut(**vars(view.parents)),
+        parents=ParentsOut.shown(view.parents),
         containment=ContainmentOut(
             support=step7[SupportGiven.KIND],
             staff_informed=step7[StaffInformed.KIND],
@@ -384,14 +322,12 @@ def _case_view_out(view: CaseView) -> CaseViewOut:
             site_removals=step7[SiteRemovalRecorded.KIND],
             site_removal_status=view.site_removal_status,
         ),
-        review=ReviewOut(
-            review_date=view.review_date,
-            review_after_days=view.review_after_days,
-            review_overdue=view.review_overdue,
+        review=ReviewOut.shown(
+            view,
             reviews=[OwnEntryOut.of(e) for e in view.reviews],
             closures=[OwnEntryOut.of(e) for e in view.closures],
         ),
         transfers=[TransferOut.of(t, view.now) for t in view.transfers],
-        entries=[EntryOut(**vars(e)) for e in view.entries],
+        entries=[EntryOut.said(e) for e in view.entries],
         reads=[ReadOut.of(r) for r in view.reads],
     )

@@ -12,8 +12,8 @@ from typing import Any, Self
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from pydantic import BaseModel
 
+from services.review.adapters.shown import Shown
 from services.review.application import CaseNotFoundError, Reviews
 from services.review.domain import CaseRecord
 from services.review.domain.access_log import version_of
@@ -91,7 +91,9 @@ def read_case(
 # Review's own entries, sent over HTTP: steps 7 and 8, and the child-protection file's transfers.
 
 
-class StepEntryOut(BaseModel):
+# Its fields before ``facts`` are EntrySaid's, written again: as EntryOut is, it would be a
+# dataclass deriving them, but shared.http.post_entry_route takes a pydantic model for ``out``.
+class StepEntryOut(Shown):
     """An entry of steps 7 or 8 as recorded; the case's new version is the ``ETag``."""
 
     number: int
@@ -107,10 +109,9 @@ class StepEntryOut(BaseModel):
     def of(cls, entry: CaseRecord.EntryRecorded, record: CaseRecord, now: datetime) -> Self:
         """The entry as recorded (its facts without the retry's key), and what
         :meth:`besides` adds from ``record``, the case after it, at ``now``."""
-        shown = {
-            name: getattr(entry, name) for name in StepEntryOut.model_fields if name != "facts"
-        }
-        return cls(**shown, facts=own_facts(entry.payload)[0], **cls.besides(entry, record, now))
+        return cls.shown(
+            entry, facts=own_facts(entry.payload)[0], **cls.besides(entry, record, now)
+        )
 
     @classmethod
     def besides(
