@@ -16,7 +16,7 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import get_topic
 
-from services.referral.domain import Referral
+from services.referral.domain import Referral, RiskAssessed
 from services.referral.domain.notices import Dispatch, Notice, RetryPolicy
 from services.referral.pending import OutstandingAction, PendingIndex
 from services.referral.policy import POLICIES, CaseFacts, UnknownPolicyVersionError, assess
@@ -146,33 +146,12 @@ class Referrals(ServiceApplication):
             self.clock(),
         )
 
-    def decide(
-        self,
-        case_id: UUID,
-        command: Callable[..., None],
-        *,
-        details: dict[str, Any],
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[CaseEntry, bool]:
-        """Record a DSL's entry on a case by a :class:`Referral` command (completing or
-        declining an action, overriding the classification, a safeguard, the police's
-        outcome); a risk assessment also reassesses the case, in the same transaction."""
-        then = self._reassess_with_risk if command is Referral.assess_risk else None
-        return self.record_on(
-            self.get_referral(case_id),
-            command,
-            details=details,
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version,
-            then=then,
-        )
+    def get_case(self, case_id: UUID) -> Referral:
+        return self.get_referral(case_id)
+
+    def follows(self, kind: type[CaseEntry]) -> Callable[[Any], None] | None:
+        """A risk assessment reassesses the case, in the same transaction."""
+        return self._reassess_with_risk if kind is RiskAssessed else None
 
     def _reassess_with_risk(self, referral: Referral) -> None:
         risk = referral.risk_assessments[-1]

@@ -21,11 +21,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
 from services.referral.application import Referrals
 from services.referral.domain import Referral
 from services.referral.policy import CaseFacts, UnknownPolicyVersionError, assess
+from shared.topics import topics_of
 
 ABSENT = "(none)"
 """How a field, criterion or action that one side does not have is shown."""
@@ -155,11 +154,11 @@ def replay_case(app: Referrals, case_id: UUID) -> list[Replay]:
 
 def case_ids(app: Referrals) -> Iterator[UUID]:
     """Every case referral holds, in the order it opened them (from the notification log)."""
-    opened = get_topic(Referral.Opened)
+    opened = topics_of(Referral.Opened)  # old topics too: cases opened before issue 13
     start = None
     while True:
         page = app.recorder.select_notifications(
-            start=start, limit=1000, topics=(opened,), inclusive_of_start=False
+            start=start, limit=1000, topics=opened, inclusive_of_start=False
         )
         if not page:
             return
