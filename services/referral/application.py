@@ -163,17 +163,28 @@ class Referrals(ServiceApplication):
             referral, facts, f"referral:risk_assessment:{len(referral.risk_assessments)}"
         )
 
-    # Notices: made in the same transaction as the event that calls for them.
+    # Notices: made in the same transaction as the event that calls for them, on both paths
+    # that write a case: policy() for intake's facts, save() for a DSL's entry or an
+    # escalation. So no path stores an assessment that newly requires an action without its
+    # notices, or a notice without its assessment.
 
-    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        """Add the notices the new events call for, then write everything at once.
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """Apply an upstream contract, with the notices what it recorded calls for."""
+        super().policy(domain_event, processing_event)
+        processing_event.collect_events(
+            *notices_called_for(
+                self.trust,
+                list(processing_event.aggregates.values()),
+                processing_event.events,
+                self.clock(),
+            )
+        )
 
-        Both ``save()`` (a DSL's decision, an escalation) and ``process_event()`` (intake's
-        facts) write through this one method, so no path can store an assessment that newly
-        requires an action without its notices, or a notice without its assessment."""
-        for notice in notices_called_for(self.trust, processing_event, self.clock()):
-            processing_event.collect_events(notice)
-        return super()._record(processing_event)
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, with the notices the new events call for, in one transaction."""
+        events = [e for obj in objs if isinstance(obj, Referral) for e in obj.pending_events]
+        notices = notices_called_for(self.trust, objs, events, self.clock())
+        return super().save(*objs, *notices, **kwargs)
 
     # Delivery: the worker (services.referral.followups) records each attempt before sending.
 
