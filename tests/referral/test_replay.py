@@ -15,10 +15,7 @@ from eventsourcing.utils import get_topic
 from typer.testing import CliRunner
 
 from ops.cli import app as cli
-from services.referral.application import Referrals
-from services.referral.domain import Referral, RiskAssessed
-from services.referral.policy import POLICIES, Assessment, CaseFacts, assess, uk_2024_2
-from services.referral.replay import (
+from ops.replay import (
     Replay,
     Tally,
     Verdict,
@@ -26,6 +23,9 @@ from services.referral.replay import (
     replay_all,
     replay_case,
 )
+from services.referral.application import Referrals
+from services.referral.domain import Referral, RiskAssessed
+from services.referral.policy import POLICIES, Assessment, CaseFacts, assess, uk_2024_2
 from shared.contracts.intake import (
     IncidentReportedV1,
     TriageRecordedV1,
