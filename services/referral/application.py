@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import singledispatchmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
@@ -33,6 +33,7 @@ from shared.entries import CaseEntry
 from shared.trust import Trust, load_trust
 
 SYSTEM_ACTOR = "referral-service"
+A = TypeVar("A")
 TRUST_FILE_KEY = "SAFEGUARD_TRUST_FILE"
 """The application's env names the trust file (the runtime puts the setting there)."""
 
@@ -226,13 +227,7 @@ class Referrals(ServiceApplication):
         raise AssertionError  # unreachable: the last try returns or raises
 
     def get_notice(self, notice_id: UUID) -> Notice:
-        try:
-            notice: Any = self.repository.get(notice_id)
-        except AggregateNotFoundError:
-            raise NoticeNotFoundError(notice_id) from None
-        if not isinstance(notice, Notice):
-            raise NoticeNotFoundError(notice_id)
-        return notice
+        return self._get(notice_id, Notice, NoticeNotFoundError)
 
     def health(self) -> dict[str, Any]:
         """Overdue actions, and notices given up on: both need a person."""
@@ -289,10 +284,14 @@ class Referrals(ServiceApplication):
         return recorded
 
     def get_referral(self, case_id: UUID) -> Referral:
+        return self._get(case_id, Referral, ReferralNotFoundError)
+
+    def _get(self, aggregate_id: UUID, kind: type[A], missing: type[LookupError]) -> A:
+        """The aggregate of ``kind`` with that id, or ``missing``: none, or not a ``kind``."""
         try:
-            referral: Any = self.repository.get(case_id)
+            found: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise ReferralNotFoundError(case_id) from None
-        if not isinstance(referral, Referral):
-            raise ReferralNotFoundError(case_id)
-        return referral
+            raise missing(aggregate_id) from None
+        if not isinstance(found, kind):
+            raise missing(aggregate_id)
+        return found

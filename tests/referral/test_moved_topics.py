@@ -11,17 +11,9 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from services.referral import domain
 from services.referral.application import Referrals
-from services.referral.domain import (
-    ENTRY_KINDS,
-    ActionCompleted,
-    ActionDeclined,
-    ClassificationOverridden,
-    PoliceOutcomeRecorded,
-    Referral,
-    RiskAssessed,
-    SafeguardRecorded,
-)
+from services.referral.domain import ENTRY_KINDS, Referral
 from shared.topics import topics_of
 from tests.conftest import StoreChoice
 from tests.referral.test_referrals import ROMANTIC, CaseApp, new_case
@@ -30,21 +22,21 @@ OLD = "services.referral.domain:Referral"
 NEW = "services.referral.domain.referral:Referral"
 NOW = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
 STORED: dict[type[Any], dict[str, Any]] = {
-    RiskAssessed: {"factors": ROMANTIC, "conclusion": "low", "reasons": "Invented"},
-    ClassificationOverridden: {
+    domain.RiskAssessed: {"factors": ROMANTIC, "conclusion": "low", "reasons": "Invented"},
+    domain.ClassificationOverridden: {
         "classification": "aggravated",
         "subtype": "youth_intent_to_harm",
         "reason": "Invented",
     },
-    SafeguardRecorded: {"pseudonym": "YP-2", "kind": "support", "detail": "Invented"},
-    ActionCompleted: {
+    domain.SafeguardRecorded: {"pseudonym": "YP-2", "kind": "support", "detail": "Invented"},
+    domain.ActionCompleted: {
         "action": "parents_or_carers",
         "how": "phone",
         "whom": "Invented parent",
         "their_reference": "",
     },
-    ActionDeclined: {"action": "police", "reason": "Invented: experimental"},
-    PoliceOutcomeRecorded: {
+    domain.ActionDeclined: {"action": "police", "reason": "Invented: experimental"},
+    domain.PoliceOutcomeRecorded: {
         "code": "21",
         "outcome_date": "2026-12-01",
         "police_reference": "INV-1",

@@ -4,9 +4,9 @@ declined, the police's outcome); :mod:`.referral` holds the case they are record
 assessments (:mod:`services.referral.policy`), its actions (:mod:`.actions`) and their
 deadlines (:mod:`.deadlines`); :mod:`.notices` the notices sent about them.
 
-Until issue 13 the referral and every kind of entry were classes of this module, and events
-stored then name them by topic (``services.referral.domain:Referral.RiskAssessed``): each old
-topic is registered to the class that now holds it, so those events load as they were.
+The events a store holds from before issue 13 name the classes where this module held them
+all (``services.referral.domain:Referral.RiskAssessed``): below, each of those topics is
+registered to the class that holds the kind now, and those events load unchanged.
 """
 
 from __future__ import annotations

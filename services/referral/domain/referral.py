@@ -58,6 +58,9 @@ class Referral(Aggregate):
     """What the policy requires for one case, and what was decided."""
 
     class Opened(Aggregate.Created):
+        """Intake published a disclosure: referral's record of the case opens, to be assessed
+        at once (with nothing known yet but how it was disclosed)."""
+
         school: str
         reference: str
 
@@ -177,12 +180,10 @@ class Referral(Aggregate):
                     self.ActionEscalated,
                     school=self.school,
                     reference=self.reference,
-                    action=due.action,
-                    to=due.to,
-                    due_at=due.due_at,
-                    escalate_at=due.escalate_at,
-                    policy_version=due.policy_version,
-                    rule=due.rule,
+                    action=action.action,
+                    due_at=action.due_at,
+                    policy_version=action.policy_version,
+                    **vars(due),
                     recorded_by="referral-service",  # the deadline lapsed: no one recorded it
                     occurred_at=now,
                     recorded_at=now,

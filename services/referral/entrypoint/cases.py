@@ -37,19 +37,9 @@ class AssessmentOut(BaseModel):
 
     @classmethod
     def of(cls, recorded: Referral.AssessmentRecorded) -> AssessmentOut:
-        outcome = outcome_of(recorded.outcome)
-        return cls(
-            number=recorded.number,
-            classification=outcome.classification,
-            subtype=outcome.subtype,
-            classification_reason=outcome.classification_reason,
-            missing_facts=list(outcome.missing_facts),
-            policy_version=recorded.policy_version,
-            caused_by=recorded.caused_by,
-            recorded_by=recorded.recorded_by,
-            occurred_at=recorded.occurred_at,
-            recorded_at=recorded.recorded_at,
-        )
+        # What was recorded with the assessment, and what the policy found (the outcome).
+        known = {**vars(outcome_of(recorded.outcome)), **vars(recorded)}
+        return cls(**{name: known[name] for name in cls.model_fields})
 
 
 class ReferralOut(BaseModel):
