@@ -323,6 +323,28 @@ def test_a_retry_with_the_same_key_decides_once(app: CaseApp) -> None:
         decline("Another invented reason")
 
 
+def test_a_retried_risk_assessment_without_the_age_gap_is_the_same_entry(app: CaseApp) -> None:
+    """The age gap left out is kept as unknown (None): a retry that leaves it out again is the
+    entry its first attempt recorded, not other details under a reused key."""
+
+    def assess(**factors: Any) -> tuple[object, bool]:
+        return app.record_entry(
+            app.case_id,
+            RiskAssessed,
+            details={"factors": factors, "conclusion": "low", "reasons": "Invented"},
+            recorded_by="dsl.oak",
+            recorded_by_role="dsl",
+            idempotency_key="k-risk",
+        )
+
+    entry, created = assess(**ROMANTIC)
+    assert created
+    assert entry.factors == {**ROMANTIC, "age_gap_years": None}  # type: ignore[attr-defined]
+    assert assess(**ROMANTIC) == (entry, False)
+    with pytest.raises(IdempotencyKeyReusedError):
+        assess(**ROMANTIC, age_gap_years=4)
+
+
 def test_an_assessment_recorded_by_the_first_build_still_loads(store: StoreChoice) -> None:
     """The first build stored the classification and missing facts only: the upcaster keeps
     them, and marks the facts as not recorded."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, NotRequired
 
 from annotated_types import Ge, Le, MaxLen, MinLen
-from pydantic import Field
+from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from shared.entries import CaseEntry, EntryError, NeedsReasonError, Recording
@@ -38,6 +38,7 @@ Subtype = Literal[
 YesNo = Literal["yes", "no", "unknown"]
 
 
+@with_config(ConfigDict(extra="ignore"))  # as the route has always read them
 class RiskFactors(TypedDict):
     """Step 5's structured factors."""
 
@@ -83,10 +84,17 @@ class RiskAssessed(CaseEntry):
         if not facts["reasons"].strip():
             msg = "a risk assessment gives the reasons for its conclusion"
             raise NeedsReasonError(msg)  # named "reason", as the route has always answered
-        # An age gap left out is unknown, kept as such among the factors the policy reads.
-        factors = dict(facts["factors"])
-        factors.setdefault("age_gap_years", None)
-        return {**facts, "factors": factors}
+        return {**facts, "factors": kept_factors(facts["factors"])}
+
+    def same_as(self, facts: dict[str, Any]) -> bool:
+        sent = facts.get("factors")
+        return super().same_as(facts if sent is None else {**facts, "factors": kept_factors(sent)})
+
+
+def kept_factors(factors: RiskFactors) -> RiskFactors:
+    """The factors as kept: an age gap left out is unknown, kept as such among the factors the
+    policy reads."""
+    return {**factors, "age_gap_years": factors.get("age_gap_years")}
 
 
 class ClassificationOverridden(CaseEntry):
