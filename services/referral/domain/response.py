@@ -4,7 +4,7 @@ and the safeguards put in place for a young person (counselling, a protection pl
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from annotated_types import Ge, Le, MaxLen, MinLen
 from pydantic import ConfigDict, Field, with_config
@@ -20,20 +20,15 @@ DECIDERS = ("dsl", "head")
 Reason = Annotated[FreeText, MinLen(1), MaxLen(5000)]
 """Why the DSL decided as they did: longer than a note, since it is what an inspector reads."""
 
-CLASSIFICATIONS = {
-    "aggravated": ("adult_involved", "youth_intent_to_harm", "youth_reckless_misuse"),
-    "experimental": ("romantic", "sexual_attention_seeking", "other"),
-}
+# Wolak and Finkelhor's classification, and each one's subtypes.
 Classification = Literal["aggravated", "experimental"]
-Subtype = Literal[
-    "adult_involved",
-    "youth_intent_to_harm",
-    "youth_reckless_misuse",
-    "romantic",
-    "sexual_attention_seeking",
-    "other",
-]
-"""Each classification's subtypes, as :data:`CLASSIFICATIONS` pairs them."""
+AggravatedSubtype = Literal["adult_involved", "youth_intent_to_harm", "youth_reckless_misuse"]
+ExperimentalSubtype = Literal["romantic", "sexual_attention_seeking", "other"]
+Subtype = Literal[AggravatedSubtype, ExperimentalSubtype]
+CLASSIFICATIONS = {
+    "aggravated": get_args(AggravatedSubtype),
+    "experimental": get_args(ExperimentalSubtype),
+}
 
 YesNo = Literal["yes", "no", "unknown"]
 
