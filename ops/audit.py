@@ -17,7 +17,7 @@ from shared.settings import Settings
 from shared.store import StoreConfigError, store_env
 
 if TYPE_CHECKING:
-    from services.referral.replay import Replay
+    from ops.replay import Replay
 
 audit_app = typer.Typer(help="Check the stored record.", no_args_is_help=True)
 
@@ -58,9 +58,9 @@ def verify() -> None:
 def replay() -> None:
     """Re-run each assessment's policy version over the facts it read; exit 1 naming each
     decision that differs, and each policy version this build no longer has."""
+    from ops.replay import Tally, case_ids, replay_case
     from services.referral.application import Referrals
     from services.referral.policy import UnknownPolicyVersionError
-    from services.referral.replay import Tally, case_ids, replay_case
 
     console = Console(stderr=True)
     try:
@@ -88,8 +88,8 @@ def replay() -> None:
 def _report(result: Replay) -> list[str]:
     """The lines one replayed assessment is reported with: none when it reproduced, or when
     the first build kept no facts to replay (counted in the final line)."""
+    from ops.replay import Verdict
     from services.referral.policy import POLICIES
-    from services.referral.replay import Verdict
 
     where = f"{result.reference} ({result.case_id}) assessment {result.number}"
     if result.verdict is Verdict.NO_SUCH_VERSION:

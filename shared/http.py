@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Annotated, Any, Protocol, Self
+from typing import Annotated, Any, Protocol, Self, TypeVar
 from uuid import UUID
 
 from fastapi import (
@@ -37,7 +37,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.application import CaseChangedError, IdempotencyKeyReusedError, ServiceApplication
 from shared.entries import CLOCK_SKEW, CaseEntry, EntryError, NeedsReasonError
-from shared.identity import Authorize, Principal, case_not_found
+from shared.identity import Authorize, Principal, case_not_found, hide_unless_visible
 from shared.local_time import TrustTime
 from shared.references import REFERENCE_PATTERN
 
@@ -82,6 +82,30 @@ def case_id_of(
 
 CaseId = Annotated[UUID, Depends(case_id_of)]
 """A case named in a path, as ``/cases/{case_id}``: by its id or its reference."""
+
+App = TypeVar("App", bound=ServiceApplication)
+
+
+def application_of(request: Request, kind: type[App]) -> App:
+    """The service's application (of ``kind``) that answers ``request``."""
+    app = request.app.state.runtime.app
+    assert isinstance(app, kind)
+    return app
+
+
+def visible_case(
+    request: Request, principal: Principal, case_id: UUID, *, missing: type[LookupError]
+) -> Any:
+    """The case (the service's own aggregate, by :meth:`ServiceApplication.get_case`), if the
+    principal may see it; else 404, as for a case that does not exist (``missing``: the
+    service's own not-found error)."""
+    try:
+        case = application_of(request, ServiceApplication).get_case(case_id)
+    except missing:
+        raise case_not_found() from None
+    hide_unless_visible(principal, case.school)  # type: ignore[attr-defined]
+    return case
+
 
 SchoolAsked = Annotated[
     str | None,

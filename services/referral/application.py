@@ -9,14 +9,14 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import singledispatchmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import get_topic
 
-from services.referral.domain import Referral
+from services.referral.domain import Referral, RiskAssessed
 from services.referral.domain.notices import Dispatch, Notice, RetryPolicy
 from services.referral.pending import OutstandingAction, PendingIndex
 from services.referral.policy import POLICIES, CaseFacts, UnknownPolicyVersionError, assess
@@ -33,6 +33,7 @@ from shared.entries import CaseEntry
 from shared.trust import Trust, load_trust
 
 SYSTEM_ACTOR = "referral-service"
+A = TypeVar("A")
 TRUST_FILE_KEY = "SAFEGUARD_TRUST_FILE"
 """The application's env names the trust file (the runtime puts the setting there)."""
 
@@ -146,33 +147,12 @@ class Referrals(ServiceApplication):
             self.clock(),
         )
 
-    def decide(
-        self,
-        case_id: UUID,
-        command: Callable[..., None],
-        *,
-        details: dict[str, Any],
-        recorded_by: str,
-        recorded_by_role: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> tuple[CaseEntry, bool]:
-        """Record a DSL's entry on a case by a :class:`Referral` command (completing or
-        declining an action, overriding the classification, a safeguard, the police's
-        outcome); a risk assessment also reassesses the case, in the same transaction."""
-        then = self._reassess_with_risk if command is Referral.assess_risk else None
-        return self.record_on(
-            self.get_referral(case_id),
-            command,
-            details=details,
-            recorded_by=recorded_by,
-            recorded_by_role=recorded_by_role,
-            occurred_at=occurred_at,
-            idempotency_key=idempotency_key,
-            expected_version=expected_version,
-            then=then,
-        )
+    def get_case(self, case_id: UUID) -> Referral:
+        return self.get_referral(case_id)
+
+    def follows(self, kind: type[CaseEntry]) -> Callable[[Any], None] | None:
+        """A risk assessment reassesses the case, in the same transaction."""
+        return self._reassess_with_risk if kind is RiskAssessed else None
 
     def _reassess_with_risk(self, referral: Referral) -> None:
         risk = referral.risk_assessments[-1]
@@ -184,17 +164,28 @@ class Referrals(ServiceApplication):
             referral, facts, f"referral:risk_assessment:{len(referral.risk_assessments)}"
         )
 
-    # Notices: made in the same transaction as the event that calls for them.
+    # Notices: made in the same transaction as the event that calls for them, on both paths
+    # that write a case: policy() for intake's facts, save() for a DSL's entry or an
+    # escalation. So no path stores an assessment that newly requires an action without its
+    # notices, or a notice without its assessment.
 
-    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        """Add the notices the new events call for, then write everything at once.
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """Apply an upstream contract, with the notices what it recorded calls for."""
+        super().policy(domain_event, processing_event)
+        processing_event.collect_events(
+            *notices_called_for(
+                self.trust,
+                list(processing_event.aggregates.values()),
+                processing_event.events,
+                self.clock(),
+            )
+        )
 
-        Both ``save()`` (a DSL's decision, an escalation) and ``process_event()`` (intake's
-        facts) write through this one method, so no path can store an assessment that newly
-        requires an action without its notices, or a notice without its assessment."""
-        for notice in notices_called_for(self.trust, processing_event, self.clock()):
-            processing_event.collect_events(notice)
-        return super()._record(processing_event)
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, with the notices the new events call for, in one transaction."""
+        events = [e for obj in objs if isinstance(obj, Referral) for e in obj.pending_events]
+        notices = notices_called_for(self.trust, objs, events, self.clock())
+        return super().save(*objs, *notices, **kwargs)
 
     # Delivery: the worker (services.referral.followups) records each attempt before sending.
 
@@ -236,13 +227,7 @@ class Referrals(ServiceApplication):
         raise AssertionError  # unreachable: the last try returns or raises
 
     def get_notice(self, notice_id: UUID) -> Notice:
-        try:
-            notice: Any = self.repository.get(notice_id)
-        except AggregateNotFoundError:
-            raise NoticeNotFoundError(notice_id) from None
-        if not isinstance(notice, Notice):
-            raise NoticeNotFoundError(notice_id)
-        return notice
+        return self._get(notice_id, Notice, NoticeNotFoundError)
 
     def health(self) -> dict[str, Any]:
         """Overdue actions, and notices given up on: both need a person."""
@@ -299,10 +284,14 @@ class Referrals(ServiceApplication):
         return recorded
 
     def get_referral(self, case_id: UUID) -> Referral:
+        return self._get(case_id, Referral, ReferralNotFoundError)
+
+    def _get(self, aggregate_id: UUID, kind: type[A], missing: type[LookupError]) -> A:
+        """The aggregate of ``kind`` with that id, or ``missing``: none, or not a ``kind``."""
         try:
-            referral: Any = self.repository.get(case_id)
+            found: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise ReferralNotFoundError(case_id) from None
-        if not isinstance(referral, Referral):
-            raise ReferralNotFoundError(case_id)
-        return referral
+            raise missing(aggregate_id) from None
+        if not isinstance(found, kind):
+            raise missing(aggregate_id)
+        return found

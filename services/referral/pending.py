@@ -21,32 +21,21 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
-from eventsourcing.utils import get_topic
 
-from services.referral.domain import Referral
+from services.referral.domain import ActionCompleted, ActionDeclined, Referral
 from services.referral.domain.deadlines import DSL, HEAD, head_escalation_at
 from services.referral.domain.notices import Notice
+from shared.topics import topics_of
 
 TRACKING_NAME = "referral-followups"
 BATCH = 500
-CASE_TOPICS = tuple(
-    get_topic(cls)
-    for cls in (
-        Referral.AssessmentRecorded,
-        Referral.ActionCompleted,
-        Referral.ActionDeclined,
-        Referral.ActionEscalated,
-    )
+# Every topic each event was stored under, old ones too: a case whose actions were opened
+# before its classes moved (issue 13) is still followed up.
+CASE_TOPICS = topics_of(
+    Referral.AssessmentRecorded, ActionCompleted, ActionDeclined, Referral.ActionEscalated
 )
-NOTICE_TOPICS = tuple(
-    get_topic(cls)
-    for cls in (
-        Notice.Created,
-        Notice.AttemptStarted,
-        Notice.Delivered,
-        Notice.Failed,
-        Notice.GaveUp,
-    )
+NOTICE_TOPICS = topics_of(
+    Notice.Created, Notice.AttemptStarted, Notice.Delivered, Notice.Failed, Notice.GaveUp
 )
 
 

@@ -3,11 +3,8 @@ or escalated, gets one notice to each recipient of the trust that asked for it."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from uuid import UUID
-
-from eventsourcing.application import ProcessingEvent
 
 from services.referral.domain import Action, Referral
 from services.referral.domain.notices import (
@@ -20,15 +17,16 @@ from shared.trust import Recipient, Trust
 
 
 def notices_called_for(
-    trust: Trust, processing_event: ProcessingEvent[UUID], now: datetime
+    trust: Trust, aggregates: Iterable[object], events: Sequence[object], now: datetime
 ) -> list[Notice]:
-    """The notices the events about to be written call for, one per recipient and cause."""
+    """The notices ``events``, about to be written with their ``aggregates``, call for: one
+    per recipient and cause."""
     notices: list[Notice] = []
-    for referral in list(processing_event.aggregates.values()):
+    for referral in aggregates:
         if not isinstance(referral, Referral):
             continue
-        for e in processing_event.events:
-            if e.originator_id != referral.id:
+        for e in events:
+            if not isinstance(e, Referral.Event) or e.originator_id != referral.id:
                 continue
             if isinstance(e, Referral.AssessmentRecorded):
                 for action in referral.actions.values():

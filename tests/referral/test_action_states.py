@@ -10,7 +10,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from services.referral.adapters.contracts import to_contract
-from services.referral.domain import Referral
+from services.referral.domain import ActionCompleted, ActionDeclined, Referral, RiskAssessed
 from services.referral.domain.actions import canonical_states
 from services.referral.policy import Assessment, RequiredAction
 from shared.contracts import decode
@@ -26,12 +26,12 @@ def decided_then_reassessed(app: CaseApp) -> None:
     """The image on an app; police left to the DSL and declined, parents told; then an adult
     may be involved and the image is found on a phone only."""
     app.triage(1, image_locations=ON_A_SITE)
-    app.decide(Referral.assess_risk, factors=ROMANTIC, conclusion="low", reasons="Invented")
-    app.decide(Referral.decline_action, action="police", reason="Invented: experimental")
+    app.decide(RiskAssessed, factors=ROMANTIC, conclusion="low", reasons="Invented")
+    app.decide(ActionDeclined, action="police", reason="Invented: experimental")
     app.decide(
-        Referral.complete_action,
+        ActionCompleted,
         action="parents_or_carers",
-        how="Invented call",
+        how="phone",
         whom="Invented parent",
         their_reference="",
     )

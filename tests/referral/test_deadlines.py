@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 
 from services.referral.application import Referrals
-from services.referral.domain import Referral
+from services.referral.domain import ActionCompleted, ActionDeclined
 from services.referral.domain.deadlines import HEAD_AFTER_DEADLINE
 from services.referral.pending import TRACKING_NAME
 from services.referral.policy import POLICIES
@@ -33,15 +33,15 @@ def escalated(app: Referrals, case_id: UUID) -> list[tuple[str, str]]:
     return [(e.action, e.to) for e in app.get_referral(case_id).escalations]
 
 
-def decide(app: Referrals, case_id: UUID, command: Any, **details: Any) -> None:
-    app.decide(case_id, command, details=details, recorded_by="dsl.oak", recorded_by_role="dsl")
+def decide(app: Referrals, case_id: UUID, kind: Any, **details: Any) -> None:
+    app.record_entry(case_id, kind, details=details, recorded_by="dsl.oak", recorded_by_role="dsl")
 
 
 def complete(app: Referrals, case_id: UUID, action: str) -> None:
     decide(
         app,
         case_id,
-        Referral.complete_action,
+        ActionCompleted,
         action=action,
         how="phone",
         whom="Invented",
@@ -127,7 +127,7 @@ def test_a_reopened_action_has_a_new_deadline_and_is_escalated_afresh() -> None:
     clock = Clock()
     app = referrals(None, trust_with(), clock)
     case_id = open_case(app)
-    decide(app, case_id, Referral.decline_action, action="police", reason="Invented: contained")
+    decide(app, case_id, ActionDeclined, action="police", reason="Invented: contained")
     clock.now = NOW + timedelta(days=3)
     triage(app, case_id, 2, adult_involvement="suspected", correction_reason="Invented")
     police = app.get_referral(case_id).actions["police"]
@@ -155,8 +155,8 @@ def test_a_restart_reads_the_log_only_from_the_oldest_open_matter(store: StoreCh
     clock = Clock()
     app = referrals(store.env("referral"), trust_with(), clock)
     settled = open_case(app)
-    decide(app, settled, Referral.decline_action, action="police", reason="Invented")
-    decide(app, settled, Referral.decline_action, action="parents_or_carers", reason="Invented")
+    decide(app, settled, ActionDeclined, action="police", reason="Invented")
+    decide(app, settled, ActionDeclined, action="parents_or_carers", reason="Invented")
     complete(app, settled, "senior_management")
     complete(app, settled, "dsl_record")
     settled_up_to = app.recorder.max_notification_id()

@@ -38,7 +38,7 @@ from services.referral.delivery import (
     SmtpSender,
     WebhookSender,
 )
-from services.referral.domain import Referral
+from services.referral.domain import ActionCompleted
 from services.referral.domain.notices import LOST, Notice, RetryPolicy
 from services.referral.entrypoint import SPEC, router
 from services.referral.followups import BACKGROUND, FollowUps
@@ -397,9 +397,9 @@ async def test_a_recipient_that_never_answers_is_given_up_and_nothing_else_stops
     assert len(inbox.messages) == 1
     assert app.health()["notices_given_up"] == 1  # on /readyz, for a person to act on
     # The case goes on: a decision is recorded, and the notices are settled.
-    app.decide(
+    app.record_entry(
         case_id,
-        Referral.complete_action,
+        ActionCompleted,
         details={"action": "police", "how": "phone", "whom": "Invented", "their_reference": "X"},
         recorded_by="dsl.oak",
         recorded_by_role="dsl",

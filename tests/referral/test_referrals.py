@@ -14,7 +14,16 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.utils import get_topic
 
 from services.referral.application import Referrals
-from services.referral.domain import ActionError, Referral
+from services.referral.domain import (
+    ActionCompleted,
+    ActionDeclined,
+    ActionError,
+    ClassificationOverridden,
+    PoliceOutcomeRecorded,
+    Referral,
+    RiskAssessed,
+    SafeguardRecorded,
+)
 from services.review.application import Reviews
 from shared.application import IdempotencyKeyReusedError
 from shared.contracts.intake import TriageRecordedV1, TriageRecordedV2, YoungPersonRecordedV1
@@ -94,9 +103,9 @@ class CaseApp(Referrals):
             )
         )
 
-    def decide(self, command: Any, by: str = "dsl.oak", **details: Any):  # type: ignore[no-untyped-def,override]
-        return super().decide(
-            self.case_id, command, details=details, recorded_by=by, recorded_by_role="dsl"
+    def decide(self, entry_kind: Any, by: str = "dsl.oak", **details: Any):  # type: ignore[no-untyped-def]
+        return self.record_entry(
+            self.case_id, entry_kind, details=details, recorded_by=by, recorded_by_role="dsl"
         )
 
     @property
@@ -149,13 +158,13 @@ def test_required_actions_open_with_their_deadlines(app: CaseApp) -> None:
 
 def test_an_experimental_case_not_referred_needs_written_reasons(app: CaseApp) -> None:
     app.triage(1)
-    app.decide(Referral.assess_risk, factors=ROMANTIC, conclusion="low", reasons="Invented")
+    app.decide(RiskAssessed, factors=ROMANTIC, conclusion="low", reasons="Invented")
     assert app.case.classification == ("experimental", "romantic")
     assert app.case.actions["police"].level == "dsl_decides"
     with pytest.raises(NeedsReasonError, match="written reason"):
-        app.decide(Referral.decline_action, action="police", reason=" ")
+        app.decide(ActionDeclined, action="police", reason=" ")
     app.decide(
-        Referral.decline_action,
+        ActionDeclined,
         action="police",
         reason="Invented: a consensual exchange between two Year 10s, contained",
     )
@@ -166,9 +175,9 @@ def test_an_experimental_case_not_referred_needs_written_reasons(app: CaseApp) -
 def test_a_required_police_referral_cannot_be_declined(app: CaseApp) -> None:
     app.triage(1, adult_involvement="yes")
     with pytest.raises(ActionError, match="police cannot be declined"):
-        app.decide(Referral.decline_action, action="police", reason="Invented reason")
+        app.decide(ActionDeclined, action="police", reason="Invented reason")
     app.decide(
-        Referral.complete_action,
+        ActionCompleted,
         action="police",
         how="phone",
         whom="Invented Sergeant",
@@ -176,13 +185,13 @@ def test_a_required_police_referral_cannot_be_declined(app: CaseApp) -> None:
     )
     assert app.case.actions["police"].decision["their_reference"] == "INV-INC-77"
     with pytest.raises(ActionError, match="done already"):
-        app.decide(Referral.complete_action, action="police", how="", whom="", their_reference="")
+        app.decide(ActionCompleted, action="police", how="phone", whom="", their_reference="")
 
 
 def test_a_declined_referral_reopens_when_new_facts_require_it(app: CaseApp) -> None:
     app.triage(1)
-    app.decide(Referral.assess_risk, factors=ROMANTIC, conclusion="low", reasons="Invented")
-    app.decide(Referral.decline_action, action="police", reason="Invented: experimental")
+    app.decide(RiskAssessed, factors=ROMANTIC, conclusion="low", reasons="Invented")
+    app.decide(ActionDeclined, action="police", reason="Invented: experimental")
     app.time.now = NOW + timedelta(days=3)
     app.triage(2, adult_involvement="suspected", correction_reason="Invented: new facts")
     police = app.case.actions["police"]
@@ -197,9 +206,9 @@ def test_violent_acts_found_later_make_an_experimental_case_aggravated_and_reope
     app: CaseApp,
 ) -> None:
     app.triage_apart(1)
-    app.decide(Referral.assess_risk, factors=ROMANTIC, conclusion="low", reasons="Invented")
+    app.decide(RiskAssessed, factors=ROMANTIC, conclusion="low", reasons="Invented")
     assert app.case.classification == ("experimental", "romantic")
-    app.decide(Referral.decline_action, action="police", reason="Invented: experimental")
+    app.decide(ActionDeclined, action="police", reason="Invented: experimental")
 
     app.triage_apart(
         2, violent_or_abusive_acts="yes", correction_reason="Invented: the DSL learnt more"
@@ -224,7 +233,7 @@ def test_violent_acts_found_later_make_an_experimental_case_aggravated_and_reope
 def test_the_risk_assessment_reassesses_in_the_same_save(app: CaseApp) -> None:
     app.triage(1)
     entry, created = app.decide(
-        Referral.assess_risk, factors=ROMANTIC, conclusion="high", reasons="Invented"
+        RiskAssessed, factors=ROMANTIC, conclusion="high", reasons="Invented"
     )
     assert created
     latest = app.case.assessments[-1]
@@ -236,35 +245,35 @@ def test_the_risk_assessment_reassesses_in_the_same_save(app: CaseApp) -> None:
 def test_parents_are_told_unless_the_dsl_records_why_not(app: CaseApp) -> None:
     app.triage(1)
     app.decide(
-        Referral.decline_action,
+        ActionDeclined,
         action="parents_or_carers",
         reason="Invented: telling them would put the young person at risk",
     )
     assert app.case.actions["parents_or_carers"].status == "declined"
     with pytest.raises(ActionError, match="senior_management cannot be declined"):
-        app.decide(Referral.decline_action, action="senior_management", reason="Invented")
+        app.decide(ActionDeclined, action="senior_management", reason="Invented")
     with pytest.raises(ActionError, match="no action hosting_site"):
-        app.decide(Referral.decline_action, action="hosting_site", reason="Invented")
+        app.decide(ActionDeclined, action="hosting_site", reason="Invented")
 
 
 def test_the_dsl_overrides_the_classification_with_a_reason(app: CaseApp) -> None:
     app.triage(1)
     with pytest.raises(NeedsReasonError):
         app.decide(
-            Referral.override_classification,
+            ClassificationOverridden,
             classification="aggravated",
             subtype="youth_intent_to_harm",
             reason="",
         )
     with pytest.raises(ValueError, match="must be one of"):
         app.decide(
-            Referral.override_classification,
+            ClassificationOverridden,
             classification="aggravated",
             subtype="romantic",
             reason="Invented",
         )
     app.decide(
-        Referral.override_classification,
+        ClassificationOverridden,
         classification="aggravated",
         subtype="youth_intent_to_harm",
         reason="Invented: threats made in the chat",
@@ -275,15 +284,15 @@ def test_the_dsl_overrides_the_classification_with_a_reason(app: CaseApp) -> Non
 
 def test_safeguards_and_the_police_outcome_are_recorded(app: CaseApp) -> None:
     with pytest.raises(ValueError, match="no young person YP-1 on this case"):
-        app.decide(Referral.record_safeguard, pseudonym="YP-1", kind="support", detail="x")
+        app.decide(SafeguardRecorded, pseudonym="YP-1", kind="support", detail="x")
     app.feed(
         YoungPersonRecordedV1.model_validate(
             {**GOLDEN_PERSON, "case_id": app.case_id, "pseudonym": "YP-1"}
         )
     )
-    app.decide(Referral.record_safeguard, pseudonym="YP-1", kind="counselling", detail="Invented")
+    app.decide(SafeguardRecorded, pseudonym="YP-1", kind="counselling", detail="Invented")
     app.decide(
-        Referral.record_police_outcome,
+        PoliceOutcomeRecorded,
         code="21",
         outcome_date="2026-12-01",
         police_reference="INV-INC-77",
@@ -292,17 +301,16 @@ def test_safeguards_and_the_police_outcome_are_recorded(app: CaseApp) -> None:
     assert [s.kind for s in app.case.safeguards] == ["counselling"]
     assert app.case.police_outcomes[0].code == "21"
     with pytest.raises(ValueError, match="kind must be one of"):
-        app.decide(Referral.record_safeguard, pseudonym="YP-1", kind="detention", detail="")
+        app.decide(SafeguardRecorded, pseudonym="YP-1", kind="detention", detail="")
 
 
 def test_a_retry_with_the_same_key_decides_once(app: CaseApp) -> None:
     app.triage(1)
 
     def decline(reason: str) -> tuple[object, bool]:
-        return Referrals.decide(
-            app,
+        return app.record_entry(
             app.case_id,
-            Referral.decline_action,
+            ActionDeclined,
             details={"action": "parents_or_carers", "reason": reason},
             recorded_by="dsl.oak",
             recorded_by_role="dsl",
@@ -313,6 +321,28 @@ def test_a_retry_with_the_same_key_decides_once(app: CaseApp) -> None:
     assert not decline("Invented reason")[1]
     with pytest.raises(IdempotencyKeyReusedError):
         decline("Another invented reason")
+
+
+def test_a_retried_risk_assessment_without_the_age_gap_is_the_same_entry(app: CaseApp) -> None:
+    """The age gap left out is kept as unknown (None): a retry that leaves it out again is the
+    entry its first attempt recorded, not other details under a reused key."""
+
+    def assess(**factors: Any) -> tuple[object, bool]:
+        return app.record_entry(
+            app.case_id,
+            RiskAssessed,
+            details={"factors": factors, "conclusion": "low", "reasons": "Invented"},
+            recorded_by="dsl.oak",
+            recorded_by_role="dsl",
+            idempotency_key="k-risk",
+        )
+
+    entry, created = assess(**ROMANTIC)
+    assert created
+    assert entry.factors == {**ROMANTIC, "age_gap_years": None}  # type: ignore[attr-defined]
+    assert assess(**ROMANTIC) == (entry, False)
+    with pytest.raises(IdempotencyKeyReusedError):
+        assess(**ROMANTIC, age_gap_years=4)
 
 
 def test_an_assessment_recorded_by_the_first_build_still_loads(store: StoreChoice) -> None:

@@ -15,10 +15,7 @@ from eventsourcing.utils import get_topic
 from typer.testing import CliRunner
 
 from ops.cli import app as cli
-from services.referral.application import Referrals
-from services.referral.domain import Referral
-from services.referral.policy import POLICIES, Assessment, CaseFacts, assess, uk_2024_2
-from services.referral.replay import (
+from ops.replay import (
     Replay,
     Tally,
     Verdict,
@@ -26,6 +23,9 @@ from services.referral.replay import (
     replay_all,
     replay_case,
 )
+from services.referral.application import Referrals
+from services.referral.domain import Referral, RiskAssessed
+from services.referral.policy import POLICIES, Assessment, CaseFacts, assess, uk_2024_2
 from shared.contracts.intake import (
     IncidentReportedV1,
     TriageRecordedV1,
@@ -98,9 +98,9 @@ def some_cases(env: dict[str, str]) -> dict[str, UUID]:
         "OAK-2026-0001": intake.case("OAK-2026-0001"),
         SUSPECTED: intake.case(SUSPECTED, adult_involvement="suspected"),
     }
-    referrals.decide(
+    referrals.record_entry(
         cases["OAK-2026-0001"],
-        Referral.assess_risk,
+        RiskAssessed,
         details={"factors": ROMANTIC, "conclusion": "low", "reasons": "Invented"},
         recorded_by="dsl.oak",
         recorded_by_role="dsl",

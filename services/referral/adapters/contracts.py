@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from services.referral.domain import Referral
+from services.referral.domain import (
+    ActionCompleted,
+    ActionDeclined,
+    ClassificationOverridden,
+    PoliceOutcomeRecorded,
+    Referral,
+    RiskAssessed,
+    SafeguardRecorded,
+)
 from shared.contracts import Contract
 from shared.contracts.referral import (
     ActionCompletedV1,
@@ -23,12 +31,12 @@ _PUBLISHES: dict[type, Publishes] = {
     Referral.AssessmentRecorded: Publishes(
         AssessmentRecordedV1, {"number": "assessment_number"}, spread="outcome"
     ),
-    Referral.ActionCompleted: Publishes(ActionCompletedV1),
-    Referral.ActionDeclined: Publishes(ActionDeclinedV1),
-    Referral.ClassificationOverridden: Publishes(ClassificationOverriddenV1),
-    Referral.RiskAssessed: Publishes(RiskAssessedV1),
-    Referral.SafeguardRecorded: Publishes(SafeguardRecordedV1),
-    Referral.PoliceOutcomeRecorded: Publishes(PoliceOutcomeRecordedV1),
+    ActionCompleted: Publishes(ActionCompletedV1),
+    ActionDeclined: Publishes(ActionDeclinedV1),
+    ClassificationOverridden: Publishes(ClassificationOverriddenV1),
+    RiskAssessed: Publishes(RiskAssessedV1),
+    SafeguardRecorded: Publishes(SafeguardRecordedV1),
+    PoliceOutcomeRecorded: Publishes(PoliceOutcomeRecordedV1),
     Referral.ActionEscalated: Publishes(ActionEscalatedV1),
 }
 

@@ -25,13 +25,11 @@ long as the policy allowed for it."""
 
 @dataclass(frozen=True)
 class Escalation:
-    """An escalation an action is due: to whom, from when, and the rule that says so."""
+    """An escalation an action is due: to whom, from when, and the rule that says so (the
+    action, its deadline and its policy version are the action's own)."""
 
-    action: str
     to: str
-    due_at: datetime
     escalate_at: datetime
-    policy_version: str
     rule: str
 
 
@@ -57,7 +55,7 @@ def escalations_due(action: Action, now: datetime) -> list[Escalation]:
         ),
     ]
     return [
-        Escalation(action.action, to, action.due_at, at, action.policy_version, rule)
+        Escalation(to, at, rule)
         for to, at, rule in candidates
         if now > at and to not in action.escalated_to
     ]

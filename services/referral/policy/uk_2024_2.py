@@ -39,17 +39,33 @@ EXPERIMENTAL_SUBTYPES = ("romantic", "sexual_attention_seeking", "other")
 
 
 def assess(facts: CaseFacts) -> Assessment:
-    classification, subtype, classification_missing = classify(facts)
-    criteria = immediate_referral_criteria(facts)
+    classification, subtype, missing = classify(facts)
+    return assessment(
+        facts, VERSION, (classification, subtype, missing), immediate_referral_criteria(facts)
+    )
+
+
+def assessment(
+    facts: CaseFacts,
+    version: str,
+    classified: tuple[str, str, list[str]],
+    criteria: tuple[Criterion, ...],
+    reason: str = "",
+) -> Assessment:
+    """The assessment under ``version`` of a classification (with its subtype and the facts
+    it lacked) and the criteria: every fact still missing, once, and the actions they require.
+    """
+    classification, subtype, classification_missing = classified
     criteria_missing = [f for c in criteria if c.status == UNKNOWN for f in c.decided_by]
     missing = tuple(dict.fromkeys([*classification_missing, *criteria_missing]))
     return Assessment(
         classification=classification,
         subtype=subtype,
         missing_facts=missing,
-        policy_version=VERSION,
+        policy_version=version,
         criteria=criteria,
         actions=required_actions(facts, classification, criteria),
+        classification_reason=reason,
     )
 
 

@@ -53,18 +53,13 @@ WHY_AGGRAVATED = {
 
 
 def assess(facts: CaseFacts) -> Assessment:
-    classification, subtype, classification_missing, reason = classify(facts)
-    criteria = immediate_referral_criteria(facts)
-    criteria_missing = [f for c in criteria if c.status == UNKNOWN for f in c.decided_by]
-    missing = tuple(dict.fromkeys([*classification_missing, *criteria_missing]))
-    return Assessment(
-        classification=classification,
-        subtype=subtype,
-        missing_facts=missing,
-        policy_version=VERSION,
-        criteria=criteria,
-        actions=uk_2024_2.required_actions(facts, classification, criteria),
-        classification_reason=reason,
+    classification, subtype, missing, reason = classify(facts)
+    return uk_2024_2.assessment(
+        facts,
+        VERSION,
+        (classification, subtype, missing),
+        immediate_referral_criteria(facts),
+        reason,
     )
 
 

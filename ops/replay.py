@@ -15,17 +15,17 @@ cache or a snapshot: the audit checks what is on disk.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
 from services.referral.application import Referrals
 from services.referral.domain import Referral
 from services.referral.policy import CaseFacts, UnknownPolicyVersionError, assess
+from shared.topics import topics_of
 
 ABSENT = "(none)"
 """How a field, criterion or action that one side does not have is shown."""
@@ -73,44 +73,30 @@ class Replay:
 
 @dataclass
 class Tally:
-    """The counts of a replay run."""
+    """The counts of a replay run: how many assessments came out each way."""
 
-    replayed: int = 0
-    reproduced: int = 0
-    differ: int = 0
-    no_facts: int = 0
-    no_such_version: int = 0
+    counts: Counter[Verdict] = field(default_factory=Counter)
 
     def add(self, result: Replay) -> None:
-        self.replayed += 1
-        if result.verdict is Verdict.REPRODUCED:
-            self.reproduced += 1
-        elif result.verdict is Verdict.DIFFERS:
-            self.differ += 1
-        elif result.verdict is Verdict.NO_FACTS:
-            self.no_facts += 1
-        else:
-            self.no_such_version += 1
-
-    @property
-    def not_replayable(self) -> int:
-        return self.no_facts + self.no_such_version
+        self.counts[result.verdict] += 1
 
     @property
     def failed(self) -> bool:
         """A decision that does not reproduce, or a released version this build lost."""
-        return bool(self.differ or self.no_such_version)
+        return bool(self.counts[Verdict.DIFFERS] or self.counts[Verdict.NO_SUCH_VERSION])
 
     def line(self) -> str:
+        no_facts, lacking = self.counts[Verdict.NO_FACTS], self.counts[Verdict.NO_SUCH_VERSION]
         counts = (
-            f"{self.replayed} assessments replayed, {self.reproduced} reproduced, "
-            f"{self.differ} differ, {self.not_replayable} not replayable"
+            f"{self.counts.total()} assessments replayed, "
+            f"{self.counts[Verdict.REPRODUCED]} reproduced, {self.counts[Verdict.DIFFERS]} "
+            f"differ, {no_facts + lacking} not replayable"
         )
-        if not self.not_replayable:
+        if not no_facts + lacking:
             return counts
         return (
-            f"{counts} ({self.no_facts} recorded before facts were kept, "
-            f"{self.no_such_version} under a policy version this build lacks)"
+            f"{counts} ({no_facts} recorded before facts were kept, "
+            f"{lacking} under a policy version this build lacks)"
         )
 
 
@@ -155,11 +141,11 @@ def replay_case(app: Referrals, case_id: UUID) -> list[Replay]:
 
 def case_ids(app: Referrals) -> Iterator[UUID]:
     """Every case referral holds, in the order it opened them (from the notification log)."""
-    opened = get_topic(Referral.Opened)
+    opened = topics_of(Referral.Opened)  # old topics too: cases opened before issue 13
     start = None
     while True:
         page = app.recorder.select_notifications(
-            start=start, limit=1000, topics=(opened,), inclusive_of_start=False
+            start=start, limit=1000, topics=opened, inclusive_of_start=False
         )
         if not page:
             return
@@ -185,26 +171,20 @@ def differences(recorded: str, replayed: str) -> tuple[FieldDifference, ...]:
     found: list[FieldDifference] = []
     for key in sorted((set(old) | set(new)) - {"criteria", "actions"}):
         _compare(found, key, old.get(key, ABSENT), new.get(key, ABSENT))
-    _compare_items(
-        found,
-        "criterion",
-        old.get("criteria", []),
-        new.get("criteria", []),
-        # By number: a criterion renamed is the same criterion, with its name changed.
-        key=lambda c: str(c["number"]),
-        label=lambda c: f"{c['number']} ({c['name']})",
-    )
-    _compare_items(
-        found,
-        "action",
-        old.get("actions", []),
-        new.get("actions", []),
-        key=lambda a: str(a["action"]),
-        label=lambda a: str(a["action"]),
-    )
+    for kind, items, known_by, shown_as in _ITEMS:
+        _compare_items(found, kind, old.get(items, []), new.get(items, []), known_by, shown_as)
     if not found and recorded != replayed:
         found.append(FieldDifference("canonical JSON", recorded, replayed))
     return tuple(found)
+
+
+_ITEMS: tuple[tuple[str, str, Callable[[Any], str], Callable[[Any], str]], ...] = (
+    # By number: a criterion renamed is the same criterion, with its name changed.
+    ("criterion", "criteria", lambda c: str(c["number"]), lambda c: f"{c['number']} ({c['name']})"),
+    ("action", "actions", lambda a: str(a["action"]), lambda a: str(a["action"])),
+)
+"""Each list of an outcome compared item by item: what an item is called, the list, how an
+item is known on both sides, how it is shown."""
 
 
 def _text(value: Any) -> str:
@@ -237,8 +217,8 @@ def _compare_items(
         if before is None or after is None:
             _compare(found, shown, before or ABSENT, after or ABSENT)
             continue
-        for field in sorted(set(before) | set(after)):
-            _compare(found, f"{shown}.{field}", before.get(field, ABSENT), after.get(field, ABSENT))
+        for part in sorted(set(before) | set(after)):
+            _compare(found, f"{shown}.{part}", before.get(part, ABSENT), after.get(part, ABSENT))
     # The same items in another order (or one of them twice) are other bytes all the same.
     in_both = set(old_names) & set(new_names)
     if [n for n in old_names if n in in_both] != [n for n in new_names if n in in_both]:
