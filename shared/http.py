@@ -250,7 +250,7 @@ def post_entry_route(
     route: Callable[..., Any],
     *,
     body: type[BaseModel],
-    out: type[BaseModel],
+    out: type[Any],
     who: Authorize,
     name: str,
     description: str,

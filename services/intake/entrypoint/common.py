@@ -16,14 +16,15 @@ from shared.http import (
     CaseId,
     IdempotencyKey,
     IfMatch,
+    application_of,
     expected_version,
     field_error,
     refuse_future,
+    visible_case,
 )
 from shared.http import entry_errors as shared_entry_errors
-from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
+from shared.identity import Authorize, Principal, Role, case_not_found
 from shared.local_time import read_local_times
-from shared.runtime import ServiceRuntime
 
 __all__ = [
     "DECIDERS",
@@ -51,18 +52,13 @@ router = APIRouter(tags=["cases"], dependencies=[Depends(read_local_times)])
 
 
 def intake_of(request: Request) -> Intake:
-    runtime: ServiceRuntime = request.app.state.runtime
-    assert isinstance(runtime.app, Intake)
-    return runtime.app
+    return application_of(request, Intake)
 
 
 def visible_incident(request: Request, principal: Principal, case_id: UUID) -> Incident:
-    """The case, if the principal may see it; else 404, as for a case that does not exist."""
-    try:
-        incident = intake_of(request).get_incident(case_id)
-    except IncidentNotFoundError:
-        raise case_not_found() from None
-    hide_unless_visible(principal, incident.school)
+    """The case, if the principal may see it (a member of staff: the cases they recorded); else
+    404, as for a case that does not exist."""
+    incident: Incident = visible_case(request, principal, case_id, missing=IncidentNotFoundError)
     if principal.role == Role.STAFF and incident.recorded_by != principal.user:
         raise case_not_found()
     return incident

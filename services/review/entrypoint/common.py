@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, Self
@@ -13,24 +14,25 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from services.review.adapters.shown import Shown
 from services.review.application import CaseNotFoundError, Reviews
 from services.review.domain import CaseRecord
 from services.review.domain.access_log import version_of
 from services.review.domain.own_entries import OwnKind, own_facts
 from services.review.domain.review_and_closure import ClosureRefusedError
+from services.review.domain.said import EntrySaid
 from shared.application import CaseChangedError
 from shared.entry_routes import entry_in
 from shared.http import (
     EntryIn,
+    application_of,
     entry_errors,
     expected_version,
     post_entry_route,
     refuse_future,
 )
-from shared.identity import Authorize, Principal, Role, case_not_found, hide_unless_visible
+from shared.http import visible_case as shared_visible_case
+from shared.identity import Authorize, Principal, Role, case_not_found
 from shared.local_time import read_local_times
-from shared.runtime import ServiceRuntime
 
 CASE_READERS = Authorize(Role.DSL, Role.HEAD, Role.AUDITOR)
 DECIDERS = Authorize(Role.DSL, Role.HEAD)
@@ -40,18 +42,12 @@ router = APIRouter(tags=["cases"], dependencies=[Depends(read_local_times)])
 
 
 def reviews_of(request: Request) -> Reviews:
-    runtime: ServiceRuntime = request.app.state.runtime
-    assert isinstance(runtime.app, Reviews)
-    return runtime.app
+    return application_of(request, Reviews)
 
 
 def visible_case(request: Request, principal: Principal, case_id: UUID) -> CaseRecord:
     """The case, if the principal may see it; else 404, as for a case that does not exist."""
-    try:
-        record = reviews_of(request).get_case(case_id)
-    except CaseNotFoundError:
-        raise case_not_found() from None
-    hide_unless_visible(principal, record.school)
+    record: CaseRecord = shared_visible_case(request, principal, case_id, missing=CaseNotFoundError)
     return record
 
 
@@ -91,27 +87,17 @@ def read_case(
 # Review's own entries, sent over HTTP: steps 7 and 8, and the child-protection file's transfers.
 
 
-# Its fields before ``facts`` are EntrySaid's, written again: as EntryOut is, it would be a
-# dataclass deriving them, but shared.http.post_entry_route takes a pydantic model for ``out``.
-class StepEntryOut(Shown):
+@dataclass(frozen=True)
+class StepEntryOut(EntrySaid):
     """An entry of steps 7 or 8 as recorded; the case's new version is the ``ETag``."""
 
-    number: int
-    kind: str
-    summary: str
-    actor: str
-    actor_role: str
-    occurred_at: datetime
-    recorded_at: datetime
     facts: dict[str, Any]
 
     @classmethod
     def of(cls, entry: CaseRecord.EntryRecorded, record: CaseRecord, now: datetime) -> Self:
         """The entry as recorded (its facts without the retry's key), and what
         :meth:`besides` adds from ``record``, the case after it, at ``now``."""
-        return cls.shown(
-            entry, facts=own_facts(entry.payload)[0], **cls.besides(entry, record, now)
-        )
+        return cls.said(entry, facts=own_facts(entry.payload)[0], **cls.besides(entry, record, now))
 
     @classmethod
     def besides(

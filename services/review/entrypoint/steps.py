@@ -13,6 +13,7 @@ changed meanwhile).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from services.review.entrypoint.common import StepEntryOut, own_entry_route
 __all__ = ["TransferEntryOut"]
 
 
+@dataclass(frozen=True)
 class TransferEntryOut(StepEntryOut):
     """The entry recorded, and the transfer as it now stands (deadline, confirmation, overdue);
     the case's new version is the ``ETag``."""
