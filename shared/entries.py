@@ -89,8 +89,9 @@ COMMON_FIELDS = (
 class CaseEntry(Aggregate.Event):
     """An entry of a case, and the declaration of its kind (see the module's docstring).
 
-    The aggregate keeps each entry in the list ``KEPT_IN`` names, and ``entry_keys``: each
-    idempotency key and the entry it recorded. The aggregate has ``school`` and ``reference``.
+    The aggregate keeps each entry in the list ``KEPT_IN`` names (begun by the first entry, if
+    the aggregate did not begin it), and ``entry_keys``: each idempotency key and the entry it
+    recorded. The aggregate has ``school`` and ``reference``.
     """
 
     KEPT_IN: ClassVar[str]
@@ -146,8 +147,16 @@ class CaseEntry(Aggregate.Event):
         doc = type(self).__doc__ or ""
         return doc.strip().split("\n", 1)[0]
 
+    @classmethod
+    def kept_on(cls, case: Any) -> list[Any]:
+        """The entries of this kind ``case`` holds, oldest first (none yet: an empty list)."""
+        kept: list[Any] = vars(case).get(cls.KEPT_IN, [])
+        return kept
+
     def apply(self, aggregate: Any) -> None:
-        getattr(aggregate, self.KEPT_IN).append(self)
+        # A kind declared after a case was opened starts its list with its first entry, so a
+        # new kind needs nothing written on the aggregate.
+        vars(aggregate).setdefault(self.KEPT_IN, []).append(self)
         if self.idempotency_key:
             aggregate.entry_keys[self.idempotency_key] = self
 

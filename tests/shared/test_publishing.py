@@ -63,3 +63,25 @@ def test_a_kind_with_no_contract_is_published_by_its_declaration() -> None:
 
 def test_snake_case() -> None:
     assert snake_case("ParentsSpokenTo") == "parents_spoken_to"
+
+
+class InventedCallMade(CaseEntry):
+    """Invented: a call made."""
+
+    KEPT_IN = "calls"
+    STEP = 5
+
+    to: str
+
+
+def test_a_kind_declared_after_the_case_was_opened_begins_its_list_with_its_first_entry() -> None:
+    case = Case()  # opened with no list of calls: the kind is newer than the case
+    assert InventedCallMade.kept_on(case) == []
+    by = Recording("dsl.oak", "dsl", NOW, NOW, "")
+    InventedCallMade.record(case, by, to="Invented school nurse")
+    InventedCallMade.record(case, by, to="Invented parent")
+    assert [call.to for call in InventedCallMade.kept_on(case)] == [
+        "Invented school nurse",
+        "Invented parent",
+    ]
+    assert InventedTalkHeld.kept_on(case) == []

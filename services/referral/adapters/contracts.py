@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from services.referral.domain import (
+    ENTRY_KINDS,
     ActionCompleted,
     ActionDeclined,
     ClassificationOverridden,
@@ -22,6 +23,7 @@ from shared.contracts.referral import (
     AssessmentRecordedV1,
     ClassificationOverriddenV1,
     PoliceOutcomeRecordedV1,
+    ReferralEntryRecordedV1,
     RiskAssessedV1,
     SafeguardRecordedV1,
 )
@@ -40,10 +42,12 @@ _PUBLISHES: dict[type, Publishes] = {
     Referral.ActionEscalated: Publishes(ActionEscalatedV1),
 }
 
-PUBLISHED = tuple(_PUBLISHES)
-"""The stored events other services see; every other event is private to referral."""
+PUBLISHED = (*_PUBLISHES, *(kind for kind in ENTRY_KINDS if kind not in _PUBLISHES))
+"""The stored events other services see: each in the table as its contract, and every other
+kind of entry by its declaration (:class:`ReferralEntryRecordedV1`); every other event is
+private to referral."""
 
-_mapped = contract_mapper(_PUBLISHES)
+_mapped = contract_mapper(_PUBLISHES, declared=ReferralEntryRecordedV1)
 
 
 def to_contract(domain_event: object) -> Contract | None:
