@@ -48,5 +48,13 @@ ENTRY_KINDS: tuple[type[CaseEntry], ...] = (*STEP_5, *STEP_6)
 _BEFORE_ISSUE_13 = "services.referral.domain:"
 for _moved in (Referral, Referral.Opened, Referral.AssessmentRecorded, Referral.ActionEscalated):
     moved(_BEFORE_ISSUE_13 + _moved.__qualname__, _moved)
-for _kind in ENTRY_KINDS:
+_KINDS_BEFORE_ISSUE_13 = (
+    RiskAssessed,
+    ClassificationOverridden,
+    SafeguardRecorded,
+    ActionCompleted,
+    ActionDeclined,
+    PoliceOutcomeRecorded,
+)
+for _kind in _KINDS_BEFORE_ISSUE_13:
     moved(f"{_BEFORE_ISSUE_13}Referral.{_kind.__name__}", _kind)
