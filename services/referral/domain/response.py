@@ -12,7 +12,7 @@ from typing_extensions import TypedDict
 
 from shared.entries import CaseEntry, EntryError, NeedsReasonError, Recording
 from shared.imagery import FreeText
-from shared.vocabulary import Pseudonym
+from shared.vocabulary import Doc, Name, Note, Pseudonym, Words
 
 DECIDERS = ("dsl", "head")
 """Who records the DSL's decisions of steps 5 and 6."""
@@ -119,6 +119,18 @@ class ClassificationOverridden(CaseEntry):
         return facts
 
 
+def young_person_known(case: Any, facts: dict[str, Any]) -> dict[str, Any]:
+    """The facts, if their young person is one intake recorded on the case."""
+    known = [p["pseudonym"] for p in case.facts.young_people()]
+    if facts["pseudonym"] not in known:
+        msg = (
+            f"no young person {facts['pseudonym']} on this case "
+            f"(recorded: {', '.join(known) or 'none'})"
+        )
+        raise EntryError(msg)
+    return facts
+
+
 class SafeguardRecorded(CaseEntry):
     """Step 5: a safeguard for a young person: counselling, a protection plan, support."""
 
@@ -135,14 +147,31 @@ class SafeguardRecorded(CaseEntry):
     @classmethod
     def check(cls, case: Any, by: Recording, facts: dict[str, Any]) -> dict[str, Any]:
         """Only for a young person intake recorded on the case."""
-        known = [p["pseudonym"] for p in case.facts.young_people()]
-        if facts["pseudonym"] not in known:
-            msg = (
-                f"no young person {facts['pseudonym']} on this case "
-                f"(recorded: {', '.join(known) or 'none'})"
-            )
-            raise EntryError(msg)
-        return facts
+        return young_person_known(case, facts)
 
 
-STEP_5 = (ClassificationOverridden, RiskAssessed, SafeguardRecorded)
+class YoungPersonHeard(CaseEntry):
+    """Step 5: the young person heard before the response is decided: why it happened in
+    their words (romantic, exploring, pressured, coerced…), and what they want to happen."""
+
+    KEPT_IN = "young_people_heard"
+    STEP = 5
+    ROUTE = "young-people-heard"
+    RECORDED_BY = DECIDERS
+    PERSONAL_FIELDS = ("pseudonym", "account", "wishes")
+
+    pseudonym: Pseudonym
+    heard_by: Annotated[Name, Doc("Who spoke with them, e.g. dsl.oak.")]
+    account: Annotated[Words, Doc("What happened and why, as they told it.")]
+    wishes: Annotated[Note, Doc("What they want to happen next, and who they want told.")] = ""
+
+    @classmethod
+    def check(cls, case: Any, by: Recording, facts: dict[str, Any]) -> dict[str, Any]:
+        """Only a young person intake recorded on the case."""
+        return young_person_known(case, facts)
+
+    def words(self) -> str:
+        return f"{self.pseudonym} heard by {self.heard_by}: {self.account}"
+
+
+STEP_5 = (ClassificationOverridden, RiskAssessed, SafeguardRecorded, YoungPersonHeard)
