@@ -108,6 +108,8 @@ class CaseEntry(Aggregate.Event):
     ``Annotated`` as :class:`Default`); :meth:`check` turns it into what is kept."""
     PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ()
     """Fields encrypted at rest and in published contracts."""
+    EXAMPLE: ClassVar[dict[str, Any]] = {}
+    """An invented entry of this kind as it is sent: the route's example in its documentation."""
 
     school: str
     reference: str

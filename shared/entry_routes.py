@@ -90,6 +90,9 @@ def entry_in(kind: type[Any]) -> type[EntryIn]:
     model: type[EntryIn] = create_model(  # type: ignore[call-overload]
         f"{kind.__name__}In", __base__=EntryIn, __doc__=inspect.getdoc(kind), **fields
     )
+    if example := getattr(kind, "EXAMPLE", {}):
+        model.model_config["json_schema_extra"] = {"examples": [example]}
+        model.model_rebuild(force=True)
     return model
 
 

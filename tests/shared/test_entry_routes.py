@@ -140,3 +140,17 @@ def test_the_domain_holds_a_kinds_vocabulary_without_a_request(
     with pytest.raises(EntryError, match=message):
         Told.record(case, BY, **facts)
     assert case.spoken_to == []
+
+
+def test_every_kind_s_example_is_what_its_route_takes_and_documents() -> None:
+    from services.intake.domain import ENTRY_KINDS as INTAKE
+    from services.referral.domain import ENTRY_KINDS as REFERRAL
+
+    with_examples = [kind for kind in (*INTAKE, *REFERRAL) if kind.EXAMPLE]
+    assert with_examples
+    for kind in with_examples:
+        model = entry_in(kind)
+        model.model_validate(kind.EXAMPLE)
+        assert model.model_json_schema()["examples"] == [kind.EXAMPLE]
+    with pytest.raises(ValidationError):
+        entry_in(with_examples[0]).model_validate({**with_examples[0].EXAMPLE, "unknown": 1})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import jwt
 import pytest
@@ -181,10 +182,20 @@ def token(client: TestClient, role: Role, schools: list[str], **kw: object) -> d
     return {"Authorization": f"Bearer {tokens.issue('user.test', role, schools, **kw)}"}  # type: ignore[arg-type]
 
 
+def example_of(route: APIRoute) -> dict[str, Any]:
+    """The example a route's body documents (a kind of entry's ``EXAMPLE``), if any."""
+    if route.body_field is None:
+        return {}
+    model = route.body_field.field_info.annotation
+    examples = model.model_json_schema().get("examples", [{}])  # type: ignore[union-attr]
+    example: dict[str, Any] = examples[0]
+    return example
+
+
 def call(client: TestClient, route: APIRoute, headers: dict[str, str]) -> int:
     method = next(iter(route.methods))
     # A valid body for each POST, so that what is tested is who may call, not the body.
-    body = VALID_BODIES.get(route.path, {})
+    body = VALID_BODIES.get(route.path) or example_of(route)
     response = client.request(
         method, concrete(route.path), headers=headers, json=body if method == "POST" else None
     )

@@ -4,7 +4,7 @@ and the safeguards put in place for a young person (counselling, a protection pl
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired, get_args
+from typing import Annotated, Any, ClassVar, Literal, NotRequired, get_args
 
 from annotated_types import Ge, Le, MaxLen, MinLen
 from pydantic import ConfigDict, Field, with_config
@@ -159,6 +159,12 @@ class YoungPersonHeard(CaseEntry):
     ROUTE = "young-people-heard"
     RECORDED_BY = DECIDERS
     PERSONAL_FIELDS = ("pseudonym", "account", "wishes")
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "pseudonym": "YP-1",
+        "heard_by": "dsl.oak",
+        "account": "Invented: sent it to one friend, who was not meant to show anyone",
+        "wishes": "Invented: wants the DSL to tell their mother",
+    }
 
     pseudonym: Pseudonym
     heard_by: Annotated[Name, Doc("Who spoke with them, e.g. dsl.oak.")]
