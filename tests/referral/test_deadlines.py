@@ -11,9 +11,9 @@ from uuid import UUID
 import pytest
 
 from services.referral.application import Referrals
+from services.referral.application.pending import TRACKING_NAME
 from services.referral.domain import ActionCompleted, ActionDeclined
 from services.referral.domain.deadlines import HEAD_AFTER_DEADLINE
-from services.referral.pending import TRACKING_NAME
 from services.referral.policy import POLICIES
 from tests.conftest import StoreChoice
 from tests.referral.test_delivery import (

@@ -30,18 +30,18 @@ from aiosmtpd.controller import Controller
 from eventsourcing.persistence import Tracking
 from fastapi.testclient import TestClient
 
-from services.referral.application import Referrals
-from services.referral.delivery import (
+from services.referral.adapters.delivery import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
     Sender,
     SmtpSender,
     WebhookSender,
 )
+from services.referral.application import Referrals
 from services.referral.domain import ActionCompleted
 from services.referral.domain.notices import LOST, Notice, RetryPolicy
 from services.referral.entrypoint import SPEC, router
-from services.referral.followups import BACKGROUND, FollowUps
+from services.referral.entrypoint.followups import BACKGROUND, FollowUps
 from services.referral.policy import UnknownPolicyVersionError
 from shared.contracts.intake import TriageRecordedV1, YoungPersonRecordedV1
 from shared.runtime import ServiceRuntime, create_http_app

@@ -14,7 +14,7 @@ from services.referral.adapters.contracts import PUBLISHED, to_contract
 from services.referral.application import Referrals
 from services.referral.entrypoint import cases, decisions, oversight
 from services.referral.entrypoint.common import router
-from services.referral.followups import BACKGROUND
+from services.referral.entrypoint.followups import BACKGROUND
 from shared.runtime import ServiceSpec, create_http_app
 from shared.settings import Settings
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.referral.application.pending import OutstandingAction
 from services.referral.entrypoint.common import OVERSIGHT, referrals_of, router
-from services.referral.pending import OutstandingAction
 from shared.http import SchoolAsked
 from shared.identity import Principal, schools_listed
 from shared.runtime import ServiceRuntime
