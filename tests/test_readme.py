@@ -40,3 +40,22 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert run.endswith("safeguard up")
     assert test.endswith("pytest")
     assert test in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def named_paths(text: str) -> set[str]:
+    """Every file or folder of the repository a text names in backticks (``a/{b,c}.py`` is
+    two), with a step's neighbours named by file alone (``(`actions.py`)``) left out."""
+    named = set()
+    for path in re.findall(r"`((?:services|shared|ops|tests)/[\w/{},.]+)`", text):
+        head, braces, tail = re.match(r"([^{]*)(?:\{([^}]*)\})?(.*)", path).groups()  # type: ignore[union-attr]
+        named |= {head + part + tail for part in braces.split(",")} if braces else {path}
+    return named
+
+
+def test_every_path_the_architecture_names_exists() -> None:
+    section = README.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    paths = named_paths(section)
+    assert "services/referral/domain/response.py" in paths
+    assert "services/review/domain/chain.py" in paths
+    missing = sorted(p for p in paths if not (ROOT / p.rstrip("/")).exists())
+    assert not missing
