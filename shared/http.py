@@ -35,6 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.actions import ActionState
 from shared.application import CaseChangedError, IdempotencyKeyReusedError, ServiceApplication
 from shared.entries import CLOCK_SKEW, CaseEntry, EntryError, NeedsReasonError
 from shared.identity import Authorize, Principal, case_not_found, hide_unless_visible
@@ -188,23 +189,6 @@ class EntryOut(BaseModel):
     def of(cls, entry: CaseEntry) -> Self:
         # The entry's own fields that the model shows: never its idempotency key.
         return cls(**{name: getattr(entry, name) for name in cls.model_fields})
-
-
-class ActionState(Protocol):
-    """An action as a service holds it (referral's own, review's view of it)."""
-
-    action: str
-    level: str
-    why: str
-    declinable: bool
-    status: str
-    required_since: datetime
-    due_at: datetime
-    policy_version: str
-    decision: dict[str, Any]
-    history: list[str]
-
-    def overdue(self, now: datetime) -> bool: ...
 
 
 class ActionOut(BaseModel):

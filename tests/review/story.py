@@ -15,14 +15,13 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import Tracking
 
 from services.referral.domain.actions import (
-    DECLINED,
-    DONE,
     Action,
     apply_assessment,
     canonical_states,
 )
 from services.referral.policy import Assessment, RequiredAction
 from services.review.application import Reviews
+from shared.actions import DECLINED, DONE
 from shared.contracts import Contract, decode
 
 GOLDEN = Path(__file__).parent.parent / "contracts" / "golden"

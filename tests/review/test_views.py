@@ -7,10 +7,10 @@ import time
 from datetime import date, datetime, timedelta
 
 from services.review.application import Reviews
-from services.review.domain.actions import DECLINED, DONE, NO_LONGER_REQUIRED, OPEN
 from services.review.domain.case_view import CaseView, _contract, case_view
 from services.review.domain.containment import NOT_TOLD
 from services.review.domain.review_and_closure import OPEN_CASE
+from shared.actions import DECLINED, DONE, NO_LONGER_REQUIRED, OPEN
 from tests.conftest import StoreChoice
 from tests.review.story import A_DAY, T0, Story, action, minutes
 

@@ -7,13 +7,10 @@ import copy
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from services.referral.policy import Assessment
+from shared.actions import DECLINED, NO_LONGER_REQUIRED, OPEN, ActionState
 from shared.entries import EntryError, NeedsReasonError
-
-OPEN, DONE, DECLINED = "open", "done", "declined"
-NO_LONGER_REQUIRED = "no_longer_required"
 
 
 class ActionError(EntryError):
@@ -21,33 +18,15 @@ class ActionError(EntryError):
 
 
 @dataclass
-class Action:
+class Action(ActionState):
     """One action as it stands: what the latest assessment requires, by when, and what the DSL
     decided."""
 
-    action: str
-    level: str
-    why: str
-    declinable: bool
-    required_since: datetime
-    due_at: datetime
-    policy_version: str
-    status: str = OPEN
-    decision: dict[str, Any] = field(default_factory=dict)
-    history: list[str] = field(default_factory=list)
     opened_by: int = 0
     """The number of the assessment since which it is outstanding at this level: the one that
     newly required it (a notice goes out for that assessment, and only for it)."""
     escalated_to: list[str] = field(default_factory=list)
     """Whom its present deadline's lapse was escalated to (``dsl``, then ``head``)."""
-
-    @property
-    def outstanding(self) -> bool:
-        """Open, and still asked for by the latest assessment."""
-        return self.status == OPEN and self.level != NO_LONGER_REQUIRED
-
-    def overdue(self, now: datetime) -> bool:
-        return self.outstanding and now > self.due_at
 
 
 def apply_assessment(

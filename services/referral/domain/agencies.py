@@ -11,8 +11,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from annotated_types import MaxLen, MinLen
 from pydantic import PlainSerializer
 
-from services.referral.domain.actions import DECLINED, DONE, check_decision
+from services.referral.domain.actions import check_decision
 from services.referral.domain.response import DECIDERS, Reason
+from shared.actions import DECLINED, DONE
 from shared.entries import CaseEntry, EntryError, Recording
 from shared.imagery import FreeText
 from shared.vocabulary import Action, Doc, Name, Note

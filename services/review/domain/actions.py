@@ -6,39 +6,12 @@ decisions that follow. Review never imports referral's domain: it reads referral
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
+from shared.actions import DECLINED, DONE, ActionState
 from shared.contracts.referral import ActionCompletedV1, ActionDeclinedV1, ActionStateV1
 
-# An action's status, and the level of one the latest assessment no longer asks for (referral's).
-OPEN, DONE, DECLINED = "open", "done", "declined"
-NO_LONGER_REQUIRED = "no_longer_required"
-
-
-@dataclass
-class ActionView:
-    """One action as it stands: what the latest assessment asks, by when, and the decision."""
-
-    action: str
-    level: str
-    why: str
-    declinable: bool
-    required_since: datetime
-    due_at: datetime
-    policy_version: str
-    status: str = OPEN
-    decision: dict[str, Any] = field(default_factory=dict)
-    history: list[str] = field(default_factory=list)
-
-    @property
-    def outstanding(self) -> bool:
-        """Open, and still asked for by the latest assessment."""
-        return self.status == OPEN and self.level != NO_LONGER_REQUIRED
-
-    def overdue(self, now: datetime) -> bool:
-        return self.outstanding and now > self.due_at
+ActionView = ActionState
+"""One action as review holds it: as referral published it, and the decisions since."""
 
 
 def take_states(actions: dict[str, ActionView], states: Iterable[ActionStateV1]) -> None:

@@ -23,8 +23,6 @@ from pydantic import ValidationError
 from services.review.domain import OWN_SUBJECT_PREFIX, CaseRecord
 from services.review.domain.access_log import CaseRead
 from services.review.domain.actions import (
-    DECLINED,
-    DONE,
     ActionView,
     apply_decision,
     take_states,
@@ -57,6 +55,7 @@ from services.review.domain.review_and_closure import (
     ReviewRecorded,
 )
 from services.review.domain.said import EntrySaid
+from shared.actions import DECLINED, DONE
 from shared.contracts import Contract, UnknownSubjectError, decode
 from shared.contracts.intake import DslAssignedV1, IncidentReportedV1
 from shared.contracts.referral import (

@@ -52,8 +52,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from statistics import median
 
-from services.review.domain.actions import DONE
 from services.review.domain.case_view import CaseView
+from shared.actions import DONE
 
 MINIMUM_GROUP = 5
 """Any group of fewer cases than this is suppressed."""
