@@ -132,7 +132,7 @@ def add_entry_routes(
         add_entry_route(
             router,
             f"/cases/{{case_id}}/{kind.ROUTE}",
-            kind.record,
+            kind,
             body=entry_in(kind),
             out=entry_out(kind),
             who=Authorize(*(Role(role) for role in kind.RECORDED_BY)),

@@ -219,7 +219,7 @@ class RecordEntry(Protocol):
         request: Request,
         principal: Principal,
         case_id: UUID,
-        command: Callable[..., None],
+        kind: type[CaseEntry],
         *,
         details: dict[str, Any],
         occurred_at: datetime | None,
@@ -274,7 +274,7 @@ def post_entry_route(
 def add_entry_route(
     router: APIRouter,
     path: str,
-    command: Callable[..., None],
+    kind: type[CaseEntry],
     *,
     body: type[BaseModel],
     out: Any,
@@ -285,9 +285,9 @@ def add_entry_route(
     name: str | None = None,
     details: Callable[[Any], dict[str, Any]] | None = None,
 ) -> None:
-    """Add ``POST path``: one entry of a case by a domain ``command``; 201 with the entry (as
+    """Add ``POST path``: one entry of a case of a declared ``kind``; 201 with the entry (as
     ``out.of(entry)``), or 200 with the entry a retry's first attempt recorded. ``details``
-    turns what is sent into the command's facts (default: the body's fields, less
+    turns what is sent into the entry's facts (default: the body's fields, less
     ``occurred_at``)."""
 
     def route(**kwargs: Any) -> Any:
@@ -298,7 +298,7 @@ def add_entry_route(
                 kwargs["request"],
                 kwargs["principal"],
                 kwargs["case_id"],
-                command,
+                kind,
                 details=details(sent) if details else sent.model_dump(exclude={"occurred_at"}),
                 occurred_at=sent.occurred_at,
                 idempotency_key=kwargs["idempotency_key"],
@@ -315,7 +315,7 @@ def add_entry_route(
         body=body,
         out=out,
         who=who,
-        name=name or command.__name__,
+        name=name or kind.__name__,
         description=description,
     )
 

@@ -65,16 +65,18 @@ def visible_incident(request: Request, principal: Principal, case_id: UUID) -> I
 
 
 def record(
-    request: Request,
-    principal: Principal,
-    case_id: UUID,
-    command: Any,
-    **entry: Any,
+    request: Request, principal: Principal, case_id: UUID, kind: type[CaseEntry], **entry: Any
 ) -> tuple[CaseEntry, bool]:
-    """One entry of a case the principal may see, by a kind's command."""
+    """One entry of a case the principal may see, of a declared ``kind``."""
     incident = visible_incident(request, principal, case_id)
-    return intake_of(request).record_on(
-        incident, command, recorded_by=principal.user, recorded_by_role=str(principal.role), **entry
+    intake = intake_of(request)
+    return intake.record_on(
+        incident,
+        kind.record,
+        then=intake.follows(kind),
+        recorded_by=principal.user,
+        recorded_by_role=str(principal.role),
+        **entry,
     )
 
 

@@ -52,7 +52,7 @@ class TriageOut(BaseModel):
 add_entry_route(
     router,
     "/cases/{case_id}/triage",
-    TriageRecorded.record,
+    TriageRecorded,
     body=TriageIn,
     out=TriageOut,
     who=RECORDERS,

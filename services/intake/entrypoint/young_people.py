@@ -43,7 +43,7 @@ class YoungPersonChangeIn(BaseModel):
 add_entry_route(
     router,
     "/cases/{case_id}/young-people",
-    YoungPersonRecorded.record,
+    YoungPersonRecorded,
     body=YoungPersonChangeIn,
     out=YoungPersonOut,
     who=RECORDERS,

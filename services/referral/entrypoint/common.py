@@ -33,14 +33,11 @@ def visible_referral(request: Request, principal: Principal, case_id: UUID) -> R
 
 
 def record(
-    request: Request, principal: Principal, case_id: UUID, command: Any, **entry: Any
+    request: Request, principal: Principal, case_id: UUID, kind: type[CaseEntry], **entry: Any
 ) -> tuple[CaseEntry, bool]:
-    """One entry of a case the principal may see, by a kind's command (``Kind.record``), with
-    what follows from it (:meth:`Referrals.record_entry`)."""
+    """One entry of a case the principal may see, of a declared ``kind``, with what follows
+    from it (:meth:`Referrals.record_entry`)."""
     visible_referral(request, principal, case_id)
-    kind = command.__self__  # the kind whose classmethod the route was made from
-    assert isinstance(kind, type)
-    assert issubclass(kind, CaseEntry)
     return referrals_of(request).record_entry(
         case_id, kind, recorded_by=principal.user, recorded_by_role=str(principal.role), **entry
     )
