@@ -256,3 +256,15 @@ def test_a_decision_timed_without_a_zone_is_read_in_the_trusts(client: TestClien
     assert recorded.status_code == 201, recorded.text
     assert recorded.headers["Safeguard-Time-Zone-Assumed"] == "occurred_at read as Europe/London"
     assert recorded.json()["occurred_at"] == "2025-07-15T10:00:00+01:00"
+
+
+def test_a_risk_assessment_names_what_it_refuses_and_drops_nothing(client: TestClient) -> None:
+    case_id = new_case(client)
+    unknown = {**RISK, "factors": {**RISK["factors"], "invented_factor": "yes"}}
+    refused = post(client, case_id, "risk-assessments", unknown)
+    assert refused.status_code == 422
+    assert "invented_factor" in refused.text
+    blank = post(client, case_id, "risk-assessments", {**RISK, "reasons": " "})
+    assert blank.status_code == 422
+    assert blank.json()["detail"][0]["loc"][-1] == "reasons", blank.text
+    assert post(client, case_id, "risk-assessments", RISK).status_code == 201

@@ -33,7 +33,7 @@ CLASSIFICATIONS = {
 YesNo = Literal["yes", "no", "unknown"]
 
 
-@with_config(ConfigDict(extra="ignore"))  # as the route has always read them
+@with_config(ConfigDict(extra="forbid"))  # a factor the policy does not know is refused
 class RiskFactors(TypedDict):
     """Step 5's structured factors."""
 
@@ -78,7 +78,7 @@ class RiskAssessed(CaseEntry):
         """A risk assessment gives the reasons for its conclusion."""
         if not facts["reasons"].strip():
             msg = "a risk assessment gives the reasons for its conclusion"
-            raise NeedsReasonError(msg)  # named "reason", as the route has always answered
+            raise NeedsReasonError(msg, field="reasons")
         return {**facts, "factors": kept_factors(facts["factors"])}
 
     def same_as(self, facts: dict[str, Any]) -> bool:
