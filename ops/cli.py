@@ -60,12 +60,38 @@ def configure_logging(process: str, level: str) -> None:
 
 @app.command()
 def up() -> None:
-    """Start NATS (unless NATS_URL is set) and the three services; Ctrl-C stops them all."""
+    """Start NATS (unless NATS_URL is set), the three services and the web pages; Ctrl-C
+    stops them all."""
     from ops.runner import run_all
 
     settings = Settings()
     configure_logging("up", settings.log_level)
     raise typer.Exit(run_all(settings))
+
+
+@app.command()
+def web() -> None:
+    """Run the web pages alone, on SAFEGUARD_WEB_PORT."""
+    import uvicorn
+
+    from services.web.app import AssetsMissingError, create_app
+
+    settings = Settings()
+    configure_logging("web", settings.log_level)
+    try:
+        pages = create_app()
+    except AssetsMissingError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    signal.signal(signal.SIGTERM, _stop_as_interrupt)
+    uvicorn.run(pages, host=settings.host, port=settings.web_port, log_config=None)
+
+
+def _stop_as_interrupt(signum: int, frame: object) -> None:
+    # uvicorn stops cleanly on SIGINT or SIGTERM (as Docker sends), then raises the signal
+    # again for the handler it found: this one makes SIGTERM end as SIGINT does, in the
+    # KeyboardInterrupt that uvicorn.run takes as a clean stop (exit code 0).
+    raise KeyboardInterrupt
 
 
 @app.command()
@@ -84,13 +110,7 @@ def serve(name: ServiceName) -> None:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # uvicorn stops the service cleanly on SIGINT or SIGTERM (as Docker sends), then raises
-    # the signal again for the handler it found: this one makes SIGTERM end as SIGINT does,
-    # in the KeyboardInterrupt that uvicorn.run takes as a clean stop (exit code 0).
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, _stop_as_interrupt)
     with nats_for(settings) as url:
         settings = settings.model_copy(update={"nats_url": url})
         entrypoint = importlib.import_module(f"services.{name.value}.entrypoint")

@@ -94,11 +94,12 @@ def run_all(settings: Settings) -> int:
         with nats_for(settings) as url:
             try:
                 env = {**os.environ, "NATS_URL": url}
-                for name in SERVICE_NAMES:
+                for name, command in (
+                    ("web", ["web"]),
+                    *((n, ["serve", n]) for n in SERVICE_NAMES),
+                ):
                     children[name] = subprocess.Popen(
-                        [sys.executable, "-m", "ops.cli", "serve", name],
-                        env=env,
-                        process_group=0,
+                        [sys.executable, "-m", "ops.cli", *command], env=env, process_group=0
                     )
                 _banner(settings, url)
                 while True:
@@ -146,6 +147,7 @@ def _banner(settings: Settings, nats_url: str) -> None:
     where = Path(settings.var_dir).resolve()
     store = "PostgreSQL" if settings.database_url else f"SQLite under {where}"
     lines = [
+        f"web      http://{settings.host}:{settings.web_port}/    (the pages: start here)",
         f"NATS: {nats_url}    store: {store}",
         *(
             f"{name:<8} http://{settings.host}:{settings.port_of(name)}/docs"

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
         default=24 * 3600, gt=0, description="How long JetStream remembers message ids."
     )
     host: str = "127.0.0.1"
+    web_port: int = 8100
     intake_port: int = 8101
     referral_port: int = 8102
     review_port: int = 8103
@@ -107,6 +108,7 @@ class Settings(BaseSettings):
 
     def port_of(self, service: str) -> int:
         return {
+            "web": self.web_port,
             "intake": self.intake_port,
             "referral": self.referral_port,
             "review": self.review_port,

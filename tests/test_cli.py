@@ -83,12 +83,14 @@ def _listening(port: int) -> bool:
 
 @pytest.mark.e2e
 @pytest.mark.nats
-def test_up_starts_nats_and_three_services_and_stops_cleanly(tmp_path: Path) -> None:
+def test_up_starts_nats_three_services_and_the_web_pages_and_stops_cleanly(tmp_path: Path) -> None:
     ports = {name: free_port() for name in SERVICE_NAMES}
+    web_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
     env.pop("NATS_URL", None)
     env.update(
         SAFEGUARD_VAR_DIR=str(tmp_path / "var"),
+        SAFEGUARD_WEB_PORT=str(web_port),
         **{f"SAFEGUARD_{name.upper()}_PORT": str(port) for name, port in ports.items()},
     )
     up = subprocess.Popen(
@@ -110,6 +112,8 @@ def test_up_starts_nats_and_three_services_and_stops_cleanly(tmp_path: Path) -> 
                     pass
             time.sleep(0.1)
         assert ready == set(SERVICE_NAMES)
+        start = httpx.get(f"http://127.0.0.1:{web_port}/", timeout=5)
+        assert (start.status_code, "Exit this page" in start.text) == (200, True)
         nats_url = (tmp_path / "var" / "nats" / "url").read_text()
         nats_port = int(nats_url.rsplit(":", 1)[1])
         assert nats_port != 4222
@@ -120,9 +124,11 @@ def test_up_starts_nats_and_three_services_and_stops_cleanly(tmp_path: Path) -> 
         output = up.communicate(timeout=60)[0].decode()
     assert up.returncode == 0, output
     assert "stopped" in output
+    addresses = [line for line in output.splitlines() if "http://" in line]
+    assert f"web      http://127.0.0.1:{web_port}/" in addresses[0], output  # the web first
     for line in output.splitlines():
         assert "Traceback" not in line, output
-    assert not any(_listening(p) for p in [*ports.values(), nats_port])
+    assert not any(_listening(p) for p in [*ports.values(), web_port, nats_port])
     assert (tmp_path / "var" / "intake.sqlite").exists()
 
 

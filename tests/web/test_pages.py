@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from services.web import app as web_app
 from services.web.app import EXIT_TO, SESSION_COOKIE, create_app
 
 
@@ -71,3 +73,11 @@ def test_the_policy_s_first_advice_is_on_the_start_page(client: TestClient) -> N
     text = client.get("/").text
     assert "Do not view, copy, forward or delete the image" in text
     assert "Do not promise to keep it secret" in text
+
+
+def test_without_gov_uk_frontend_installed_the_process_says_what_to_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(web_app, "GOVUK", tmp_path / "not-installed")
+    with pytest.raises(web_app.AssetsMissingError, match="npm ci --prefix services/web"):
+        web_app.create_app()
