@@ -32,6 +32,7 @@ class Up:
         self.env.pop("NATS_URL", None)
         self.env.update(
             SAFEGUARD_VAR_DIR=str(var),
+            SAFEGUARD_WEB_PORT=str(free_port()),
             **{f"SAFEGUARD_{name.upper()}_PORT": str(p) for name, p in self.ports.items()},
         )
         self.process: subprocess.Popen[bytes] | None = None
@@ -118,7 +119,8 @@ def test_each_way_of_stopping_is_clean_and_the_next_start_carries_on(tmp_path: P
         code, printed = up.stop(stop)
         assert code == 0, (label, printed)
         assert_stopped_in_order(printed)
-        assert sum("Finished server process" in line for line in printed.splitlines()) == 3
+        finished = sum("Finished server process" in line for line in printed.splitlines())
+        assert finished == len(SERVICE_NAMES) + 1  # the three services and the web pages
 
     up.start()
     up.record_and_see_on_review("before ctrl-c twice")
