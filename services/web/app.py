@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
@@ -80,12 +80,11 @@ def create_app() -> FastAPI:
 
     @app.get("/govuk/govuk-frontend.min.css", include_in_schema=False)
     def govuk_css() -> Response:
-        return Response((GOVUK / "govuk-frontend.min.css").read_bytes(), media_type="text/css")
+        return FileResponse(GOVUK / "govuk-frontend.min.css", media_type="text/css")
 
     @app.get("/govuk/govuk-frontend.min.js", include_in_schema=False)
     def govuk_js() -> Response:
-        body = (GOVUK / "govuk-frontend.min.js").read_bytes()
-        return Response(body, media_type="text/javascript")
+        return FileResponse(GOVUK / "govuk-frontend.min.js", media_type="text/javascript")
 
     @app.middleware("http")
     async def safe_answers(
