@@ -1,7 +1,8 @@
 """The ``safeguard`` command: run the services, issue tokens, drive the demo.
 
 ``safeguard up`` runs everything on the embedded defaults; ``safeguard serve NAME`` runs one
-service; ``safeguard token issue`` makes a bearer token; ``safeguard demo`` walks an invented
+service; ``safeguard user add|reset|disable|show`` keeps the web pages' accounts;
+``safeguard token issue`` makes a bearer token; ``safeguard demo`` walks an invented
 case through the running services; ``safeguard audit verify`` checks every case's hash chain,
 ``safeguard audit replay`` every recorded assessment against its policy version;
 ``safeguard review rebuild`` rebuilds review's store from the streams and compares it with the
@@ -23,6 +24,7 @@ import typer
 
 from ops.audit import audit_app
 from ops.intake_client.cli import intake_app
+from ops.users import user_app
 from shared.identity import Role, TokenError, TokenService
 from shared.settings import Settings
 from shared.store import StoreConfigError, store_env
@@ -38,6 +40,7 @@ token_app = typer.Typer(help="Bearer tokens for the embedded default.", no_args_
 app.add_typer(token_app, name="token")
 app.add_typer(intake_app, name="intake")
 app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
 review_app = typer.Typer(help="Review's store, rebuilt from the streams.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
 

@@ -6,6 +6,7 @@ and a local nats-server under ``var/``, a signing key generated on first start.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -104,6 +105,26 @@ class Settings(BaseSettings):
         description="How long work may wait without moving (events not published, upstream "
         "messages not applied, follow-ups failing) before /readyz says 503.",
     )
+    web_accounts_key: str = Field(
+        default="",
+        description="AES-256 key (base64) encrypting the web pages' accounts (password hashes, "
+        "second-factor secrets); empty means var/accounts-key, made once.",
+    )
+    web_idle_minutes: float = Field(
+        default=30, gt=0, description="A web session ends after this long without a request."
+    )
+    web_lockout_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins in a row before an account is locked."
+    )
+    web_lockout_minutes: float = Field(
+        default=15, gt=0, description="How long a locked account stays locked."
+    )
+    web_failure_delay_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="A failed sign-in is answered after this, doubled for each failure before "
+        "it (at most 8 s), so that guessing is slow.",
+    )
     log_level: str = "INFO"
 
     def port_of(self, service: str) -> int:
@@ -117,15 +138,22 @@ class Settings(BaseSettings):
     def signing_secret(self) -> str:
         """The HS256 key: from settings, or made once and kept under var/ (mode 0600, in a
         directory of mode 0700)."""
-        if self.jwt_secret:
-            return self.jwt_secret
-        path = private_dir(self.var_dir) / "jwt-secret"
+        return self.jwt_secret or self._kept_secret("jwt-secret", secrets.token_urlsafe(48))
+
+    def accounts_key(self) -> str:
+        """The AES-256 key the web pages' account store is encrypted with (base64): from
+        settings, or made once and kept under var/ as the signing key is."""
+        fresh = base64.b64encode(secrets.token_bytes(32)).decode()
+        return self.web_accounts_key or self._kept_secret("accounts-key", fresh)
+
+    def _kept_secret(self, name: str, fresh: str) -> str:
+        path = private_dir(self.var_dir) / name
         try:
-            # O_EXCL: when three services start at once, exactly one writes the key.
+            # O_EXCL: when several processes start at once, exactly one writes the key.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         except FileExistsError:
             pass
         else:
             with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(48))
+                f.write(fresh)
         return path.read_text().strip()

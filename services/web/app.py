@@ -16,20 +16,42 @@ neutral site.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.exceptions import HTTPException
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.web.accounts import Accounts
+from services.web.clients import Refused, ServiceClients
+from services.web.pages import signin
+from services.web.pages.common import NotForYouError, SignInNeededError, render
+from services.web.sessions import SESSION_COOKIE, Sessions
+from shared.settings import Settings
 
 HERE = Path(__file__).parent
 GOVUK = HERE / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 EXIT_TO = "https://www.bbc.co.uk/weather"
 """Where "Exit this page" sends the browser: a neutral page, GOV.UK's own default."""
-SESSION_COOKIE = "safeguard_session"
+
+ROUTERS = (signin.router,)
+"""Every router of pages; each refuses a form posted without its CSRF token."""
+
+__all__ = ["EXIT_TO", "ROUTERS", "SESSION_COOKIE", "AssetsMissingError", "create_app"]
+
+PROBLEMS = {
+    400: "There is a problem with the request",
+    403: "You cannot see this page",
+    404: "Page not found",
+    405: "Page not found",
+    409: "Someone else changed this case",
+    503: "Sorry, the service is unavailable",
+}
 
 
 class AssetsMissingError(RuntimeError):
@@ -54,29 +76,45 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
-def templates() -> Jinja2Templates:
-    """Our pages, and GOV.UK's template and components under ``govuk_frontend_jinja/``."""
-    loader = ChoiceLoader(
-        [
-            FileSystemLoader(HERE / "templates"),
-            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
-        ]
-    )
-    return Jinja2Templates(env=Environment(loader=loader, autoescape=True))
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    """The web process's application; refuses to start without GOV.UK Frontend's files.
 
-
-def create_app() -> FastAPI:
-    """The web process's application; refuses to start without GOV.UK Frontend's files."""
+    ``transports`` routes the calls to the services elsewhere (tests: to apps in-process)."""
     if not (GOVUK / "govuk-frontend.min.css").exists():
         msg = (
             f"GOV.UK Frontend is not installed in {GOVUK}: "
             "run `npm ci --prefix services/web` (the README's set-up command does)"
         )
         raise AssetsMissingError(msg)
-    app = FastAPI(title="safeguard: web pages", docs_url=None, redoc_url=None, openapi_url=None)
-    pages = templates()
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.clients = ServiceClients(settings, transports)
+        try:
+            yield
+        finally:
+            await app.state.clients.close()
+
+    app = FastAPI(
+        title="safeguard: web pages",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.accounts = Accounts(settings)
+    app.state.sessions = Sessions(idle_seconds=settings.web_idle_minutes * 60)
+    app.state.failed_attempts = signin.FailedAttempts()
     app.mount("/assets", StaticFiles(directory=GOVUK / "assets"), name="assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/govuk/govuk-frontend.min.css", include_in_schema=False)
     def govuk_css() -> Response:
@@ -91,24 +129,65 @@ def create_app() -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request.state.nonce = secrets.token_urlsafe(16)
+        sessions: Sessions = app.state.sessions
+        sent = request.cookies.get(SESSION_COOKIE)
+        request.state.session = sessions.find(sent) or sessions.start()
         response = await call_next(request)
+        session_id = request.state.session.id
+        if session_id != sent and SESSION_COOKIE not in response.headers.get("set-cookie", ""):
+            response.set_cookie(
+                SESSION_COOKIE, session_id, secure=True, httponly=True, samesite="strict"
+            )
         response.headers["Content-Security-Policy"] = content_security_policy(request.state.nonce)
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.exception_handler(SignInNeededError)
+    async def sign_in_first(request: Request, exc: SignInNeededError) -> Response:
+        return RedirectResponse(f"/sign-in?then={exc.then}", status_code=303)
+
+    @app.exception_handler(NotForYouError)
+    async def not_for_you(request: Request, exc: NotForYouError) -> Response:
+        return problem(request, 403, "Your role does not use this page.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, exc: HTTPException) -> Response:
+        return problem(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if exc.status == 404:
+            return problem(request, 404, "There is no such case, or it is not one of yours.")
+        return problem(request, exc.status if exc.status in PROBLEMS else 400, str(exc))
+
+    @app.exception_handler(httpx.TransportError)
+    async def unreachable(request: Request, exc: httpx.TransportError) -> Response:
+        return problem(
+            request,
+            503,
+            "A part of the service is not answering. Nothing you sent was lost: try again in "
+            "a minute. If a young person is at risk, tell the DSL in person now.",
+        )
+
+    @app.get("/")
     def start(request: Request) -> Response:
         """What the product is for, and what to do now."""
-        return pages.TemplateResponse(request, "start.html", {"nonce": request.state.nonce})
+        return render(request, "start.html")
 
     @app.get("/exit", include_in_schema=False)
-    def exit_this_page() -> Response:
+    def exit_this_page(request: Request) -> Response:
         """End the session, then leave for a neutral page."""
+        app.state.sessions.end(request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse(EXIT_TO, status_code=303)
         response.delete_cookie(SESSION_COOKIE, secure=True, httponly=True, samesite="strict")
         response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
         return response
 
     return app
+
+
+def problem(request: Request, status_code: int, message: str) -> Response:
+    heading = PROBLEMS.get(status_code, "Sorry, there is a problem")
+    return render(request, "problem.html", status_code, heading=heading, message=message)

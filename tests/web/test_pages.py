@@ -12,11 +12,13 @@ from fastapi.testclient import TestClient
 
 from services.web import app as web_app
 from services.web.app import EXIT_TO, SESSION_COOKIE, create_app
+from shared.settings import Settings
 
 
 @pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app()) as c:
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(var_dir=tmp_path / "var"))
+    with TestClient(app, base_url="https://testserver") as c:
         yield c
 
 
