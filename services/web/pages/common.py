@@ -26,6 +26,25 @@ HOME = {
 }
 """Where each role lands after signing in."""
 
+NAVIGATION: dict[Role, tuple[tuple[str, str], ...]] = {
+    Role.STAFF: (("Record a disclosure", "/disclosures/new"),),
+    Role.DSL: (("Cases", "/cases"), ("Record a disclosure", "/disclosures/new")),
+    Role.HEAD: (("Cases", "/cases"), ("Record a disclosure", "/disclosures/new")),
+    Role.TRUST_LEAD: (("Statistics", "/trust"), ("Overdue actions", "/trust/overdue")),
+    Role.AUDITOR: (("Cases", "/audit"),),
+    Role.ADMIN: (("Cases", "/cases"),),
+}
+"""The service navigation each role sees."""
+
+
+def navigation(role: Role | None, path: str) -> list[dict[str, Any]]:
+    if role is None:
+        return []
+    return [
+        {"text": text, "href": href, "active": path == href or path.startswith(f"{href}/")}
+        for text, href in NAVIGATION.get(role, ())
+    ]
+
 
 def templates() -> Jinja2Templates:
     """Our pages, and GOV.UK's template and components under ``govuk_frontend_jinja/``."""
@@ -65,6 +84,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "csrf_token": session.csrf,
             "principal": session.principal,
             "home": HOME.get(session.principal.role) if session.principal else "/",
+            "navigation": navigation(session.role, request.url.path),
             **context,
         },
         status_code=status_code,
