@@ -87,8 +87,10 @@ class ServiceClients:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        refused_as_answer: bool = False,
     ) -> httpx.Response:
-        """The service's answer if it is a success; :class:`Refused` otherwise."""
+        """The service's answer if it is a success; :class:`Refused` otherwise (or, with
+        ``refused_as_answer``, the answer whatever it is)."""
         answer = await self._clients[service].request(
             method,
             path,
@@ -96,7 +98,7 @@ class ServiceClients:
             params={k: v for k, v in (params or {}).items() if v not in (None, "")},
             headers=self._headers(principal, headers),
         )
-        if answer.is_error:
+        if answer.is_error and not refused_as_answer:
             raise Refused(answer.status_code, problems_of(answer))
         return answer
 

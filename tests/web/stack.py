@@ -16,12 +16,13 @@ from fastapi.testclient import TestClient
 
 from services.web.accounts import Accounts
 from services.web.app import create_app
+from services.web.sessions import SESSION_COOKIE
 from shared.embedded_nats import EmbeddedNats, free_port
 from shared.identity import Role
 from shared.settings import Settings
 from tests.conftest import StoreChoice
 from tests.e2e.conftest import Services
-from tests.web.people import Person, add_person, first_sign_in
+from tests.web.people import Person, add_person, first_sign_in, sign_in
 
 
 class Stack:
@@ -33,6 +34,7 @@ class Stack:
         self.app: FastAPI = create_app(settings)
         self.accounts: Accounts = self.app.state.accounts
         self._people: dict[str, Person] = {}
+        self._sessions: dict[str, str] = {}
 
     def person(self, username: str, role: Role, schools: list[str]) -> Person:
         """An account (made once per stack), signed in once to choose its password and set up
@@ -45,10 +47,24 @@ class Stack:
         return self._people[username]
 
     def client(self) -> TestClient:
+        """A browser of its own; use it in ``with`` (that runs the app's lifespan)."""
         return TestClient(self.app, base_url="https://testserver")
 
-    def api(self, service: str, method: str, path: str, role: Role, schools: list[str],
-            **kw: Any) -> httpx.Response:
+    def signed_in(self, username: str, role: Role, schools: list[str]) -> TestClient:
+        """A browser where this person is signed in (through the pages, once per stack: a
+        TOTP code is good once, so later browsers carry the same session)."""
+        client = self.client()
+        if username not in self._sessions:
+            person = self.person(username, role, schools)
+            with self.client() as first:
+                sign_in(first, person)
+                self._sessions[username] = first.cookies[SESSION_COOKIE]
+        client.cookies.set(SESSION_COOKIE, self._sessions[username])
+        return client
+
+    def api(
+        self, service: str, method: str, path: str, role: Role, schools: list[str], **kw: Any
+    ) -> httpx.Response:
         """A call straight to a service, as another client would (to set up or check)."""
         return httpx.request(
             method,
