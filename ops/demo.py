@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from services.web.accounts import SECOND_FACTOR_ROLES, AccountError, Accounts
 from shared.identity import Role, TokenService
 from shared.settings import SERVICE_NAMES, Settings
 from shared.trust import load_trust
@@ -41,6 +42,18 @@ DEMO_DISCLOSURE = {
     ],
 }
 
+DEMO_SECOND_DISCLOSURE = {
+    "disclosure_route": "peer",
+    "summary": (
+        "A Year 8 student tells a teacher that YP-DEMO-3 was sent an image by someone in "
+        "Year 10 and is upset. Invented for the demo."
+    ),
+    "young_people": [
+        {"pseudonym": "YP-DEMO-3", "year_group": 8, "roles": ["recipient"]},
+        {"pseudonym": "YP-DEMO-4", "year_group": 10, "roles": ["sender"]},
+    ],
+}
+"""A second case, left open: the DSL takes it through the pages."""
 
 DEMO_TRIAGE = {
     "disclosing_about": ["sending"],
@@ -107,6 +120,35 @@ DEMO_SITE_REPORT = {"site": "an invented group chat app", "report_reference": "I
 def _deletion_request() -> dict[str, Any]:
     deadline = datetime.now(UTC) + timedelta(days=2)
     return {"pseudonym": "YP-DEMO-2", "deadline": deadline.isoformat(), "places": ["devices"]}
+
+
+DEMO_USERS = (
+    ("staff.demo", Role.STAFF, "school"),
+    ("dsl.demo", Role.DSL, "school"),
+    ("head.demo", Role.HEAD, "school"),
+    ("trust.demo", Role.TRUST_LEAD, "*"),
+    ("auditor.demo", Role.AUDITOR, "*"),
+)
+"""The demo's people: who signs in to the web pages, as what, for which schools."""
+
+
+def demo_users(settings: Settings, school: str) -> list[tuple[str, str, str, str]]:
+    """The demo's accounts, made (or, on a second run, reset) with a one-time password and,
+    for every role but staff, an authenticator key set up: (username, role, password, key)."""
+    accounts = Accounts(settings)
+    made = []
+    for username, role, schools in DEMO_USERS:
+        try:
+            password = accounts.add(
+                username, role, [school if schools == "school" else schools], by="demo"
+            )
+        except AccountError:
+            password = accounts.reset(username, by="demo")
+        key = ""
+        if role in SECOND_FACTOR_ROLES:
+            key = accounts.give_second_factor(username, by="demo").secret
+        made.append((username, str(role), password, key))
+    return made
 
 
 class DemoError(RuntimeError):
@@ -249,13 +291,39 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
                         f"   hash chain: [red]BROKEN at entry {chain['broken_at']}[/red]: "
                         f"{chain['problem']}"
                     )
+
+            console.print("9. A second disclosure, left open for you to take through the pages")
+            second = _post(
+                http,
+                {"Authorization": f"Bearer {staff}"},
+                f"{base['intake']}/cases",
+                {"school": school.code, **DEMO_SECOND_DISCLOSURE},
+            )
+            console.print(f"   case {second['reference']}: waiting for the DSL")
     except (DemoError, httpx.HTTPError) as e:
         console.print(f"[red]demo failed:[/red] {e}. Is `safeguard up` running?")
         return 1
     console.print(
         "[green]done[/green]: the case is recorded, assessed, acted on, reviewed and closed."
     )
+    _print_users(console, settings, demo_users(settings, school.code))
     return 0
+
+
+def _print_users(
+    console: Console, settings: Settings, users: list[tuple[str, str, str, str]]
+) -> None:
+    web = f"http://{settings.host}:{settings.port_of('web')}/sign-in"
+    console.print(f"\nSign in to the web pages at [bold]{web}[/bold] as one of:")
+    for username, role, password, key in users:
+        console.print(f"  {username:<13} {role:<11} one-time password {password}")
+        if key:
+            console.print(f"  {'':<13} {'':<11} authenticator key {key}")
+    console.print(
+        "Each one-time password is changed at the first sign-in. Add each authenticator key "
+        "to an authenticator app (time based, 6 digits) and enter its code when asked. A second "
+        "run of the demo resets these accounts."
+    )
 
 
 def _post(http: httpx.Client, auth: dict[str, str], url: str, body: dict[str, Any]) -> Any:

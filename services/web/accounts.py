@@ -96,7 +96,10 @@ class Account(Aggregate):
         self.must_change_password = False
 
     @event("SecondFactorSetUp")
-    def set_up_second_factor(self, totp_secret: str, recovery_hashes: list[str], step: int) -> None:
+    def set_up_second_factor(
+        self, totp_secret: str, recovery_hashes: list[str], step: int, by: str = ""
+    ) -> None:
+        """``by``: the operator who set it up for the person (the demo); empty: the person."""
         self.totp_secret = totp_secret
         self.recovery_hashes = recovery_hashes
         self.last_totp_step = step
@@ -286,6 +289,15 @@ class Accounts(Application[UUID]):
         account.signed_in(now)
         self.save(account)
         return account
+
+    def give_second_factor(self, username: str, *, by: str) -> NewSecondFactor:
+        """An operator sets up the second factor (the demo, which prints the key for the
+        person's authenticator app); otherwise a person sets it up at their first sign-in."""
+        account = self.get(username)
+        offer = self.offer_second_factor()
+        account.set_up_second_factor(offer.secret, _hash_codes(offer.recovery_codes), -1, by)
+        self.save(account)
+        return offer
 
     # --------------------------------------------------------------------------------------
 

@@ -9,11 +9,15 @@ import sys
 import httpx
 import pytest
 
+from fastapi.testclient import TestClient
+
+from services.web.app import create_app
 from shared.bus import connect
 from shared.embedded_nats import EmbeddedNats
 from shared.identity import Role
 from tests.e2e.conftest import Services
 from tests.helpers import eventually, stream_positions
+from tests.web.people import Person, first_sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats]
 
@@ -139,6 +143,18 @@ async def test_the_demo_runs_against_the_services(services: Services) -> None:
     assert "why: without_consent is yes" in result.stdout
     assert "reviewed and closed" in result.stdout
     assert re.search(r"hash chain: intact, \d+ entries verified, head [0-9a-f]{16}", result.stdout)
+    # A newcomer signs in to the web pages as the demo DSL, with what the demo printed, and
+    # sees the demo's cases: the closed one, and the second, left open.
+    password = re.search(r"dsl\.demo +dsl +one-time password (\S+)", result.stdout)
+    key = re.search(r"dsl\.demo.*\n +authenticator key ([A-Z2-7]+)", result.stdout)
+    assert password and key, result.stdout
+    with TestClient(create_app(services.settings), base_url="https://testserver") as web:
+        dsl = Person("dsl.demo", Role.DSL, ["OAK"], password.group(1), key.group(1))
+        assert first_sign_in(web, dsl) == "/cases"
+        open_cases = web.get("/cases").text
+        assert "OAK-" in open_cases
+        every_case = web.get("/cases?status=all").text
+        assert every_case.count('href="/cases/') == 2
 
 
 async def test_a_consumer_killed_mid_stream_applies_everything_once_after_restart(
