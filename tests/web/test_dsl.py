@@ -75,9 +75,21 @@ def test_a_case_walked_to_closure_through_the_pages(stack: Stack, client: TestCl
     )
     assert taken.status_code == 303
     dsl = (Role.DSL, OAK)
-    assert stack.api(
-        "intake", "POST", f"/cases/{case_id}/triage", *dsl, json=DEMO_TRIAGE
-    ).is_success
+    # Step 1's triage through its page, then corrected: the correction needs its reason.
+    triage = f"/cases/{case_id}/triage"
+    answers = {k: v for k, v in DEMO_TRIAGE.items() if k != "image_locations"}
+    answers["location_kind"] = "site_or_app"
+    answers["location_name"] = "an invented group chat"
+    answers["disclosing_about"] = "sending"
+    assert post_page_form(client, triage, triage, answers).status_code == 303
+    unexplained = post_page_form(client, triage, triage, answers)
+    assert unexplained.status_code == 400
+    assert 'href="#reason"' in unexplained.text
+    corrected = post_page_form(client, triage, triage, {**answers, "reason": "Invented: checked"})
+    assert corrected.status_code == 303
+    recorded = stack.api("intake", "GET", triage, *dsl).json()
+    assert [t["answers"]["image_nature"] for t in recorded] == ["potentially_illegal"] * 2
+    assert recorded[0]["image_locations"] == DEMO_TRIAGE["image_locations"]
     stack.wait_for(
         lambda: (
             len(
