@@ -1,11 +1,12 @@
 """docker-compose.yml and the Dockerfile agree with the code: service names, ports, settings.
 
-Docker need not run: the files are read and checked against ``shared.settings`` and
-``pyproject.toml``.
+Docker need not run: the files are read and checked against ``shared.settings``, the
+``safeguard`` command, the web process and ``pyproject.toml``.
 """
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import json
 import re
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from services.web import app as web_app
 from shared.settings import SERVICE_NAMES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +33,9 @@ REQUIRED = (
     "SAFEGUARD_HOST",
     "SAFEGUARD_JWT_SECRET",
 )
+WEB = "web"
+"""The web pages: a process of the same image (``safeguard web``), a client of the services."""
+PROCESSES = (*SERVICE_NAMES, WEB)
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
@@ -333,4 +338,43 @@ def test_dockerfile_runs_as_a_non_root_user() -> None:
 def test_dockerfile_exposes_every_service_port(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = settings_from(monkeypatch, {})
     exposed = {int(p) for p in dockerfile_instruction("EXPOSE").split()}
-    assert {defaults.port_of(name) for name in SERVICE_NAMES} <= exposed
+    assert {defaults.port_of(name) for name in PROCESSES} <= exposed
+
+
+def test_dockerfile_puts_gov_uk_frontend_from_npm_ci_in_place_before_pip_install() -> None:
+    """A node stage runs ``npm ci`` from the lock file; its dist/govuk is copied to where the
+    web process looks for it (``services.web.app.GOVUK``) before the package is installed."""
+    text = re.sub(r"\s*\\\n\s*", " ", DOCKERFILE)  # continuation lines joined
+    stage = re.search(r"^FROM node:\S+ AS (\S+)$", text, re.MULTILINE | re.IGNORECASE)
+    assert stage is not None, "no node build stage"
+    node_stage = text[stage.end() : text.index("\nFROM ", stage.end())]
+    assert "package-lock.json" in node_stage
+    assert re.search(r"^RUN npm ci .*--prefix services/web\b", node_stage, re.MULTILINE)
+    target = web_app.GOVUK.relative_to(ROOT).as_posix()
+    copy = re.search(rf"^COPY --from={re.escape(stage[1])} (\S+) (\S+)$", text, re.MULTILINE)
+    assert copy is not None, "dist/govuk is not copied from the node stage"
+    assert copy[1].endswith(f"/{target}")
+    assert copy[2].rstrip("/") == target
+    pip_install = re.search(r"^RUN .*pip install (--no-cache-dir )?\.$", text, re.MULTILINE)
+    assert pip_install is not None
+    assert copy.start() < pip_install.start()
+
+
+def test_the_package_holds_what_the_web_serves_of_gov_uk_frontend_and_no_more() -> None:
+    """pyproject.toml's package-data, globbed as setuptools does, against the files the web
+    process serves: the CSS, the JavaScript and the assets (fonts, images, manifest.json)."""
+    govuk = web_app.GOVUK
+    assert govuk.is_dir(), "run `npm ci --prefix services/web` (the README's set-up does)"
+    web = web_app.HERE
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["services.web"]
+    shipped = {
+        web / found
+        for pattern in patterns
+        for found in glob.glob(pattern, root_dir=web, recursive=True)
+        if (web / found).is_file() and "node_modules" in Path(found).parts
+    }
+    served = {govuk / "govuk-frontend.min.css", govuk / "govuk-frontend.min.js"}
+    served |= {path for path in (govuk / "assets").rglob("*") if path.is_file()}
+    assert shipped == served
