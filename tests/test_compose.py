@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+import ops.cli
 from services.web import app as web_app
 from shared.settings import SERVICE_NAMES, Settings
 
@@ -36,6 +37,13 @@ REQUIRED = (
 WEB = "web"
 """The web pages: a process of the same image (``safeguard web``), a client of the services."""
 PROCESSES = (*SERVICE_NAMES, WEB)
+WEB_REQUIRED = (
+    "SAFEGUARD_DATABASE_URL",  # the accounts store, schema "accounts"
+    "SAFEGUARD_HOST",
+    "SAFEGUARD_JWT_SECRET",  # it signs each call it makes for a signed-in person
+    "SAFEGUARD_WEB_ACCOUNTS_KEY",
+    *(f"SAFEGUARD_{name.upper()}_URL" for name in SERVICE_NAMES),
+)
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
@@ -122,7 +130,7 @@ def test_service_runs_serve_with_its_own_name(name: str) -> None:
     assert args(name) == ["serve", name]
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", PROCESSES)
 def test_service_is_built_from_the_repository_dockerfile(name: str) -> None:
     build = SERVICES[name]["build"]
     if isinstance(build, str):
@@ -132,7 +140,7 @@ def test_service_is_built_from_the_repository_dockerfile(name: str) -> None:
     assert (context / build.get("dockerfile", "Dockerfile")).resolve() == ROOT / "Dockerfile"
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", PROCESSES)
 def test_service_publishes_the_port_it_listens_on(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,7 +148,7 @@ def test_service_publishes_the_port_it_listens_on(
     assert port in published_container_ports(name)
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", PROCESSES)
 def test_service_environment_names_are_real_settings(name: str) -> None:
     for key in environment(name):
         if key == "NATS_URL":
@@ -158,7 +166,7 @@ def test_service_is_given_the_required_settings(name: str, monkeypatch: pytest.M
     assert ipaddress.ip_address(settings.host).is_unspecified, "reachable from outside"
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", PROCESSES)
 def test_trust_file_if_set_is_mounted(name: str) -> None:
     trust_file = environment(name).get("SAFEGUARD_TRUST_FILE")
     if trust_file is None:
@@ -184,6 +192,70 @@ def test_service_waits_for_healthy_postgres_and_nats(name: str) -> None:
     depends_on = SERVICES[name]["depends_on"]
     assert isinstance(depends_on, dict), "conditions need the long depends_on form"
     for dependency in [postgres_service(), *nats_nodes()]:
+        assert depends_on.get(dependency, {}).get("condition") == "service_healthy", dependency
+
+
+# --- the web pages ----------------------------------------------------------------------
+
+
+def test_web_runs_the_web_command() -> None:
+    assert WEB in SERVICES
+    assert args(WEB) == [WEB]
+    assert WEB in {
+        c.name or c.callback.__name__ for c in ops.cli.app.registered_commands if c.callback
+    }
+
+
+def test_web_is_given_the_required_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = environment(WEB)
+    assert [key for key in WEB_REQUIRED if not env.get(key)] == []
+    settings = settings_of(WEB, monkeypatch)
+    assert ipaddress.ip_address(settings.host).is_unspecified, "reachable from outside"
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_web_reaches_each_service_at_its_container_and_port(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = settings_of(name, monkeypatch).port_of(name)
+    url = urlsplit(settings_of(WEB, monkeypatch).url_of(name))
+    assert (url.scheme, url.hostname, url.port) == ("http", name, port)
+
+
+def test_web_listens_on_the_published_port_on_every_interface(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``safeguard web`` with the web container's environment: where uvicorn is told to bind."""
+    import uvicorn
+
+    settings_of(WEB, monkeypatch)
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(web_app, "create_app", lambda *a, **kw: "the pages")
+    monkeypatch.setattr(ops.cli.signal, "signal", lambda *a: None)
+    monkeypatch.setattr(ops.cli, "configure_logging", lambda *a: None)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(kw, app=app))
+    ops.cli.web()
+    assert served["app"] == "the pages"
+    assert ipaddress.ip_address(served["host"]).is_unspecified
+    assert served["port"] in published_container_ports(WEB)
+
+
+def test_web_healthcheck_requests_its_own_healthz(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    port = settings_of(WEB, monkeypatch).port_of(WEB)
+    check = healthcheck_text(WEB)
+    assert "urllib" in check
+    assert f"127.0.0.1:{port}/healthz" in check or f"localhost:{port}/healthz" in check
+    # The web process on the embedded defaults, in a temporary directory.
+    pages = web_app.create_app(settings_from(monkeypatch, {"SAFEGUARD_VAR_DIR": str(tmp_path)}))
+    assert "/healthz" in {getattr(route, "path", None) for route in pages.routes}
+
+
+def test_web_waits_for_healthy_postgres_and_services() -> None:
+    depends_on = SERVICES[WEB]["depends_on"]
+    assert isinstance(depends_on, dict), "conditions need the long depends_on form"
+    for dependency in [postgres_service(), *SERVICE_NAMES]:
         assert depends_on.get(dependency, {}).get("condition") == "service_healthy", dependency
 
 
@@ -257,7 +329,7 @@ def test_stream_replicas_equal_the_number_of_nats_nodes(
 
 
 def test_every_service_uses_the_same_database() -> None:
-    assert len({environment(name)["SAFEGUARD_DATABASE_URL"] for name in SERVICE_NAMES}) == 1
+    assert len({environment(name)["SAFEGUARD_DATABASE_URL"] for name in PROCESSES}) == 1
 
 
 def test_database_url_points_at_the_postgres_service() -> None:
@@ -287,16 +359,21 @@ def test_postgres_healthcheck_uses_pg_isready() -> None:
 
 
 def test_every_container_has_a_healthcheck() -> None:
-    for name in [*SERVICE_NAMES, postgres_service(), *nats_nodes()]:
+    for name in [*PROCESSES, postgres_service(), *nats_nodes()]:
         assert SERVICES[name].get("healthcheck", {}).get("test"), name
 
 
 def test_secrets_come_from_the_deployers_environment() -> None:
-    for name in SERVICE_NAMES:
+    for name in PROCESSES:
         assert is_interpolation(environment(name)["SAFEGUARD_JWT_SECRET"]), name
         password = urlsplit(environment(name)["SAFEGUARD_DATABASE_URL"]).password
         assert is_interpolation(password), name
     assert is_interpolation(environment(postgres_service())["POSTGRES_PASSWORD"])
+    # ${NAME:?...}: compose refuses to start without the accounts key, rather than the web
+    # process making one inside its container, lost with the container and every account.
+    accounts_key = INTERPOLATION.fullmatch(environment(WEB)["SAFEGUARD_WEB_ACCOUNTS_KEY"])
+    assert accounts_key is not None
+    assert accounts_key[2] == "?"
 
 
 def test_no_obsolete_version_key() -> None:
