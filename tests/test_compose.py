@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import yaml
 
 import ops.cli
 from services.web import app as web_app
+from services.web.clients import ServiceClients
+from shared.identity import Principal, Role
 from shared.settings import SERVICE_NAMES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,12 +217,28 @@ def test_web_is_given_the_required_settings(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
-def test_web_reaches_each_service_at_its_container_and_port(
+async def test_web_calls_each_service_at_its_container_and_port(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A call of the web process's clients, built from the web container's settings."""
     port = settings_of(name, monkeypatch).port_of(name)
-    url = urlsplit(settings_of(WEB, monkeypatch).url_of(name))
-    assert (url.scheme, url.hostname, url.port) == ("http", name, port)
+    called: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        called.append(request.url)
+        return httpx.Response(200, json={})
+
+    # An invented key as long as a real one: the stand-in for ${SAFEGUARD_JWT_SECRET} is short.
+    settings = settings_of(WEB, monkeypatch).model_copy(update={"jwt_secret": "k" * 48})
+    clients = ServiceClients(settings, {name: httpx.MockTransport(answer)})
+    dsl = Principal(user="dsl.oak", role=Role.DSL, schools=frozenset({"OAK"}))
+    try:
+        await clients.get(dsl, name, "/cases")
+    finally:
+        await clients.close()
+    assert [(url.scheme, url.host, url.port, url.path) for url in called] == [
+        ("http", name, port, "/cases")
+    ]
 
 
 def test_web_listens_on_the_published_port_on_every_interface(
