@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     database_schema_prefix: str = Field(
         default="",
         pattern=r"^[a-z0-9_]*$",
-        description="Prefix of the per-service PostgreSQL schemas (intake, referral, review).",
+        description="Prefix of the per-service PostgreSQL schemas (intake, referral, review, "
+        "and the web pages' accounts).",
     )
     nats_url: str = Field(
         default="",
