@@ -177,6 +177,11 @@ def create_app(
             "a minute. If a young person is at risk, tell the DSL in person now.",
         )
 
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """The process is up: the health check docker-compose.yml gives the web container."""
+        return {"status": "ok", "service": "web"}
+
     @app.get("/")
     def start(request: Request) -> Response:
         """What the product is for, and what to do now."""
