@@ -1,0 +1,517 @@
+"""Step 1 for any member of staff: the disclosure, recorded on a phone the moment it is made.
+
+A short form (the school if the user acts for more than one, how it came to be known, what was
+said, when, and the young people by pseudonym and role), then a receipt with the case
+reference (Post/Redirect/Get). Its vocabularies are intake's (:data:`DISCLOSURE_ROUTES`,
+:data:`YoungPersonRole`, the bounds of :class:`YoungPersonRecorded`); only the words a person
+reads are written here, and a test checks there are words for every code.
+
+The form's ``Idempotency-Key`` is made when the form is rendered (a hidden field), so that the
+same form sent twice is one case. When sending fails (offline, or the server does not answer)
+the page's script (``static/disclosure.mjs``) keeps the filled form in the browser and sends
+it when the connection is back, through ``POST /disclosures/send``: the same form and the same
+CSRF check as ``POST /disclosures``, answered in JSON, with a token fetched fresh from
+``GET /disclosures/token`` (a kept form's own token may belong to a session that has since
+ended). The service worker (``GET /sw.js``) keeps the page's files and an empty copy of the form
+(``GET /disclosures/offline``, which holds nothing of the user) for when the page is opened with
+no connection.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import httpx
+from annotated_types import Ge, Le
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from starlette.datastructures import FormData
+
+from services.intake.domain.disclosure import (
+    DISCLOSURE_ROUTES,
+    RECORDERS,
+    YoungPersonRecorded,
+)
+from services.web.clients import Refused
+from services.web.pages.common import CSRF, SignedIn, clients_of, errors_list, render
+from services.web.sessions import session_of
+from shared.entries import CLOCK_SKEW
+from shared.identity import Principal, Role
+from shared.imagery import find_image_data
+from shared.trust import School, Trust, load_trust
+from shared.vocabulary import YoungPersonRole, is_pseudonym
+
+router = APIRouter(dependencies=[CSRF])
+RECORDER_ROLES = tuple(Role(r) for r in RECORDERS)
+Recorder = Annotated[Principal, Depends(SignedIn(*RECORDER_ROLES))]
+STATIC = Path(__file__).parent.parent / "static"
+FORM = "/disclosures/new"
+
+ROUTE_WORDS = {
+    "young_person": "A young person told me about themselves",
+    "peer": "A young person told me about someone else",
+    "staff_discovery": "I, or another member of staff, saw or found it",
+    "parent_or_carer": "A parent or carer told us",
+    "other_agency": "Another agency told us, for example the police or social care",
+    "anonymous": "Someone told us without giving their name",
+}
+"""How the school came to know (intake's disclosure routes), in plain words."""
+
+ROLE_WORDS = {
+    "discloser": "Told us about it",
+    "pictured": "Is in the image",
+    "sender": "Sent the image",
+    "recipient": "Was sent the image",
+    "forwarder": "Passed the image on to others",
+}
+"""What a young person did, or had done to them (intake's roles), in plain words."""
+
+ROLES: tuple[str, ...] = typing.get_args(YoungPersonRole)
+MAX_ROWS = 20
+"""Young people on the form; the DSL adds more to the case if there are more."""
+
+
+def _bounds(name: str) -> tuple[int, int]:
+    """The least and greatest value intake's declaration of a young person allows a field."""
+    hint = typing.get_type_hints(YoungPersonRecorded, include_extras=True)[name]
+    low = next(m.ge for m in hint.__metadata__ if isinstance(m, Ge))
+    high = next(m.le for m in hint.__metadata__ if isinstance(m, Le))
+    return typing.cast("int", low), typing.cast("int", high)
+
+
+YEAR_GROUPS = _bounds("year_group")
+AGES = _bounds("age")
+
+
+@functools.cache
+def _trust(path: Path | None) -> Trust:
+    return load_trust(path)
+
+
+def trust_of(request: Request) -> Trust:
+    """The trust the deployment serves (its schools, its time zone)."""
+    return _trust(request.app.state.settings.trust_file)
+
+
+def schools_of(trust: Trust, principal: Principal) -> list[School]:
+    """The schools this user records for."""
+    return [s for s in trust.schools if principal.may_act_for(s.code)]
+
+
+@dataclass
+class Row:
+    """A young person as typed on the form."""
+
+    pseudonym: str = ""
+    roles: list[str] = field(default_factory=list)
+    year_group: str = ""
+    age: str = ""
+
+    def blank(self) -> bool:
+        return not (self.pseudonym or self.roles or self.year_group or self.age)
+
+
+@dataclass
+class Filled:
+    """The form as the member of staff filled it: sent back to them as it was when refused."""
+
+    key: str
+    school: str = ""
+    disclosure_route: str = ""
+    summary: str = ""
+    day: str = ""
+    month: str = ""
+    year: str = ""
+    hour: str = ""
+    minute: str = ""
+    rows: list[Row] = field(default_factory=lambda: [Row()])
+
+    @classmethod
+    def new(cls, now: datetime) -> Filled:
+        """An empty form, its time now, with a fresh key: the key names this disclosure."""
+        return cls(
+            key=str(uuid.uuid4()),
+            day=str(now.day),
+            month=str(now.month),
+            year=str(now.year),
+            hour=f"{now.hour:02d}",
+            minute=f"{now.minute:02d}",
+        )
+
+    @classmethod
+    def of(cls, form: FormData) -> Filled:
+        def text(name: str) -> str:
+            value = form.get(name, "")
+            return value.strip() if isinstance(value, str) else ""
+
+        try:
+            key = str(UUID(text("idempotency_key")))
+        except ValueError:
+            # Not one of our forms' keys: a new one, so that a retry of this page is safe.
+            key = str(uuid.uuid4())
+        count = text("rows")
+        posted = [
+            int(name.split(".")[1])
+            for name in form
+            if name.startswith("young_people.") and name.split(".")[1].isdigit()
+        ]
+        rows = max([int(count) if count.isdigit() else 1, *(i + 1 for i in posted)])
+        return cls(
+            key=key,
+            school=text("school"),
+            disclosure_route=text("disclosure_route"),
+            summary=text("summary"),
+            day=text("occurred_day"),
+            month=text("occurred_month"),
+            year=text("occurred_year"),
+            hour=text("occurred_hour"),
+            minute=text("occurred_minute"),
+            rows=[
+                Row(
+                    pseudonym=text(f"young_people.{i}.pseudonym"),
+                    roles=[str(r) for r in form.getlist(f"young_people.{i}.roles")],
+                    year_group=text(f"young_people.{i}.year_group"),
+                    age=text(f"young_people.{i}.age"),
+                )
+                for i in range(min(max(rows, 1), MAX_ROWS))
+            ],
+        )
+
+    def field_names(self) -> set[str]:
+        names = {"school", "disclosure_route", "summary", "occurred_at", "occurred_time"}
+        for i in range(len(self.rows)):
+            names |= {f"young_people.{i}.{n}" for n in ("pseudonym", "roles", "year_group", "age")}
+        return names
+
+
+def _number(text: str, low: int, high: int) -> int | None:
+    return int(text) if text.isdigit() and low <= int(text) <= high else None
+
+
+def checked(
+    filled: Filled, schools: list[School], zone: ZoneInfo
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The disclosure as intake takes it, and the problems, each under the field it is about
+    (in the order the form asks them)."""
+    errors: dict[str, str] = {}
+    codes = [s.code for s in schools]
+    school = filled.school or (codes[0] if len(codes) == 1 else "")
+    if not school:
+        errors["school"] = "Select the school"
+    elif school not in codes:
+        errors["school"] = "Select a school you record disclosures for"
+    if filled.disclosure_route not in DISCLOSURE_ROUTES:
+        errors["disclosure_route"] = "Select how you came to know"
+    if not filled.summary:
+        errors["summary"] = "Enter what was said"
+    elif find_image_data(filled.summary):
+        filled.summary = ""  # never sent back: it carries an image, or a link to one
+        errors["summary"] = (
+            "What was said must be words only: never the image, a copy of it or a link to it"
+        )
+    occurred_at, problems = _occurred_at(filled, zone)
+    errors.update(problems)
+    people = []
+    seen: set[str] = set()
+    for i, row in enumerate(filled.rows):
+        if i and row.blank():
+            continue  # an optional row left empty
+        at = f"young_people.{i}"
+        who = row.pseudonym if is_pseudonym(row.pseudonym) else f"young person {i + 1}"
+        if not row.pseudonym:
+            errors[f"{at}.pseudonym"] = (
+                "Enter a pseudonym for the young person who told you, such as YP-A1"
+                if i == 0
+                else f"Enter a pseudonym for young person {i + 1}, such as YP-A1"
+            )
+        elif not is_pseudonym(row.pseudonym):
+            errors[f"{at}.pseudonym"] = (
+                "A pseudonym is 2 to 40 letters, numbers or hyphens with no spaces, such as "
+                "YP-A1: never a name"
+            )
+        elif row.pseudonym in seen:
+            errors[f"{at}.pseudonym"] = "Give each young person a different pseudonym"
+        seen.add(row.pseudonym)
+        roles = [r for r in row.roles if r in ROLES]
+        if not roles:
+            errors[f"{at}.roles"] = f"Select what {who} did or had done to them"
+        year_group = _number(row.year_group, *YEAR_GROUPS)
+        age = _number(row.age, *AGES)
+        if row.year_group and year_group is None:
+            errors[f"{at}.year_group"] = (
+                f"School year must be a number from {YEAR_GROUPS[0]} (Reception) to "
+                f"{YEAR_GROUPS[1]}"
+            )
+        if row.age and age is None:
+            errors[f"{at}.age"] = f"Age must be a number from {AGES[0]} to {AGES[1]}"
+        if not row.year_group and not row.age:
+            errors[f"{at}.year_group"] = f"Enter the school year of {who}, or their age"
+        person: dict[str, Any] = {"pseudonym": row.pseudonym, "roles": roles}
+        if year_group is not None:
+            person["year_group"] = year_group
+        if age is not None:
+            person["age"] = age
+        people.append(person)
+    disclosure = {
+        "school": school,
+        "disclosure_route": filled.disclosure_route,
+        "summary": filled.summary,
+        "occurred_at": occurred_at.isoformat(timespec="minutes") if occurred_at else None,
+        "young_people": people,
+    }
+    return disclosure, errors
+
+
+def _occurred_at(filled: Filled, zone: ZoneInfo) -> tuple[datetime | None, dict[str, str]]:
+    """The wall-clock time the member of staff gave (read in the trust's zone by intake)."""
+    errors: dict[str, str] = {}
+    day, month, year = (_number(t, 1, 9999) for t in (filled.day, filled.month, filled.year))
+    if not (filled.day and filled.month and filled.year):
+        errors["occurred_at"] = "Enter the date they told you, for example 27 3 2026"
+    elif day is None or month is None or year is None:
+        errors["occurred_at"] = "The date must be numbers, for example 27 3 2026"
+    hour, minute = _number(filled.hour, 0, 23), _number(filled.minute, 0, 59)
+    if hour is None or minute is None:
+        errors["occurred_time"] = "Enter the time as hours (0 to 23) and minutes (0 to 59)"
+    if errors or day is None or month is None or year is None or hour is None or minute is None:
+        return None, errors
+    try:
+        occurred_at = datetime(year, month, day, hour, minute)
+    except ValueError:
+        return None, {"occurred_at": "The date must be a real date"}
+    if occurred_at > datetime.now(zone).replace(tzinfo=None) + CLOCK_SKEW:
+        return None, {"occurred_at": "The date and time must be now or in the past"}
+    return occurred_at, {}
+
+
+def _where(problem: str, filled: Filled) -> str:
+    """The form's field a service's problem names (``young_people.0.roles.1``: the roles of the
+    first young person); ``disclosure`` for the whole disclosure."""
+    parts = problem.split(".") if problem else []
+    while parts:
+        name = ".".join(parts)
+        if name in filled.field_names():
+            return name
+        parts.pop()
+    if problem.startswith("young_people"):
+        return "young_people.0.pseudonym"
+    return "disclosure"
+
+
+def _words(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    return message[:1].upper() + message[1:]
+
+
+class NotSentError(Exception):
+    """The disclosure is not recorded: ``errors`` say why, under the fields they are about;
+    ``status`` is what the page answers (400: the form's to correct; 503: send it again)."""
+
+    def __init__(self, status: int, errors: dict[str, str]) -> None:
+        self.status = status
+        self.errors = errors
+
+
+async def record(request: Request, principal: Principal, filled: Filled) -> dict[str, Any]:
+    """Sends the disclosure to intake under the form's key; intake's case, or
+    :class:`NotSentError`."""
+    trust = trust_of(request)
+    disclosure, errors = checked(filled, schools_of(trust, principal), ZoneInfo(trust.timezone))
+    if errors:
+        raise NotSentError(400, errors)
+    try:
+        case: dict[str, Any] = await clients_of(request).post(
+            principal,
+            "intake",
+            "/cases",
+            json=disclosure,
+            headers={"Idempotency-Key": filled.key},
+        )
+    except Refused as e:
+        if e.status >= 500:
+            raise NotSentError(503, {"disclosure": NOT_ANSWERING}) from None
+        if e.status == 403:
+            raise NotSentError(
+                400, {"school": "Select a school you record disclosures for"}
+            ) from None
+        if e.status != 422:
+            raise
+        problems: dict[str, str] = {}
+        for problem, message in e.problems.items():
+            problems.setdefault(_where(problem, filled), _words(message))
+        raise NotSentError(400, problems) from None
+    except httpx.TransportError:
+        raise NotSentError(503, {"disclosure": NOT_ANSWERING}) from None
+    return case
+
+
+NOT_ANSWERING = (
+    "The disclosure is not recorded yet: a part of the service is not answering. Send it "
+    "again in a minute. Tell the DSL now, in person if the young person is at risk"
+)
+
+
+def _form(
+    request: Request,
+    principal: Principal | None,
+    filled: Filled,
+    errors: dict[str, str],
+    status_code: int = 200,
+    *,
+    offline: bool = False,
+    focus_row: int | None = None,
+) -> Response:
+    trust = trust_of(request)
+    schools = schools_of(trust, principal) if principal else []
+    context: dict[str, Any] = {}
+    if offline:
+        # Nothing of the user in the copy the service worker keeps: no name, no token.
+        context = {"principal": None, "navigation": [], "csrf_token": "", "home": "/"}
+    return render(
+        request,
+        "disclosure_form.html",
+        status_code,
+        filled=filled,
+        errors={k: errors[k] for k in sorted(errors, key=_order(filled))},
+        schools=schools if len(schools) > 1 else [],
+        schools_items=[
+            {"value": s.code, "text": s.name, "checked": filled.school == s.code} for s in schools
+        ],
+        routes_items=[
+            {"value": r, "text": ROUTE_WORDS[r], "checked": filled.disclosure_route == r}
+            for r in DISCLOSURE_ROUTES
+        ],
+        role_items=role_items,
+        year_groups=YEAR_GROUPS,
+        ages=AGES,
+        max_rows=MAX_ROWS,
+        time_zone=trust.timezone,
+        offline=offline,
+        user=principal.user if principal and not offline else "",
+        focus_row=focus_row,
+        **context,
+    )
+
+
+def role_items(chosen: list[str]) -> list[dict[str, Any]]:
+    """A young person's roles as checkboxes."""
+    return [{"value": r, "text": ROLE_WORDS[r], "checked": r in chosen} for r in ROLES]
+
+
+def _order(filled: Filled) -> Any:
+    """Errors in the order the form asks its questions."""
+    order = [
+        "disclosure",
+        "school",
+        "disclosure_route",
+        "summary",
+        "occurred_at",
+        "occurred_time",
+    ]
+    for i in range(len(filled.rows)):
+        order += [f"young_people.{i}.{n}" for n in ("pseudonym", "roles", "year_group", "age")]
+    return lambda name: order.index(name) if name in order else len(order)
+
+
+def _now(request: Request) -> datetime:
+    return datetime.now(ZoneInfo(trust_of(request).timezone))
+
+
+@router.get(FORM)
+def disclosure_form(request: Request, principal: Recorder) -> Response:
+    """The form, empty, its time now (in the trust's time), with a fresh key."""
+    return _form(request, principal, Filled.new(_now(request)), {})
+
+
+@router.post("/disclosures")
+async def record_disclosure(request: Request, principal: Recorder) -> Response:
+    """Records the disclosure, then sends the browser to its receipt (Post/Redirect/Get); or
+    the form again, as filled, with what is wrong; or one more young person's row."""
+    form = await request.form()
+    filled = Filled.of(form)
+    if form.get("add_young_person"):
+        if len(filled.rows) < MAX_ROWS:
+            filled.rows.append(Row())
+        return _form(request, principal, filled, {}, focus_row=len(filled.rows) - 1)
+    try:
+        case = await record(request, principal, filled)
+    except NotSentError as e:
+        return _form(request, principal, filled, e.errors, e.status)
+    return RedirectResponse(f"/disclosures/{case['case_id']}", status_code=303)
+
+
+@router.post("/disclosures/send")
+async def send_disclosure(request: Request) -> Response:
+    """The page's script sends a filled form here (at once, or kept while offline and sent
+    when the connection is back): the same form and CSRF check as ``POST /disclosures``,
+    answered in JSON: 201 with the reference and the receipt's address; 400 with the errors
+    (GOV.UK's error summary items); 401 when the session has ended."""
+    principal = session_of(request).principal
+    if principal is None:
+        return JSONResponse({"sign_in": f"/sign-in?then={FORM}"}, status_code=401)
+    if principal.role not in RECORDER_ROLES:
+        return JSONResponse({"errors": []}, status_code=403)
+    filled = Filled.of(await request.form())
+    try:
+        case = await record(request, principal, filled)
+    except NotSentError as e:
+        errors = {k: e.errors[k] for k in sorted(e.errors, key=_order(filled))}
+        return JSONResponse({"errors": errors_list(errors)}, status_code=e.status)
+    return JSONResponse(
+        {"reference": case["reference"], "receipt": f"/disclosures/{case['case_id']}"},
+        status_code=201,
+    )
+
+
+@router.get("/disclosures/token")
+def send_token(request: Request) -> Response:
+    """The session's CSRF token and user, for the script to send a kept form with (its own
+    token may be a session's that has ended). Readable by this site's own pages alone: the
+    cookie is SameSite=Strict and no other origin may read the answer."""
+    principal = session_of(request).principal
+    if principal is None:
+        return JSONResponse({"sign_in": f"/sign-in?then={FORM}"}, status_code=401)
+    if principal.role not in RECORDER_ROLES:
+        return JSONResponse({}, status_code=403)
+    return JSONResponse({"csrf_token": session_of(request).csrf, "user": principal.user})
+
+
+@router.get("/disclosures/offline")
+def offline_form(request: Request) -> Response:
+    """The form as the service worker keeps it for when the page is opened offline: nothing
+    of the user in it (the school is asked when it is sent, if the user has more than one)."""
+    return _form(request, None, Filled(key=""), {}, offline=True)
+
+
+@router.get("/disclosures/{case_id}")
+async def receipt(request: Request, case_id: UUID, principal: Recorder) -> Response:
+    """The case's reference, and what happens next: as much of the case as this user may see
+    (intake answers 404 for a case that is not theirs)."""
+    case = await clients_of(request).get(principal, "intake", f"/cases/{case_id}")
+    school = trust_of(request).school(case["school"])
+    return render(
+        request,
+        "disclosure_receipt.html",
+        case=case,
+        school=school.name if school else case["school"],
+        occurred=datetime.fromisoformat(case["occurred_at"])
+        .astimezone(ZoneInfo(trust_of(request).timezone))
+        .strftime("%-d %B %Y at %H:%M"),
+    )
+
+
+@router.get("/sw.js", include_in_schema=False)
+def service_worker() -> Response:
+    """The service worker, from the site's root so that it may control ``/disclosures/``."""
+    return FileResponse(STATIC / "sw.js", media_type="text/javascript")
+
+
+__all__ = ["MAX_ROWS", "ROLE_WORDS", "ROUTE_WORDS", "Filled", "checked", "router"]
