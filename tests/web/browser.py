@@ -1,5 +1,5 @@
-"""Browser tests' tools: Debian's Chromium driven by Playwright's sync API, and an ASGI app
-served by uvicorn on a free port.
+"""Browser tests' tools: Debian's Chromium driven by Playwright's sync API, an ASGI app served by
+uvicorn on a free port, axe-core's check of a page, and a stand-in for the outside world.
 
 Browser tests are plain sync functions: Playwright's sync API refuses to start inside a running
 event loop, and pytest-asyncio (auto mode) runs every ``async def`` test inside one.
@@ -8,6 +8,7 @@ event loop, and pytest-asyncio (auto mode) runs every ``async def`` test inside 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import socket
 import threading
@@ -15,10 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, CDPSession, Locator, Page, Playwright, sync_playwright
 from starlette.types import ASGIApp
 
 CHROMIUM = os.environ.get("SAFEGUARD_CHROMIUM", "/usr/bin/chromium")
@@ -42,11 +45,18 @@ PHONE: dict[str, Any] = {
     "is_mobile": True,
     "has_touch": True,
 }
-"""A small phone: the narrowest screen GOV.UK pages are expected to fit without scrolling across."""
+"""A small phone, 360 CSS pixels wide as many Android phones are. (WCAG's reflow criterion
+asks for 320: a test of that passes ``viewport`` of its own.)"""
 
 TIMEOUT_MS = 10_000
 """Playwright waits 30 s by default; our pages come from this machine, so a wait longer than
 this is a failure, and the test should say so well within pytest's own timeout."""
+
+BLOCKING_IMPACTS = ("serious", "critical")
+
+_AXE = Axe()
+
+NEUTRAL_PAGE = "<!doctype html><html lang='en'><title>Elsewhere</title><p>Another site.</p></html>"
 
 
 class Chromium:
@@ -172,3 +182,71 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         self.ready.set()
+
+
+def assert_accessible(page: Page) -> None:
+    """Fails listing every axe-core violation of impact serious or critical on ``page`` as it is
+    now (its id, impact, help and the elements' selectors); moderate and minor ones pass.
+
+    axe is injected with ``page.evaluate``, which Chromium runs through the DevTools protocol
+    whatever the page's Content-Security-Policy says, so our CSP (no inline script without a
+    nonce) needs no ``bypass_csp``; test_browser_start.py shows axe finding a violation on a
+    page served under that same CSP."""
+    violations = _AXE.run(page).response["violations"]
+    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    if not blocking:
+        return
+    lines = [f"{len(blocking)} serious or critical accessibility violation(s) on {page.url}:"]
+    for violation in blocking:
+        targets = "; ".join(_selector(node["target"]) for node in violation["nodes"])
+        lines.append(
+            f"- {violation['id']} ({violation['impact']}): {violation['help']}. At: {targets}"
+        )
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
+def _selector(target: list[Any]) -> str:
+    # A node inside frames or shadow roots has one selector per level, some of them lists.
+    return " >>> ".join(part if isinstance(part, str) else " >>> ".join(part) for part in target)
+
+
+def tab_to(page: Page, element: Locator, *, presses: int = 20) -> int:
+    """Presses Tab until ``element`` has the focus; returns how many presses it took. Fails if
+    it never gets it (not reachable by keyboard, or behind more than ``presses`` stops)."""
+    target = element.element_handle()  # waits for it once, then each press is a quick look
+    for pressed in range(1, presses + 1):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            return pressed
+    pytest.fail(f"{element} did not get the focus in {presses} presses of Tab", pytrace=False)
+
+
+def answer_outside(page: Page, address: str, html: str = NEUTRAL_PAGE) -> list[str]:
+    """Answers every request the page's browser makes to ``address``'s site, inside the browser,
+    so that none leaves the machine: documents with ``html``, anything else with 404. Returns
+    the list of the URLs answered, which grows as the browser asks.
+
+    Not ``page.route``: Playwright routes no request that a redirect makes (as designed,
+    microsoft/playwright#2617 and #3994), and our /exit reaches the outside by a 303. Chromium's
+    own Fetch domain, through a DevTools session, pauses those too. Do not use both on one page:
+    Playwright's routes use the same domain."""
+    parts = urlsplit(address)
+    answered: list[str] = []
+    cdp: CDPSession = page.context.new_cdp_session(page)
+
+    def answer(event: dict[str, Any]) -> None:
+        answered.append(event["request"]["url"])
+        document = event["resourceType"] == "Document"
+        cdp.send(
+            "Fetch.fulfillRequest",
+            {
+                "requestId": event["requestId"],
+                "responseCode": 200 if document else 404,
+                "responseHeaders": [{"name": "Content-Type", "value": "text/html; charset=utf-8"}],
+                "body": base64.b64encode(html.encode() if document else b"").decode(),
+            },
+        )
+
+    cdp.on("Fetch.requestPaused", answer)
+    cdp.send("Fetch.enable", {"patterns": [{"urlPattern": f"{parts.scheme}://{parts.netloc}/*"}]})
+    return answered
