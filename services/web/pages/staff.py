@@ -74,7 +74,10 @@ ROLE_WORDS = {
 }
 """What a young person did, or had done to them (intake's roles), in plain words."""
 
-ROLES: tuple[str, ...] = typing.get_args(YoungPersonRole)
+ROLES: tuple[str, ...] = tuple(
+    sorted(typing.get_args(YoungPersonRole), key=lambda role: role != "discloser")
+)
+"""Intake's roles, the one who told first (the form starts with them)."""
 MAX_ROWS = 20
 """Young people on the form; the DSL adds more to the case if there are more."""
 
