@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.datastructures import FormData
 
 from services.intake.domain.disclosure import DISCLOSURE_ROUTES
-from services.web.pages.staff import MAX_ROWS, ROLE_WORDS, ROLES, ROUTE_WORDS
+from services.web.pages.staff import MAX_ROWS, ROLE_WORDS, ROLES, ROUTE_WORDS, Filled, checked
 from shared.application import NAMESPACE
 from shared.identity import Role
+from shared.trust import School
 from tests.web.people import csrf_of
 from tests.web.stack import Stack
 
@@ -78,6 +80,31 @@ def send(client: TestClient, data: dict[str, Any], page: str | None = None) -> A
 def test_every_disclosure_route_and_role_has_its_words() -> None:
     assert set(ROUTE_WORDS) == set(DISCLOSURE_ROUTES)
     assert set(ROLE_WORDS) == set(ROLES)
+
+
+def test_rows_left_empty_are_dropped_and_odd_numbers_refused_in_words() -> None:
+    at = yesterday_at_nine()
+    sent = FormData(
+        [
+            *((k, v) for k, v in answers("YP-A1 and YP-C3.").items() if isinstance(v, str)),
+            ("young_people.0.roles", "discloser"),
+            ("young_people.1.pseudonym", ""),
+            ("young_people.2.pseudonym", "YP-C3"),
+            ("young_people.2.roles", "recipient"),
+            ("young_people.2.age", "9" * 5000),  # no number of 5,000 digits is an age
+            ("young_people.99999999.pseudonym", "YP-Z9"),  # beyond the form's rows: unread
+            ("rows", "9" * 5000),
+        ]
+    )
+    filled = Filled.of(sent)
+    assert len(filled.rows) == 3  # the rows sent; a count that is no count of rows is unread
+    filled.without_blank_rows()
+    assert [row.pseudonym for row in filled.rows] == ["YP-A1", "YP-C3"]
+    disclosure, errors = checked(filled, [School(code="OAK", name="Oak")], LONDON)
+    assert errors == {"young_people.1.age": "Age must be a number from 3 to 25"}
+    assert disclosure["school"] == "OAK"
+    assert disclosure["occurred_at"] == at.replace(tzinfo=None).isoformat(timespec="minutes")
+    assert [p["pseudonym"] for p in disclosure["young_people"]] == ["YP-A1", "YP-C3"]
 
 
 def test_staff_record_a_disclosure_and_see_its_reference(stack: Stack, staff: TestClient) -> None:
@@ -331,3 +358,30 @@ def test_the_service_worker_and_the_offline_form_hold_nothing_of_the_user(
     assert 'name="csrf_token" value=""' in offline.text
     assert 'name="idempotency_key" value=""' in offline.text  # made by the script when filled
     assert 'data-offline="1"' in offline.text
+
+
+def test_while_intake_is_away_the_form_comes_back_as_it_was_sent(stack: Stack) -> None:
+    with stack.signed_in("teacher@oak.example", Role.STAFF, OAK) as staff:
+        page = staff.get("/disclosures/new").text
+        key = hidden_fields(page)["idempotency_key"]
+        said = "YP-H8 told me at lunch."
+        stack.services.stop("intake")
+        try:
+            answer = send(staff, answers(said), page)
+            assert answer.status_code == 503
+            assert "The disclosure is not recorded yet" in answer.text
+            assert "Tell the DSL now, in person" in answer.text
+            assert f">{said}</textarea>" in answer.text
+            assert hidden_fields(answer.text)["idempotency_key"] == key
+            # The script's way in says 503 too: the script keeps the form and sends it later.
+            token = staff.get("/disclosures/token").json()["csrf_token"]
+            sent = staff.post(
+                "/disclosures/send",
+                data={**answers(said), "idempotency_key": key, "csrf_token": token},
+            )
+            assert sent.status_code == 503
+        finally:
+            stack.services.start("intake")
+        again = send(staff, answers(said), answer.text)  # the same form, sent again
+        assert again.status_code == 303, again.text
+        assert again.headers["location"] == f"/disclosures/{case_of('OAK', key)}"

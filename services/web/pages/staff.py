@@ -19,6 +19,7 @@ no connection.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import typing
 import uuid
@@ -122,6 +123,9 @@ class Row:
         return not (self.pseudonym or self.roles or self.year_group or self.age)
 
 
+ROW_FIELDS = tuple(f.name for f in dataclasses.fields(Row))
+
+
 @dataclass
 class Filled:
     """The form as the member of staff filled it: sent back to them as it was when refused."""
@@ -160,13 +164,14 @@ class Filled:
         except ValueError:
             # Not one of our forms' keys: a new one, so that a retry of this page is safe.
             key = str(uuid.uuid4())
-        count = text("rows")
         posted = [
-            int(name.split(".")[1])
+            _number(name.split(".")[1], 0, MAX_ROWS)
             for name in form
-            if name.startswith("young_people.") and name.split(".")[1].isdigit()
+            if name.startswith("young_people.") and name.count(".") == 2
         ]
-        rows = max([int(count) if count.isdigit() else 1, *(i + 1 for i in posted)])
+        rows = max(
+            [_number(text("rows"), 1, MAX_ROWS) or 1, *(i + 1 for i in posted if i is not None)]
+        )
         return cls(
             key=key,
             school=text("school"),
@@ -184,19 +189,28 @@ class Filled:
                     year_group=text(f"young_people.{i}.year_group"),
                     age=text(f"young_people.{i}.age"),
                 )
-                for i in range(min(max(rows, 1), MAX_ROWS))
+                for i in range(min(rows, MAX_ROWS))
             ],
         )
 
-    def field_names(self) -> set[str]:
-        names = {"school", "disclosure_route", "summary", "occurred_at", "occurred_time"}
+    def without_blank_rows(self) -> None:
+        """Optional rows left empty are dropped, so that each young person sent has the index
+        of their row (intake names a problem by that index)."""
+        self.rows = [self.rows[0], *(row for row in self.rows[1:] if not row.blank())]
+
+    def field_names(self) -> list[str]:
+        """The names a problem may be shown against, in the order the form asks them."""
+        names = ["school", "disclosure_route", "summary", "occurred_at", "occurred_time"]
         for i in range(len(self.rows)):
-            names |= {f"young_people.{i}.{n}" for n in ("pseudonym", "roles", "year_group", "age")}
+            names += [f"young_people.{i}.{n}" for n in ROW_FIELDS]
         return names
 
 
 def _number(text: str, low: int, high: int) -> int | None:
-    return int(text) if text.isdigit() and low <= int(text) <= high else None
+    """A whole number from ``low`` to ``high`` typed as digits, else ``None``."""
+    if not (text.isdigit() and len(text) <= len(str(high))):
+        return None
+    return int(text) if low <= int(text) <= high else None
 
 
 def checked(
@@ -225,8 +239,6 @@ def checked(
     people = []
     seen: set[str] = set()
     for i, row in enumerate(filled.rows):
-        if i and row.blank():
-            continue  # an optional row left empty
         at = f"young_people.{i}"
         who = row.pseudonym if is_pseudonym(row.pseudonym) else f"young person {i + 1}"
         if not row.pseudonym:
@@ -327,6 +339,7 @@ async def record(request: Request, principal: Principal, filled: Filled) -> dict
     """Sends the disclosure to intake under the form's key; intake's case, or
     :class:`NotSentError`."""
     trust = trust_of(request)
+    filled.without_blank_rows()
     disclosure, errors = checked(filled, schools_of(trust, principal), ZoneInfo(trust.timezone))
     if errors:
         raise NotSentError(400, errors)
@@ -410,17 +423,8 @@ def role_items(chosen: list[str]) -> list[dict[str, Any]]:
 
 
 def _order(filled: Filled) -> Any:
-    """Errors in the order the form asks its questions."""
-    order = [
-        "disclosure",
-        "school",
-        "disclosure_route",
-        "summary",
-        "occurred_at",
-        "occurred_time",
-    ]
-    for i in range(len(filled.rows)):
-        order += [f"young_people.{i}.{n}" for n in ("pseudonym", "roles", "year_group", "age")]
+    """Errors in the order the form asks its questions, a problem with the whole first."""
+    order = ["disclosure", *filled.field_names()]
     return lambda name: order.index(name) if name in order else len(order)
 
 

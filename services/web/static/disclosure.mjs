@@ -181,18 +181,21 @@ async function show(outcomes = new Map()) {
   );
   // One refused is put back in the form to be corrected: this page's own (whose form was
   // hidden when it was kept), or any, into a form nobody has started on.
+  let ownRefused = false;
   if (refused && form && !form.dataset.refilled && (form.hidden || pristine())) {
+    ownRefused = form.hidden; // the one this page kept: the person is waiting on it
     form.dataset.refilled = "1";
     form.hidden = false;
     fill(refused.fields);
     banners.push(banner("refused"));
-    showErrors(refused.errors, false);
+    showErrors(refused.errors, ownRefused);
   }
   const now = JSON.stringify([sent, waiting.length, others.length, answers, !!refused]);
   if (now === lastShown) return;
   lastShown = now;
   outbox.replaceChildren(...banners);
-  if (banners.length && !document.querySelector(".govuk-error-summary")) banners.at(-1).focus();
+  // The focus moves only for someone waiting on the page, never from a form being filled in.
+  if (banners.length && !ownRefused && (!form || form.hidden)) banners.at(-1).focus();
 }
 
 // The form: sent by fetch; kept when that fails.

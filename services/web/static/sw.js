@@ -36,10 +36,15 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-// The network's answer; the kept copy only if the network fails or answers 5xx.
-async function networkElse(request, kept) {
+// The network's answer; the kept copy only if the network fails or answers 5xx. A file kept
+// is kept fresh from each answer (never a page: a live form holds its user's name and token).
+async function networkElse(request, kept, refresh) {
   try {
     const answer = await fetch(request);
+    if (answer.ok && refresh) {
+      const copy = answer.clone();
+      caches.open(CACHE).then((cache) => cache.put(kept, copy));
+    }
     if (answer.status < 500) return answer;
   } catch {
     // offline, or the server is not there
@@ -53,8 +58,10 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate") {
-    if (url.pathname === "/disclosures/new") event.respondWith(networkElse(request, FORM_OFFLINE));
+    if (url.pathname === "/disclosures/new") {
+      event.respondWith(networkElse(request, FORM_OFFLINE, false));
+    }
     return;
   }
-  if (FILES.includes(url.pathname)) event.respondWith(networkElse(request, url.pathname));
+  if (FILES.includes(url.pathname)) event.respondWith(networkElse(request, url.pathname, true));
 });
