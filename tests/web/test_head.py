@@ -83,6 +83,7 @@ def test_a_head_authorises_a_search_after_ticking_the_conditions_and_checking_an
         for condition in SEARCH.conditions:
             assert condition.text in text
         assert "Female, Year 10; pictured, sender" in text  # the same-sex rule needs it
+        assert '<script type="module" src="/static/authorise.mjs"></script>' in form.text
         before = version(stack, case_id)
 
         answers = {"searcher": "staff.b", "pseudonym": "YP-H1", "step": "check"}

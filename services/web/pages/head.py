@@ -4,11 +4,12 @@ and agreeing to the image being viewed (step 3).
 Each page shows the case's reference and the policy's conditions for that decision in plain
 words, each a checkbox the head must tick ("I confirm that ..."), then the declaration's own
 fields (:mod:`services.web.entry_forms`). The form is refused, naming each condition left
-unticked, until every one is; then "check your answers", because the decision stays in the
-case's record; then intake's route, under the Idempotency-Key made when the form was first
-shown, so that a second press, or a retry after a lost answer, records nothing new. Intake's
-refusal comes back in the error summary, naming its rule. Who may use each page is the
-declaration's ``RECORDED_BY``.
+unticked, until every one is (a script of ours says so before sending, the server whatever
+the script did); then "check your answers", because the decision stays in the case's record;
+then intake's route, under the Idempotency-Key made when the form was first shown, so that a
+second press, or a retry after a lost answer, records nothing new. Intake's refusal comes back
+in the error summary, naming its rule. Who may use each page is the declaration's
+``RECORDED_BY``.
 """
 
 from __future__ import annotations
