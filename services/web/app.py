@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.accounts import Accounts
 from services.web.clients import Refused, ServiceClients
-from services.web.pages import cases, containment, response, signin, triage
+from services.web.pages import cases, containment, head, response, signin, triage
 from services.web.pages.common import NotForYouError, SignInNeededError, render
 from services.web.sessions import SESSION_COOKIE, Sessions
 from shared.settings import Settings
@@ -45,6 +45,7 @@ ROUTERS = (
     triage.router,
     response.router,
     containment.router,
+    head.router,
 )
 """Every router of pages; each refuses a form posted without its CSRF token."""
 
