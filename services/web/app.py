@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.accounts import Accounts
 from services.web.clients import Refused, ServiceClients
-from services.web.pages import cases, signin
+from services.web.pages import auditor, cases, signin
 from services.web.pages.common import NotForYouError, SignInNeededError, render
 from services.web.sessions import SESSION_COOKIE, Sessions
 from shared.settings import Settings
@@ -39,7 +39,7 @@ GOVUK = HERE / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 EXIT_TO = "https://www.bbc.co.uk/weather"
 """Where "Exit this page" sends the browser: a neutral page, GOV.UK's own default."""
 
-ROUTERS = (signin.router, cases.router)
+ROUTERS = (signin.router, cases.router, auditor.router)
 """Every router of pages; each refuses a form posted without its CSRF token."""
 
 __all__ = ["EXIT_TO", "ROUTERS", "SESSION_COOKIE", "AssetsMissingError", "create_app"]
