@@ -1,6 +1,17 @@
-# One image for all three services; the command picks one:
+# One image for the three services and the web pages; the command picks one:
 #   docker run IMAGE serve referral
-# docker-compose.yml runs intake, referral and review from this image.
+#   docker run IMAGE web
+# docker-compose.yml runs intake, referral, review and web from this image.
+#
+# The web pages serve GOV.UK Frontend's files themselves (never from a CDN). A first stage
+# installs them with npm from services/web/package-lock.json; only their built files
+# (dist/govuk) go into the Python stage, where `pip install .` puts them into the package
+# (pyproject.toml's package-data). The Python stage needs no Node.js.
+FROM node:20-slim AS govuk-frontend
+WORKDIR /src
+COPY services/web/package.json services/web/package-lock.json services/web/
+RUN npm ci --prefix services/web --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim
 
 # No system libpq needed: pyproject.toml asks for psycopg[binary], which ships its own.
@@ -21,6 +32,8 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY . .
+COPY --from=govuk-frontend /src/services/web/node_modules/govuk-frontend/dist/govuk \
+     services/web/node_modules/govuk-frontend/dist/govuk
 RUN pip install --no-cache-dir .
 
 # Containers listen on all interfaces (the default 127.0.0.1 would be unreachable from
@@ -30,8 +43,8 @@ ENV SAFEGUARD_HOST=0.0.0.0 \
 WORKDIR /var/lib/safeguard
 USER 10001:10001
 
-# intake, referral, review (SAFEGUARD_*_PORT). Health checks live in docker-compose.yml
-# because each service answers /readyz on its own port.
-EXPOSE 8101 8102 8103
+# web, intake, referral, review (SAFEGUARD_*_PORT). Health checks live in docker-compose.yml
+# because each process answers on its own port (the services /readyz, the web /healthz).
+EXPOSE 8100 8101 8102 8103
 ENTRYPOINT ["safeguard"]
 CMD ["serve", "intake"]

@@ -162,7 +162,7 @@ def run_demo(settings: Settings, *, timeout: float = 30.0) -> int:
     tokens = TokenService(settings)
     staff = tokens.issue("staff.demo", Role.STAFF, [school.code])
     dsl = tokens.issue("dsl.demo", Role.DSL, [school.code])
-    base = {name: f"http://{settings.host}:{settings.port_of(name)}" for name in SERVICE_NAMES}
+    base = {name: settings.url_of(name) for name in SERVICE_NAMES}
     try:
         with httpx.Client(timeout=5.0) as http:
             console.print(f"[bold]{trust.name}[/bold], {school.name} ({school.code})")

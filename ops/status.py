@@ -40,7 +40,7 @@ def read_status(settings: Settings, timeout: float = 5.0) -> list[ServiceStatus]
     found = []
     with httpx.Client(timeout=timeout) as client:
         for name in SERVICE_NAMES:
-            url = f"http://{settings.host}:{settings.port_of(name)}"
+            url = settings.url_of(name)
             try:
                 response = client.get(f"{url}/readyz")
                 report = response.json()

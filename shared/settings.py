@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     database_schema_prefix: str = Field(
         default="",
         pattern=r"^[a-z0-9_]*$",
-        description="Prefix of the per-service PostgreSQL schemas (intake, referral, review).",
+        description="Prefix of the per-service PostgreSQL schemas (intake, referral, review, "
+        "and the web pages' accounts).",
     )
     nats_url: str = Field(
         default="",
@@ -53,6 +54,23 @@ class Settings(BaseSettings):
     intake_port: int = 8101
     referral_port: int = 8102
     review_port: int = 8103
+    # Where the web pages and the demo reach each service. In docker-compose.yml each service
+    # is a container of its own (http://intake:8101), not a port on SAFEGUARD_HOST.
+    intake_url: str = Field(
+        default="",
+        pattern=r"^(https?://\S+)?$",
+        description="Intake's base URL; empty means http://{host}:{intake_port}.",
+    )
+    referral_url: str = Field(
+        default="",
+        pattern=r"^(https?://\S+)?$",
+        description="Referral's base URL; empty means http://{host}:{referral_port}.",
+    )
+    review_url: str = Field(
+        default="",
+        pattern=r"^(https?://\S+)?$",
+        description="Review's base URL; empty means http://{host}:{review_port}.",
+    )
     jwt_secret: str = Field(
         default="", description="HS256 key for tokens; empty means var/jwt-secret, made once."
     )
@@ -134,6 +152,15 @@ class Settings(BaseSettings):
             "referral": self.referral_port,
             "review": self.review_port,
         }[service]
+
+    def url_of(self, service: str) -> str:
+        """The base URL other processes reach ``service`` at (without a trailing slash)."""
+        url = {
+            "intake": self.intake_url,
+            "referral": self.referral_url,
+            "review": self.review_url,
+        }[service]
+        return (url or f"http://{self.host}:{self.port_of(service)}").rstrip("/")
 
     def signing_secret(self) -> str:
         """The HS256 key: from settings, or made once and kept under var/ (mode 0600, in a

@@ -62,7 +62,7 @@ def make_client(url: str | None, token: str | None, queue_dir: Path | None) -> I
         typer.echo("error: no token: pass --token or set SAFEGUARD_TOKEN", err=True)
         raise typer.Exit(2)
     settings = Settings()
-    base_url = url or f"http://{settings.host}:{settings.intake_port}"
+    base_url = url or settings.url_of("intake")
     try:
         return IntakeClient(base_url, token, queue_dir or default_queue_dir())
     except ValueError as e:

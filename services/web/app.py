@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.accounts import Accounts
 from services.web.clients import Refused, ServiceClients
-from services.web.pages import auditor, cases, signin
+from services.web.pages import auditor, cases, containment, response, signin, triage
 from services.web.pages.common import NotForYouError, SignInNeededError, render
 from services.web.sessions import SESSION_COOKIE, Sessions
 from shared.settings import Settings
@@ -39,7 +39,14 @@ GOVUK = HERE / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 EXIT_TO = "https://www.bbc.co.uk/weather"
 """Where "Exit this page" sends the browser: a neutral page, GOV.UK's own default."""
 
-ROUTERS = (signin.router, cases.router, auditor.router)
+ROUTERS = (
+    signin.router,
+    cases.router,
+    triage.router,
+    response.router,
+    containment.router,
+    auditor.router,
+)
 """Every router of pages; each refuses a form posted without its CSRF token."""
 
 __all__ = ["EXIT_TO", "ROUTERS", "SESSION_COOKIE", "AssetsMissingError", "create_app"]
@@ -170,6 +177,11 @@ def create_app(
             "A part of the service is not answering. Nothing you sent was lost: try again in "
             "a minute. If a young person is at risk, tell the DSL in person now.",
         )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """The process is up: the health check docker-compose.yml gives the web container."""
+        return {"status": "ok", "service": "web"}
 
     @app.get("/")
     def start(request: Request) -> Response:

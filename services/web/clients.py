@@ -60,7 +60,7 @@ class ServiceClients:
         self.tokens = TokenService(settings)
         self._clients = {
             name: httpx.AsyncClient(
-                base_url=f"http://{settings.host}:{settings.port_of(name)}",
+                base_url=settings.url_of(name),
                 transport=(transports or {}).get(name),
                 timeout=httpx.Timeout(10.0, connect=2.0),
             )

@@ -8,7 +8,6 @@ import sys
 
 import httpx
 import pytest
-
 from fastapi.testclient import TestClient
 
 from services.web.app import create_app
@@ -147,7 +146,8 @@ async def test_the_demo_runs_against_the_services(services: Services) -> None:
     # sees the demo's cases: the closed one, and the second, left open.
     password = re.search(r"dsl\.demo +dsl +one-time password (\S+)", result.stdout)
     key = re.search(r"dsl\.demo.*\n +authenticator key ([A-Z2-7]+)", result.stdout)
-    assert password and key, result.stdout
+    assert password, result.stdout
+    assert key, result.stdout
     with TestClient(create_app(services.settings), base_url="https://testserver") as web:
         dsl = Person("dsl.demo", Role.DSL, ["OAK"], password.group(1), key.group(1))
         assert first_sign_in(web, dsl) == "/cases"

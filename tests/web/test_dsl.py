@@ -75,9 +75,21 @@ def test_a_case_walked_to_closure_through_the_pages(stack: Stack, client: TestCl
     )
     assert taken.status_code == 303
     dsl = (Role.DSL, OAK)
-    assert stack.api(
-        "intake", "POST", f"/cases/{case_id}/triage", *dsl, json=DEMO_TRIAGE
-    ).is_success
+    # Step 1's triage through its page, then corrected: the correction needs its reason.
+    triage = f"/cases/{case_id}/triage"
+    answers = {k: v for k, v in DEMO_TRIAGE.items() if k != "image_locations"}
+    answers["location_kind"] = "site_or_app"
+    answers["location_name"] = "an invented group chat"
+    answers["disclosing_about"] = "sending"
+    assert post_page_form(client, triage, triage, answers).status_code == 303
+    unexplained = post_page_form(client, triage, triage, answers)
+    assert unexplained.status_code == 400
+    assert 'href="#reason"' in unexplained.text
+    corrected = post_page_form(client, triage, triage, {**answers, "reason": "Invented: checked"})
+    assert corrected.status_code == 303
+    recorded = stack.api("intake", "GET", triage, *dsl).json()
+    assert [t["answers"]["image_nature"] for t in recorded] == ["potentially_illegal"] * 2
+    assert recorded[0]["image_locations"] == DEMO_TRIAGE["image_locations"]
     stack.wait_for(
         lambda: (
             len(
@@ -88,9 +100,16 @@ def test_a_case_walked_to_closure_through_the_pages(stack: Stack, client: TestCl
             >= 2
         )
     )
-    assert stack.api(
-        "referral", "POST", f"/cases/{case_id}/risk-assessments", *dsl, json=DEMO_RISK
-    ).is_success
+    # Step 5's risk assessment through its page: refused without its reasons first.
+    risk = f"/cases/{case_id}/risk-assessment"
+    factors = {k: str(v) for k, v in DEMO_RISK["factors"].items()}  # type: ignore[attr-defined]
+    refused = post_page_form(client, risk, risk, {**factors, "conclusion": "medium"})
+    assert refused.status_code == 400
+    assert 'href="#reasons"' in refused.text
+    assessed = post_page_form(
+        client, risk, risk, {**factors, "conclusion": "medium", "reasons": DEMO_RISK["reasons"]}
+    )
+    assert assessed.status_code == 303, assessed.text[-2000:]
     actions = stack.wait_for(
         lambda: (
             stack.api("referral", "GET", f"/cases/{case_id}", *dsl).json()["classification"]
@@ -124,9 +143,12 @@ def test_a_case_walked_to_closure_through_the_pages(stack: Stack, client: TestCl
             data = {"decision": "completed", "how": "phone", "whom": "Invented contact"}
         done = post_page_form(client, path, path, data)
         assert done.status_code == 303, (name, done.text[-2000:])
-    assert stack.api(
-        "review", "POST", f"/cases/{case_id}/reviews", *dsl, json=DEMO_REVIEW
-    ).is_success
+    # Steps 7 and 8 through their pages: support for a young person of the case, a review.
+    support = f"/cases/{case_id}/record/support"
+    given = {"pseudonym": "YP-DEMO-1", "kind": "pastoral", "given_by": "Invented", "detail": "x"}
+    assert post_page_form(client, support, support, given).status_code == 303
+    reviewed = f"/cases/{case_id}/record/reviews"
+    assert post_page_form(client, reviewed, reviewed, DEMO_REVIEW).status_code == 303
     stack.wait_for(
         lambda: not stack.api("review", "GET", f"/cases/{case_id}", *dsl).json()["open_actions"]
     )

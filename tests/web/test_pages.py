@@ -83,3 +83,9 @@ def test_without_gov_uk_frontend_installed_the_process_says_what_to_run(
     monkeypatch.setattr(web_app, "GOVUK", tmp_path / "not-installed")
     with pytest.raises(web_app.AssetsMissingError, match="npm ci --prefix services/web"):
         web_app.create_app()
+
+
+def test_healthz_says_the_process_is_up(client: TestClient) -> None:
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "service": "web"}

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from services.referral.domain.agencies import ActionCompleted
+from services.review.domain.containment import CONTAINMENT
 from services.web.clients import Refused, ServiceClients
 from services.web.pages.common import CSRF, SignedIn, clients_of, render
 from services.web.steps import STEP_TITLES, step_of, task_list
@@ -150,6 +151,7 @@ async def case_page(request: Request, case_id: UUID, principal: Reader, done: st
         corrects=_corrections(entries),
         step_titles=STEP_TITLES,
         step_of=step_of,
+        step_7=[(k.ROUTE, words(k.KIND)) for k in CONTAINMENT],
         done=done,
         words=words,
         when=when,
