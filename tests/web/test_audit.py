@@ -279,6 +279,10 @@ def test_a_moment_in_the_future_or_before_the_case_is_refused_in_words(
     early = auditor.get(at(changed.case_id, datetime(2020, 1, 1, tzinfo=UTC)))
     assert early.status_code == 400
     assert "The case was first recorded at" in early.text
+    for odd in ("yesterday", "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59-12:00", "²"):
+        answer = auditor.get(path, params={"at": odd})
+        assert answer.status_code == 400, odd
+        assert "There is a problem" in answer.text
 
 
 def test_an_entry_altered_in_the_store_is_shown_where_the_chain_breaks(

@@ -43,6 +43,8 @@ def test_nothing_typed_is_now() -> None:
         (("1", "11", "2026", "", "00"), "moment_hour", "The time must include an hour"),
         (("1", "11", "2026", "24", "00"), "moment_hour", "The time must be a real time"),
         (("1", "11", "2026", "9", "x"), "moment_hour", "The time must be a real time"),
+        (("1", "11", "2026", "9", "²"), "moment_hour", "The time must be a real time"),
+        (("0", "11", "2026", "09", "00"), "moment_day", "The date must be a real date"),
     ],
 )
 def test_a_date_or_time_that_is_not_one_is_named_by_its_field(
@@ -77,9 +79,13 @@ def test_a_moment_in_the_address_is_taken_as_it_is_and_fills_the_form() -> None:
         "second": "00",
     }
     assert moment_asked("2026-07-01T10:00", {}, LONDON).at == datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
-    assert moment_asked("yesterday", {}, LONDON).errors == {
-        "moment_day": "The moment in the address is not a date"
-    }
+    in_the_gap = moment_asked("2026-03-29T01:30", {}, LONDON)
+    assert "clocks went forward" in in_the_gap.errors["moment_hour"]
+    assert (in_the_gap.fields["hour"], in_the_gap.fields["minute"]) == ("01", "30")
+    for odd in ("yesterday", "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59-12:00"):
+        assert moment_asked(odd, {}, LONDON).errors == {
+            "moment_day": "The moment in the address is not a date"
+        }
 
 
 def test_the_steps_go_to_the_entry_before_the_latest_shown_and_the_one_after() -> None:

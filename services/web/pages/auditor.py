@@ -41,7 +41,13 @@ Auditor = Annotated[Principal, Depends(SignedIn(Role.AUDITOR))]
 READ = "case_read"
 """The kind of entry a read of the case is: listed in the access log, not stepped through."""
 
+_NEVER = "0001-01-01T00:00:00+00:00"
+"""The last change of a case with nothing recorded yet: listed last."""
+
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+
+_DIGITS = re.compile(r"[0-9]{1,4}")
+"""A part of a date or time as typed: ASCII digits (``str.isdigit`` takes ``²`` too)."""
 
 # Each part of the moment asked: its field, its lowest and highest values.
 _DATE_PARTS = (("day", 1, 31), ("month", 1, 12), ("year", 1, 9999))
@@ -90,11 +96,11 @@ def moment_asked(at: str, sent: dict[str, str], zone: ZoneInfo) -> Asked:
     if at.strip():
         try:
             moment = datetime.fromisoformat(at.strip())
-        except ValueError:
+            if moment.utcoffset() is None:
+                return _in_zone(moment, zone, fields_of(moment, zone))
+            return Asked(moment, fields_of(moment, zone), {})
+        except (ValueError, OverflowError):  # not a time; one the trust's clock cannot read
             return Asked(None, {}, {"moment_day": "The moment in the address is not a date"})
-        if moment.utcoffset() is None:
-            moment = moment.replace(tzinfo=zone)
-        return Asked(moment, fields_of(moment, zone), {})
     sent = {name: value.strip() for name, value in sent.items()}
     if not any(sent.values()):
         return Asked(None, sent, {})
@@ -111,7 +117,7 @@ def moment_asked(at: str, sent: dict[str, str], zone: ZoneInfo) -> Asked:
                     article = "an" if name == "hour" else "a"
                     errors.setdefault(key, f"The {what} must include {article} {name}")
                 continue
-            if not value.isdigit() or not low <= int(value) <= high:
+            if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
                 errors.setdefault(key, f"The {what} must be a real {what}")
                 continue
             numbers[name] = int(value)
@@ -130,19 +136,25 @@ def moment_asked(at: str, sent: dict[str, str], zone: ZoneInfo) -> Asked:
         )
     except ValueError:
         return Asked(None, sent, {"moment_day": "The date must be a real date"})
+    return _in_zone(wall_clock, zone, sent)
+
+
+def _in_zone(wall_clock: datetime, zone: ZoneInfo, fields: dict[str, str]) -> Asked:
+    """The moment a wall-clock time names in the trust's zone; refused in words in the hour
+    the clocks change (:func:`~shared.local_time.in_zone` says which way; a form cannot send
+    an offset)."""
     try:
-        moment = in_zone(wall_clock, zone)
+        return Asked(in_zone(wall_clock, zone), fields, {})
     except PydanticCustomError as e:
-        # The hour the clocks change: in_zone says which way; a form cannot send an offset.
         said = str(e).split(";")[0]
         text = f"{said[:1].upper()}{said[1:]}: enter a time outside the hour the clocks changed"
-        return Asked(None, sent, {"moment_hour": text})
-    return Asked(moment, sent, {})
+        return Asked(None, fields, {"moment_hour": text})
 
 
 def fields_of(moment: datetime, zone: tzinfo) -> dict[str, str]:
-    """The form's fields for ``moment``, read in the trust's zone."""
-    wall = moment.astimezone(zone)
+    """The form's fields for ``moment``, read in the trust's zone (a wall-clock time without
+    a zone is taken as one already)."""
+    wall = moment.astimezone(zone) if moment.utcoffset() is not None else moment
     return {
         "day": str(wall.day),
         "month": str(wall.month),
@@ -235,7 +247,7 @@ async def audit_cases(request: Request, principal: Auditor, school: str = "") ->
     )
     cases = [] if errors else listed["cases"]
     cases.sort(key=lambda c: c["reference"])
-    cases.sort(key=lambda c: c["last_change"] or "", reverse=True)
+    cases.sort(key=lambda c: datetime.fromisoformat(c["last_change"] or _NEVER), reverse=True)
     return render(
         request,
         "audit_cases.html",
@@ -255,13 +267,13 @@ async def audit_case(
     request: Request,
     case_id: str,
     principal: Auditor,
-    at: Annotated[str, Query(max_length=64)] = "",
-    day: Annotated[str, Query(alias="moment-day", max_length=10)] = "",
-    month: Annotated[str, Query(alias="moment-month", max_length=10)] = "",
-    year: Annotated[str, Query(alias="moment-year", max_length=10)] = "",
-    hour: Annotated[str, Query(alias="moment-hour", max_length=10)] = "",
-    minute: Annotated[str, Query(alias="moment-minute", max_length=10)] = "",
-    second: Annotated[str, Query(alias="moment-second", max_length=10)] = "",
+    at: str = "",
+    day: Annotated[str, Query(alias="moment-day")] = "",
+    month: Annotated[str, Query(alias="moment-month")] = "",
+    year: Annotated[str, Query(alias="moment-year")] = "",
+    hour: Annotated[str, Query(alias="moment-hour")] = "",
+    minute: Annotated[str, Query(alias="moment-minute")] = "",
+    second: Annotated[str, Query(alias="moment-second")] = "",
 ) -> Response:
     """The case as it stood at the moment asked (or now): its state, timeline, each entry's
     place in the hash chain, and the access log; a moment in the future or before the case
