@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.accounts import Accounts
 from services.web.clients import Refused, ServiceClients
-from services.web.pages import cases, containment, head, response, signin, triage
+from services.web.pages import auditor, cases, containment, head, response, signin, triage
 from services.web.pages.common import NotForYouError, SignInNeededError, render
 from services.web.sessions import SESSION_COOKIE, Sessions
 from shared.settings import Settings
@@ -46,6 +46,7 @@ ROUTERS = (
     response.router,
     containment.router,
     head.router,
+    auditor.router,
 )
 """Every router of pages; each refuses a form posted without its CSRF token."""
 
