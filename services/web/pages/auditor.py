@@ -18,8 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -28,12 +26,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic_core import PydanticCustomError
 
 from services.web.clients import Refused
-from services.web.pages.cases import _corrections, words
-from services.web.pages.common import CSRF, SignedIn, clients_of, render
+from services.web.pages.common import CSRF, SignedIn, clients_of, render, trust_of
+from services.web.questions import words
+from services.web.steps import corrections
 from shared.identity import Principal, Role
 from shared.local_time import in_zone
 from shared.references import REFERENCE_PATTERN
-from shared.trust import Trust, load_trust
 
 router = APIRouter(dependencies=[CSRF])
 Auditor = Annotated[Principal, Depends(SignedIn(Role.AUDITOR))]
@@ -52,16 +50,6 @@ _DIGITS = re.compile(r"[0-9]{1,4}")
 # Each part of the moment asked: its field, its lowest and highest values.
 _DATE_PARTS = (("day", 1, 31), ("month", 1, 12), ("year", 1, 9999))
 _TIME_PARTS = (("hour", 0, 23), ("minute", 0, 59), ("second", 0, 59))
-
-
-@cache
-def _trust(path: Path | None) -> Trust:
-    return load_trust(path)
-
-
-def trust_of(request: Request) -> Trust:
-    """The trust the web process serves (its schools' names, its time zone)."""
-    return _trust(request.app.state.settings.trust_file)
 
 
 def local(value: str | datetime | None, zone: tzinfo) -> str:
@@ -201,7 +189,7 @@ def timeline(entries: list[Entry]) -> list[tuple[Entry, list[Correction]]]:
     """The entries in the order things happened, each with the corrections of it beside it
     (a correction of a correction beside the first entry too), as the DSL's case page tells
     what corrects what."""
-    corrects = _corrections(entries)
+    corrects = corrections(entries)
     shown = {e["number"] for e in entries}
 
     def first(number: int) -> int:

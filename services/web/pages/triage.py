@@ -23,8 +23,9 @@ from services.intake.domain.triage import (
     UNKNOWN,
 )
 from services.web.clients import Refused
-from services.web.pages.cases import Decider, words
+from services.web.pages.cases import Decider
 from services.web.pages.common import CSRF, clients_of, field_id, render
+from services.web.questions import words
 
 router = APIRouter(dependencies=[CSRF])
 
