@@ -29,7 +29,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.accounts import Accounts
 from services.web.clients import Refused, ServiceClients
-from services.web.pages import auditor, cases, containment, head, response, signin, triage
+from services.web.pages import (
+    auditor,
+    cases,
+    containment,
+    head,
+    response,
+    signin,
+    triage,
+    trust,
+)
 from services.web.pages.common import NotForYouError, SignInNeededError, render
 from services.web.sessions import SESSION_COOKIE, Sessions
 from shared.settings import Settings
@@ -47,6 +56,7 @@ ROUTERS = (
     containment.router,
     head.router,
     auditor.router,
+    trust.router,
 )
 """Every router of pages; each refuses a form posted without its CSRF token."""
 
