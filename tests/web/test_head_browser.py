@@ -5,24 +5,20 @@ violation axe-core finds, on the form or on "check your answers"."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from services.web.pages.head import SEARCH
 from services.web.sessions import SESSION_COOKIE
-from shared.embedded_nats import free_port
 from shared.identity import Role
+from tests.web.browser import live_server
 from tests.web.stack import Stack
 from tests.web.test_head import OAK, new_case
 
-pytestmark = [pytest.mark.nats, pytest.mark.e2e]
-CHROMIUM = "/usr/bin/chromium"  # Debian's, as .ci/run installs it
+pytestmark = [pytest.mark.browser, pytest.mark.nats, pytest.mark.e2e]
 
 
 @pytest.fixture
@@ -33,37 +29,12 @@ def session(stack: Stack) -> str:
 
 
 @pytest.fixture
-def served(stack: Stack, session: str) -> Iterator[str]:
-    """The web app served over HTTP for the browser. Its lifespan runs in the server, after
-    the test clients of signing in closed theirs."""
-    server = uvicorn.Server(
-        uvicorn.Config(stack.app, host="127.0.0.1", port=free_port(), log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the web app did not start"
-        assert time.monotonic() < deadline, "the web app did not start in 10 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def page(session: str, served: str) -> Iterator[Page]:
-    """A browser page where the head of Oak is signed in."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context()
-        context.add_cookies([{"name": SESSION_COOKIE, "value": session, "url": served}])
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        browser.close()
+def served(session: str, page: Page, stack: Stack) -> Iterator[str]:
+    """The web app served over HTTP for the browser, the head of Oak signed in on ``page``.
+    Its lifespan runs in the server, after the test clients of signing in closed theirs."""
+    with live_server(stack.app) as url:
+        page.context.add_cookies([{"name": SESSION_COOKIE, "value": session, "url": url}])
+        yield url
 
 
 WCAG = {
