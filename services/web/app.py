@@ -29,7 +29,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.accounts import Accounts
 from services.web.clients import Refused, ServiceClients
-from services.web.pages import cases, containment, response, signin, staff, triage
+from services.web.pages import (
+    auditor,
+    cases,
+    containment,
+    head,
+    response,
+    signin,
+    staff,
+    triage,
+    trust,
+)
 from services.web.pages.common import NotForYouError, SignInNeededError, render
 from services.web.sessions import SESSION_COOKIE, Sessions
 from shared.settings import Settings
@@ -45,6 +55,9 @@ ROUTERS = (
     triage.router,
     response.router,
     containment.router,
+    head.router,
+    auditor.router,
+    trust.router,
     staff.router,
 )
 """Every router of pages; each refuses a form posted without its CSRF token."""

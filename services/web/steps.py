@@ -152,3 +152,26 @@ def task_list(
         status, hint = state(number)
         steps.append(Step(number, title, status, hint, by_step[number]))
     return steps
+
+
+def corrections(entries: list[dict[str, Any]]) -> dict[int, int]:
+    """Each correcting entry's number → the number of the entry it corrects. Review names a
+    correction's kind ``…_corrected`` (a young person: by pseudonym, the latest entry of that
+    young person; a triage: the triage before). Nothing else corrects: a declined action or
+    an override stands beside what it is about."""
+    corrects: dict[int, int] = {}
+    latest: dict[str, int] = {}
+    for entry in entries:
+        kind = entry["kind"]
+        base = (
+            kind.removesuffix("_corrected") + "_recorded" if kind.endswith("_corrected") else kind
+        )
+        if not base.endswith("_recorded"):
+            continue
+        key = base
+        if base == "young_person_recorded":
+            key = f"{base}:{entry['summary'].split(' ')[0]}"
+        if kind.endswith("_corrected") and key in latest:
+            corrects[entry["number"]] = latest[key]
+        latest[key] = entry["number"]
+    return corrects

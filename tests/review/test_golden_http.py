@@ -1,8 +1,9 @@
 """What review's case routes answer, kept: the invented case of :mod:`tests.review.every_entry`
 recorded over HTTP at fixed times, and every answer about it (each entry recorded, the case's
-view and chronology now and as they stood, the school's list and overdue, the JSON export)
-compared with ``golden_http.json``; and the OpenAPI schemas of review's own answers with
-``golden_openapi.json``. A change of what a route answers must be meant, and made here too.
+view and chronology now and as they stood, the school's list and overdue, the JSON export,
+the hash chain) compared with ``golden_http.json``; and the OpenAPI schemas of review's own
+answers with ``golden_openapi.json``. A change of what a route answers must be meant, and made
+here too.
 
 Regenerate the files (only for a change that is meant) with
 ``python -m tests.review.test_golden_http``."""
@@ -102,6 +103,7 @@ def answers(client: TestClient) -> list[dict[str, Any]]:
     ask("GET", "/overdue", now)
     ask("GET", f"/cases/{CASE_ID}/export.json", now, Role.AUDITOR)
     ask("GET", f"/cases/{CASE_ID}/export.json", now, params=as_of)
+    ask("GET", f"/cases/{CASE_ID}/chain", now, Role.AUDITOR)
     return kept
 
 

@@ -17,6 +17,7 @@ from services.web.steps import (
     IN_PROGRESS,
     NOT_NEEDED,
     NOT_STARTED,
+    corrections,
     step_of,
     task_list,
 )
@@ -79,3 +80,20 @@ def test_actions_open_keep_the_review_from_starting_and_closure_completes_it() -
     shown = states(review, triage)
     assert shown[6] == COMPLETED
     assert shown[8] == COMPLETED
+
+
+def test_only_a_correction_is_shown_as_correcting() -> None:
+    def e(number: int, kind: str, summary: str = "", reason: str = "") -> dict[str, Any]:
+        return {"number": number, "kind": kind, "summary": summary, "reason": reason}
+
+    entries = [
+        e(1, "young_person_recorded", "YP-1 (Year 9): pictured"),
+        e(2, "young_person_recorded", "YP-2 (Year 9): sender"),
+        e(3, "triage_recorded"),
+        e(4, "action_declined", reason="Invented reason"),
+        e(5, "action_declined", reason="Another invented reason"),
+        e(6, "young_person_corrected", "YP-1 (Year 10): pictured", "Invented: year"),
+        e(7, "triage_corrected", reason="Invented: new facts"),
+        e(8, "triage_corrected", reason="Invented: newer facts"),
+    ]
+    assert corrections(entries) == {6: 1, 7: 3, 8: 7}

@@ -86,13 +86,26 @@ class TransferOut(Sending):
 
 
 class ChainCheck(BaseModel):
-    """The hash chain's verification, from the store, when the case was exported."""
+    """The hash chain's verification, from the store, when the case was exported (or its chain
+    read)."""
 
     intact: bool
     entries_verified: int = Field(description="Every entry on record at export, reads included.")
     broken_at: int | None = Field(description="The first entry where the chain breaks.")
     problem: str
     head_hash: str = Field(description="The hash of the last entry: the chain's head.")
+
+    @classmethod
+    def of(cls, record: CaseRecord, chain_break: ChainBreak | None) -> ChainCheck:
+        """The verification ``chain_break`` of the stored chain whose entries ``record`` holds
+        (up to the read that asked for it)."""
+        return cls(
+            intact=chain_break is None,
+            entries_verified=len(record.entries),
+            broken_at=chain_break.number if chain_break else None,
+            problem=chain_break.problem if chain_break else "",
+            head_hash=record.entries[-1].hash if record.entries else "",
+        )
 
 
 # A pydantic dataclass, to serialise its times as they were hashed; keyword-only, so that
@@ -161,19 +174,12 @@ def build_export(
     ``view.as_of``). ``chain_break`` is the verification of the whole stored chain, which
     ``record`` holds up to the export's own read."""
     reasons = {e.number: e.reason for e in view.entries}
-    head = record.entries[-1].hash if record.entries else ""
     return CaseExport.shown(
         view,
         **exporting,
         case=CaseHeader.of(view),
         transfers=[TransferOut.of(t, view.now) for t in view.transfers],
-        chain=ChainCheck(
-            intact=chain_break is None,
-            entries_verified=len(record.entries),
-            broken_at=chain_break.number if chain_break else None,
-            problem=chain_break.problem if chain_break else "",
-            head_hash=head,
-        ),
+        chain=ChainCheck.of(record, chain_break),
         entries=[
             ExportedEntry.said(e, reason=reasons.get(e.number, ""))
             for e in record.chronology(view.as_of)

@@ -137,6 +137,12 @@ class CaseView:
     """The chronology without the reads, in the order things happened."""
 
     @property
+    def last_change(self) -> datetime | None:
+        """When the latest entry other than a read was recorded: reading a case changes
+        nothing of it."""
+        return max((e.recorded_at for e in self.entries), default=None)
+
+    @property
     def open_actions(self) -> list[ActionView]:
         return [a for a in self.actions.values() if a.outstanding]
 

@@ -1,8 +1,9 @@
-"""A case's view and chronology (as it stands, or as it stood at any moment), the case list and
-the overdue actions of a school, or of every school of the token (across the trust).
+"""A case's view and chronology (as it stands, or as it stood at any moment), its hash chain
+verified entry by entry, the case list and the overdue actions of a school, or of every school
+of the token (across the trust).
 
-Every read of a case (its view or its chronology, now or ``as_of``) is recorded in the case's
-own chronology first, so the DSL and an auditor can see who looked.
+Every read of a case (its view, its chronology or its chain, now or ``as_of``) is recorded in
+the case's own chronology first, so the DSL and an auditor can see who looked.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from uuid import UUID
 from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
-from services.review.adapters.export import TransferOut
+from services.review.adapters.export import ChainCheck, TransferOut
 from services.review.adapters.shown import Shown
 from services.review.domain.case_view import CaseView, EntryView, case_view
+from services.review.domain.chain import ChainBreak
 from services.review.domain.containment import (
     EducationSessionHeld,
     ParentsSpokenTo,
@@ -155,6 +157,33 @@ class ChronologyOut(Shown):
     entries: list[EntryOut]
 
 
+class ChainEntryOut(BaseModel):
+    """One entry's place in the case's hash chain, as stored, and whether the chain holds from
+    the first entry to it."""
+
+    number: int
+    kind: str
+    recorded_at: datetime
+    previous_hash: str
+    hash: str
+    verified: bool = Field(description="The chain holds from the first entry to this one.")
+    problem: str = Field(
+        description="Why not: at the first broken entry, how it breaks; after it, which entry "
+        "broke the chain. Empty if verified."
+    )
+
+
+class ChainOut(BaseModel):
+    """A case's hash chain, verified from the stored entries when asked (reads included, this
+    one too), each entry with its place in it, in the order they were stored."""
+
+    case_id: UUID
+    school: str
+    reference: str
+    chain: ChainCheck
+    entries: list[ChainEntryOut]
+
+
 class CaseSummaryOut(Shown):
     """One line of a case list."""
 
@@ -168,6 +197,9 @@ class CaseSummaryOut(Shown):
     overdue_actions: int
     dsl: str
     opened_at: datetime | None
+    last_change: datetime | None = Field(
+        description="When the latest entry other than a read was recorded."
+    )
     review_date: date | None
     review_overdue: bool
     overdue_transfers: int
@@ -289,6 +321,49 @@ def get_chronology(
     views = {e.number: e for e in view.entries}
     entries = [EntryOut.said(views.get(e.number, e)) for e in record.chronology(as_of)]
     return ChronologyOut.shown(view, entries=entries)
+
+
+@router.get("/cases/{case_id}/chain", response_model=ChainOut)
+def get_chain(
+    case_id: CaseId,
+    request: Request,
+    principal: Annotated[Principal, Depends(CASE_READERS)],
+) -> ChainOut:
+    """The case's hash chain as it stands, verified from the stored entries now: whether it
+    holds, where it first breaks and how, and each entry (reads included) with its number,
+    kind, when it was recorded, its hash and the one before it, and whether the chain holds
+    up to it. For an auditor checking that nothing was altered. This read is recorded first,
+    and is in the chain it answers."""
+    record = read_case(request, principal, case_id, "chain", None, nothing_was="verified")
+    found = reviews_of(request).verify(case_id)
+    return ChainOut(
+        case_id=record.id,
+        school=record.school,
+        reference=record.reference,
+        chain=ChainCheck.of(record, found),
+        entries=[
+            ChainEntryOut(
+                number=entry.number,
+                kind=entry.kind,
+                recorded_at=entry.recorded_at,
+                previous_hash=entry.previous_hash,
+                hash=entry.hash,
+                verified=found is None or place < found.number,
+                problem=_chain_problem(place, found),
+            )
+            for place, entry in enumerate(record.entries, start=1)
+        ],
+    )
+
+
+def _chain_problem(place: int, found: ChainBreak | None) -> str:
+    """Why the entry stored at ``place`` is not verified: ``found``, the chain's first break,
+    is at or before it."""
+    if found is None or place < found.number:
+        return ""
+    if place == found.number:
+        return found.problem
+    return f"follows the break at entry {found.number}"
 
 
 def _schools(request: Request, principal: Principal, school: str | None) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import typing
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -23,7 +22,8 @@ from services.referral.domain.agencies import ActionCompleted
 from services.review.domain.containment import CONTAINMENT
 from services.web.clients import Refused, ServiceClients
 from services.web.pages.common import CSRF, SignedIn, clients_of, render
-from services.web.steps import STEP_TITLES, step_of, task_list
+from services.web.questions import words
+from services.web.steps import STEP_TITLES, corrections, step_of, task_list
 from shared.identity import Principal, Role
 
 router = APIRouter(dependencies=[CSRF])
@@ -40,20 +40,6 @@ FILTERS = {
     "closed": "Closed",
     "all": "All",
 }
-
-
-def words(code: str) -> str:
-    """A code of the vocabulary in words: ``parents_or_carers`` → ``Parents or carers``."""
-    text = code.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def when(value: str | None) -> str:
-    """An ISO time as people read it (in the trust's time, as the services give it)."""
-    if not value:
-        return ""
-    at = datetime.fromisoformat(value)
-    return at.strftime("%-d %b %Y, %H:%M")
 
 
 def _urgency(case: dict[str, Any]) -> tuple[int, int, str]:
@@ -92,7 +78,6 @@ async def case_list(
         schools=listed["schools"],
         filters=FILTERS,
         words=words,
-        when=when,
     )
 
 
@@ -118,20 +103,6 @@ async def _or_none(call: typing.Awaitable[Any]) -> Any:
         raise
 
 
-def _corrections(entries: list[dict[str, Any]]) -> dict[int, int]:
-    """Each correcting entry's number → the number of the entry it corrects (the latest
-    earlier entry of the same kind, for a young person the same pseudonym)."""
-    corrects: dict[int, int] = {}
-    latest: dict[str, int] = {}
-    for entry in entries:
-        kind = entry["kind"].replace("_corrected", "_recorded")
-        key = f"{kind}:{entry['summary'].split(' ')[0]}" if kind.startswith("young_") else kind
-        if entry.get("reason") and key in latest and entry["kind"] != "risk_assessed":
-            corrects[entry["number"]] = latest[key]
-        latest[key] = entry["number"]
-    return corrects
-
-
 @router.get("/cases/{case_id}")
 async def case_page(request: Request, case_id: UUID, principal: Reader, done: str = "") -> Response:
     """The case: its steps, chronology, classification, actions, review and closure."""
@@ -148,13 +119,12 @@ async def case_page(request: Request, case_id: UUID, principal: Reader, done: st
         triage=case["triage"][-1] if case["triage"] else None,
         steps=task_list(review, case["referral"], case["triage"]),
         entries=entries,
-        corrects=_corrections(entries),
+        corrects=corrections(entries),
         step_titles=STEP_TITLES,
         step_of=step_of,
         step_7=[(k.ROUTE, words(k.KIND)) for k in CONTAINMENT],
         done=done,
         words=words,
-        when=when,
     )
 
 
@@ -213,7 +183,6 @@ def _action_form(
         ],
         key=sent.get("idempotency_key") or str(uuid.uuid4()),
         words=words,
-        when=when,
     )
 
 
@@ -288,7 +257,6 @@ async def check_closure(request: Request, case_id: UUID, principal: Decider) -> 
         refusals=[],
         key=str(uuid.uuid4()),
         words=words,
-        when=when,
     )
 
 
@@ -340,7 +308,6 @@ async def close(
         refusals=refusals,
         key=str(uuid.uuid4()),
         words=words,
-        when=when,
     )
 
 

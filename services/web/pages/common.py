@@ -3,8 +3,11 @@ CSP nonce, and the guard that lets a signed-in user of the right role in."""
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
@@ -13,6 +16,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 from services.web.clients import ServiceClients
 from services.web.sessions import Session, check_csrf, session_of
 from shared.identity import Principal, Role
+from shared.trust import Trust, load_trust
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
@@ -85,10 +89,29 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "principal": session.principal,
             "home": HOME.get(session.principal.role) if session.principal else "/",
             "navigation": navigation(session.role, request.url.path),
+            "when": partial(short_time, zone=ZoneInfo(trust_of(request).timezone)),
             **context,
         },
         status_code=status_code,
     )
+
+
+@cache
+def _trust(path: Path | None) -> Trust:
+    return load_trust(path)
+
+
+def trust_of(request: Request) -> Trust:
+    """The trust the web process serves (its schools' names, its time zone)."""
+    return _trust(request.app.state.settings.trust_file)
+
+
+def short_time(value: str | datetime | None, zone: tzinfo) -> str:
+    """A time as people at the trust read it: ``4 Dec 2026, 19:03`` in the trust's zone."""
+    if not value:
+        return ""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at.astimezone(zone).strftime("%-d %b %Y, %H:%M")
 
 
 class SignInNeededError(Exception):

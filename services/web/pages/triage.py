@@ -23,8 +23,9 @@ from services.intake.domain.triage import (
     UNKNOWN,
 )
 from services.web.clients import Refused
-from services.web.pages.cases import Decider, words
+from services.web.pages.cases import Decider
 from services.web.pages.common import CSRF, clients_of, field_id, render
+from services.web.questions import words
 
 router = APIRouter(dependencies=[CSRF])
 
@@ -58,6 +59,8 @@ ANSWERS = {UNKNOWN: "Not known"}
 
 def answer_items(question: str, chosen: Any) -> list[dict[str, Any]]:
     chosen_set = set(chosen) if isinstance(chosen, list) else {chosen}
+    if question in MULTI_ANSWER:
+        chosen_set.discard(UNKNOWN)  # none ticked is "not known"; ticking one must be enough
     return [
         {"value": a, "text": ANSWERS.get(a, words(a)), "checked": a in chosen_set}
         for a in TRIAGE_ANSWERS[question]
@@ -134,7 +137,8 @@ async def record_triage(request: Request, case_id: UUID, principal: Decider) -> 
     for question in TRIAGE_ANSWERS:
         given = [str(v) for v in form.getlist(question)]
         if question in MULTI_ANSWER:
-            answers[question] = given or [UNKNOWN]
+            # "Not known" ticked beside an answer: the answer is what the person knows.
+            answers[question] = [g for g in given if g != UNKNOWN] or [UNKNOWN]
         else:
             answers[question] = given[0] if given else UNKNOWN
     kind = str(form.get("location_kind", UNKNOWN))
