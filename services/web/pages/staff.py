@@ -20,7 +20,6 @@ no connection.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 import uuid
 from dataclasses import dataclass, field
@@ -42,12 +41,19 @@ from services.intake.domain.disclosure import (
     YoungPersonRecorded,
 )
 from services.web.clients import Refused
-from services.web.pages.common import CSRF, SignedIn, clients_of, errors_list, render
+from services.web.pages.common import (
+    CSRF,
+    SignedIn,
+    clients_of,
+    errors_list,
+    render,
+    trust_of,
+)
 from services.web.sessions import session_of
 from shared.entries import CLOCK_SKEW
 from shared.identity import Principal, Role
 from shared.imagery import find_image_data
-from shared.trust import School, Trust, load_trust
+from shared.trust import School, Trust
 from shared.vocabulary import YoungPersonRole, is_pseudonym
 
 router = APIRouter(dependencies=[CSRF])
@@ -93,16 +99,6 @@ def _bounds(name: str) -> tuple[int, int]:
 
 YEAR_GROUPS = _bounds("year_group")
 AGES = _bounds("age")
-
-
-@functools.cache
-def _trust(path: Path | None) -> Trust:
-    return load_trust(path)
-
-
-def trust_of(request: Request) -> Trust:
-    """The trust the deployment serves (its schools, its time zone)."""
-    return _trust(request.app.state.settings.trust_file)
 
 
 def schools_of(trust: Trust, principal: Principal) -> list[School]:
@@ -509,9 +505,6 @@ async def receipt(request: Request, case_id: UUID, principal: Recorder) -> Respo
         "disclosure_receipt.html",
         case=case,
         school=school.name if school else case["school"],
-        occurred=datetime.fromisoformat(case["occurred_at"])
-        .astimezone(ZoneInfo(trust_of(request).timezone))
-        .strftime("%-d %B %Y at %H:%M"),
     )
 
 
