@@ -69,6 +69,8 @@ def test_exit_this_page_ends_the_session_then_leaves(client: TestClient) -> None
     assert f"{SESSION_COOKIE}=" in left.headers["set-cookie"]
     assert "Max-Age=0" in left.headers["set-cookie"]
     assert '"cookies"' in left.headers["Clear-Site-Data"]
+    # A disclosure kept offline, waiting to be sent, is not cleared with the session.
+    assert "storage" not in left.headers["Clear-Site-Data"]
 
 
 def test_the_policy_s_first_advice_is_on_the_start_page(client: TestClient) -> None:
