@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from services.web.questions import words
+from services.web.wording import words
 
 BAR = "#1d70b8"  # GOV.UK blue: 5.2:1 against white, beyond the 3:1 a graphic needs
 TEXT = "#0b0c0c"  # GOV.UK black

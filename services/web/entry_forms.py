@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel, create_model
 from pydantic.fields import FieldInfo
 
-from services.web.questions import words
+from services.web.wording import words
 from shared.entry_routes import entry_in
 
 Kind = Literal["text", "textarea", "radios", "checkboxes", "date-time", "date", "number", "boolean"]
@@ -208,7 +209,23 @@ class EntryForm:
 def entry_form(kind: type, *, leave_out: Sequence[str] = ()) -> EntryForm:
     """The form of a kind of entry (a :class:`shared.entries.CaseEntry`, or a dataclass
     declared the same way), read from what its route takes."""
-    model = entry_in(kind)
+    return _form_of(kind, entry_in(kind), leave_out)
+
+
+def parts_form(parts: type) -> EntryForm:
+    """The form of a part of an entry declared as a TypedDict (step 5's risk factors): its
+    fields as a model says them (a field ``NotRequired`` is optional), so that they are asked
+    as an entry's own fields are."""
+    fields: dict[str, Any] = {}
+    for name, annotation in typing.get_type_hints(parts, include_extras=True).items():
+        if typing.get_origin(annotation) is typing.NotRequired:
+            fields[name] = (typing.get_args(annotation)[0], None)
+        else:
+            fields[name] = (annotation, ...)
+    return _form_of(parts, create_model(parts.__name__, **fields), ())
+
+
+def _form_of(kind: type, model: type[BaseModel], leave_out: Sequence[str]) -> EntryForm:
     named = [n for n in model.model_fields if n not in leave_out and n not in COMMON_WORDS]
     named += [n for n in COMMON_WORDS if n in model.model_fields and n not in leave_out]
     return EntryForm(kind, tuple(_field(name, model.model_fields[name]) for name in named))

@@ -27,8 +27,8 @@ from pydantic_core import PydanticCustomError
 
 from services.web.clients import Refused
 from services.web.pages.common import CSRF, SignedIn, clients_of, render, trust_of
-from services.web.questions import words
 from services.web.steps import corrections
+from services.web.wording import words
 from shared.identity import Principal, Role
 from shared.local_time import in_zone
 from shared.references import REFERENCE_PATTERN

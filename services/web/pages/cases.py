@@ -22,8 +22,8 @@ from services.referral.domain.agencies import ActionCompleted
 from services.review.domain.containment import CONTAINMENT
 from services.web.clients import Refused, ServiceClients
 from services.web.pages.common import CSRF, SignedIn, clients_of, render
-from services.web.questions import words
 from services.web.steps import STEP_TITLES, corrections, step_of, task_list
+from services.web.wording import words
 from shared.identity import Principal, Role
 
 router = APIRouter(dependencies=[CSRF])

@@ -29,7 +29,7 @@ from services.intake.domain.image import ImageViewingAgreed
 from services.web.clients import Refused
 from services.web.entry_forms import Choice, EntryForm, MultiValued, entry_form
 from services.web.pages.common import CSRF, SignedIn, clients_of, render
-from services.web.questions import words
+from services.web.wording import words
 from shared.entries import CaseEntry
 from shared.identity import Principal, Role
 from shared.publishing import snake_case

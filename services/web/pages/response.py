@@ -12,20 +12,20 @@ from fastapi.responses import RedirectResponse
 
 from services.referral.domain.response import RiskAssessed, RiskFactors
 from services.web.clients import Refused
+from services.web.entry_forms import entry_form, parts_form
 from services.web.pages.cases import Decider
 from services.web.pages.common import CSRF, clients_of, render
-from services.web.questions import answers_of, questions_of
 
 router = APIRouter(dependencies=[CSRF])
-FACTORS = questions_of(RiskFactors)
-CONCLUSION = questions_of(RiskAssessed, leave_out=("factors",))
+FACTORS = parts_form(RiskFactors)
+CONCLUSION = entry_form(RiskAssessed, leave_out=("factors",))
 
 
 def _page(
     request: Request,
     case_id: UUID,
     referral: dict[str, Any],
-    sent: dict[str, str],
+    sent: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
@@ -39,6 +39,7 @@ def _page(
         conclusion=CONCLUSION,
         sent=sent,
         errors=errors,
+        error_links=FACTORS.error_links(errors) + CONCLUSION.error_links(errors),
         key=sent.get("idempotency_key") or str(uuid.uuid4()),
     )
 
@@ -52,19 +53,22 @@ async def risk_page(request: Request, case_id: UUID, principal: Decider) -> Resp
 @router.post("/cases/{case_id}/risk-assessment")
 async def record_risk(request: Request, case_id: UUID, principal: Decider) -> Response:
     form = await request.form()
-    sent = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     clients = clients_of(request)
     referral = await clients.get(principal, "referral", f"/cases/{case_id}")
-    factors, errors = answers_of(FACTORS, sent)
-    concluded, more = answers_of(CONCLUSION, sent)
-    errors |= more
+    factors, concluded = FACTORS.read(form), CONCLUSION.read(form)
+    sent: dict[str, Any] = {
+        **factors.values,
+        **concluded.values,
+        "idempotency_key": str(form.get("idempotency_key", "")),
+    }
+    errors = factors.errors | concluded.errors
     if not errors:
         try:
             await clients.post(
                 principal,
                 "referral",
                 f"/cases/{case_id}/risk-assessments",
-                json={"factors": factors, **concluded},
+                json={"factors": factors.body, **concluded.body},
                 headers={"Idempotency-Key": sent.get("idempotency_key") or str(uuid.uuid4())},
             )
         except Refused as e:

@@ -25,7 +25,7 @@ from services.intake.domain.triage import (
 from services.web.clients import Refused
 from services.web.pages.cases import Decider
 from services.web.pages.common import CSRF, clients_of, field_id, render
-from services.web.questions import words
+from services.web.wording import words
 
 router = APIRouter(dependencies=[CSRF])
 

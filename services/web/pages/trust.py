@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from services.web.charts import charts_of
 from services.web.pages.common import CSRF, SignedIn, clients_of, render
-from services.web.questions import words
+from services.web.wording import words
 from shared.identity import Principal, Role
 
 router = APIRouter(dependencies=[CSRF])
