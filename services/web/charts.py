@@ -9,7 +9,9 @@ chart comes with the same figures as rows, for the table beside it.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from markupsafe import Markup
@@ -48,12 +50,27 @@ def _label(name: str, group: str) -> str:
     return group if name in ("by_month", "by_school") else words(group)
 
 
-def bar_chart(chart_id: str, title: str, groups: list[dict[str, Any]], label: Any) -> Chart:
-    """A horizontal bar per group, its length in proportion to the largest count shown."""
+def _text(parent: ET.Element, x: int, y: int, content: str, *, anchor: str = "start") -> None:
+    attributes = {"x": str(x), "y": str(y), "text-anchor": anchor, "fill": TEXT, "font-size": "16"}
+    ET.SubElement(parent, "text", attributes).text = content
+
+
+def bar_chart(
+    chart_id: str, title: str, groups: list[dict[str, Any]], label: Callable[[str], str]
+) -> Chart:
+    """A horizontal bar per group (``groups`` as in review's ``BreakdownOut``), its length in
+    proportion to the largest count shown; ``label`` gives a group's name in words."""
     shown = [g["count"] for g in groups if not g["suppressed"] and g["count"] is not None]
     largest = max(shown, default=0) or 1
     height = max(1, len(groups)) * ROW + 8
     width = LABEL_WIDTH + BAR_WIDTH + 60
+    rows = [
+        (
+            label(g["group"]),
+            SUPPRESSED if g["suppressed"] or g["count"] is None else str(int(g["count"])),
+        )
+        for g in groups
+    ]
     svg = ET.Element(
         "svg",
         {
@@ -65,25 +82,16 @@ def bar_chart(chart_id: str, title: str, groups: list[dict[str, Any]], label: An
             "class": "app-chart",
         },
     )
+    # The title, then the description, before the bars: where a screen reader looks for them.
     ET.SubElement(svg, "title", {"id": f"{chart_id}-title"}).text = title
-    rows: list[tuple[str, str]] = []
-    described = []
-    for i, group in enumerate(groups):
-        name = label(group["group"])
+    ET.SubElement(svg, "desc", {"id": f"{chart_id}-desc"}).text = (
+        "; ".join(f"{name}: {figure.lower()}" for name, figure in rows) or "No cases"
+    )
+    for i, (name, figure) in enumerate(rows):
         y = i * ROW + 4
-        text = ET.SubElement(
-            svg,
-            "text",
-            {
-                "x": str(LABEL_WIDTH - 8),
-                "y": str(y + 20),
-                "text-anchor": "end",
-                "fill": TEXT,
-                "font-size": "16",
-            },
-        )
-        text.text = name
-        if group["suppressed"] or group["count"] is None:
+        _text(svg, LABEL_WIDTH - 8, y + 20, name, anchor="end")
+        if figure == SUPPRESSED:
+            # The full width whatever the group's size: an outline says nothing of its count.
             ET.SubElement(
                 svg,
                 "rect",
@@ -97,46 +105,21 @@ def bar_chart(chart_id: str, title: str, groups: list[dict[str, Any]], label: An
                     "stroke-dasharray": "4 3",
                 },
             )
-            note = ET.SubElement(
-                svg,
-                "text",
-                {"x": str(LABEL_WIDTH + 8), "y": str(y + 20), "fill": TEXT, "font-size": "16"},
-            )
-            note.text = SUPPRESSED
-            rows.append((name, SUPPRESSED))
-            described.append(f"{name}: suppressed")
+            _text(svg, LABEL_WIDTH + 8, y + 20, SUPPRESSED)
             continue
-        count = int(group["count"])
-        length = round(BAR_WIDTH * count / largest)
+        length = max(round(BAR_WIDTH * int(figure) / largest), 1)
         ET.SubElement(
             svg,
             "rect",
             {
                 "x": str(LABEL_WIDTH),
                 "y": str(y + 4),
-                "width": str(max(length, 1)),
+                "width": str(length),
                 "height": str(ROW - 10),
                 "fill": BAR,
             },
         )
-        figure = ET.SubElement(
-            svg,
-            "text",
-            {
-                "x": str(LABEL_WIDTH + max(length, 1) + 6),
-                "y": str(y + 20),
-                "fill": TEXT,
-                "font-size": "16",
-            },
-        )
-        figure.text = str(count)
-        rows.append((name, str(count)))
-        described.append(f"{name}: {count}")
-    desc = ET.SubElement(svg, "desc", {"id": f"{chart_id}-desc"})
-    desc.text = "; ".join(described) or "No cases"
-    # The description before the bars, where a screen reader looks for it.
-    svg.remove(desc)
-    svg.insert(1, desc)
+        _text(svg, LABEL_WIDTH + length + 6, y + 20, figure)
     # ElementTree escaped every text and attribute it wrote: the SVG holds no markup of ours.
     drawn = Markup(ET.tostring(svg, encoding="unicode"))  # noqa: S704
     return Chart(chart_id, title, drawn, rows, False)
@@ -154,7 +137,5 @@ def charts_of(stats: dict[str, Any]) -> list[Chart]:
         if breakdown["withheld"]:
             charts.append(Chart(chart_id, title, Markup(""), [], True))
             continue
-        charts.append(
-            bar_chart(chart_id, title, breakdown["groups"], lambda g, n=name: _label(n, g))
-        )
+        charts.append(bar_chart(chart_id, title, breakdown["groups"], partial(_label, name)))
     return charts
