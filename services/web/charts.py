@@ -8,6 +8,7 @@ chart comes with the same figures as rows, for the table beside it.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,9 +51,19 @@ def _label(name: str, group: str) -> str:
     return group if name in ("by_month", "by_school") else words(group)
 
 
+# What XML 1.0 cannot hold at all, escaped or not: ElementTree would write it as it is, and the
+# SVG would no longer parse. A school's code is not checked against a pattern where it is made.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _drawable(text: str) -> str:
+    """``text`` with any character XML cannot hold replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _text(parent: ET.Element, x: int, y: int, content: str, *, anchor: str = "start") -> None:
     attributes = {"x": str(x), "y": str(y), "text-anchor": anchor, "fill": TEXT, "font-size": "16"}
-    ET.SubElement(parent, "text", attributes).text = content
+    ET.SubElement(parent, "text", attributes).text = _drawable(content)
 
 
 def bar_chart(
@@ -83,8 +94,8 @@ def bar_chart(
         },
     )
     # The title, then the description, before the bars: where a screen reader looks for them.
-    ET.SubElement(svg, "title", {"id": f"{chart_id}-title"}).text = title
-    ET.SubElement(svg, "desc", {"id": f"{chart_id}-desc"}).text = (
+    ET.SubElement(svg, "title", {"id": f"{chart_id}-title"}).text = _drawable(title)
+    ET.SubElement(svg, "desc", {"id": f"{chart_id}-desc"}).text = _drawable(
         "; ".join(f"{name}: {figure.lower()}" for name, figure in rows) or "No cases"
     )
     for i, (name, figure) in enumerate(rows):

@@ -141,6 +141,13 @@ def test_every_label_is_escaped(trust: Answer) -> None:
     assert chart.rows[0] == (hostile, SUPPRESSED)  # the template's autoescape escapes rows
 
 
+def test_a_character_xml_cannot_hold_does_not_break_the_svg(trust: Answer) -> None:
+    trust["by_school"]["groups"][0]["group"] = "ASH\x00\x0b"
+    chart = chart_of(trust, "Cases by school")
+    svg = drawn(chart)  # ElementTree alone would have written both, and this would not parse
+    assert texts(svg)[0] == "ASH\ufffd\ufffd"
+
+
 def test_each_chart_is_an_image_named_by_its_title_and_desc_with_no_style(
     trust: Answer,
 ) -> None:
