@@ -143,6 +143,18 @@ class Settings(BaseSettings):
         description="A failed sign-in is answered after this, doubled for each failure before "
         "it (at most 8 s), so that guessing is slow.",
     )
+    web_public_url: str = Field(
+        default="",
+        pattern=r"^(https://\S+)?$",
+        description="The web pages' address as people reach it (the trust's HTTPS reverse "
+        "proxy); the OpenID Connect provider sends them back to {it}/sign-in/oidc/callback. "
+        "Empty means each request's own address.",
+    )
+    web_oidc_client_secret: str = Field(
+        default="",
+        description="The client secret of the trust's OpenID Connect provider ([sign_in.oidc] "
+        "in the trust file), never in the file itself.",
+    )
     log_level: str = "INFO"
 
     def port_of(self, service: str) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -115,6 +116,85 @@ class Recipient(BaseModel):
         )
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""Hosts an issuer may be reached at over plain HTTP: this machine (a provider the tests start)."""
+
+
+class OidcSignIn(BaseModel):
+    """Signing in to the web pages through the trust's OpenID Connect provider (Microsoft
+    Entra ID, Google Workspace). The provider proves who the person is; their local account
+    (``safeguard user add``) still says what they may do, so only a person with an account
+    of the username the provider names may sign in."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(
+        pattern=r"^https?://[^\s/?#]+[^\s?#]*$",
+        description="The provider's issuer, exactly as its ID tokens name it: its "
+        "/.well-known/openid-configuration is read from there. Entra ID: "
+        "https://login.microsoftonline.com/{tenant id}/v2.0 (the tenant's own, never /common/); "
+        "Google: https://accounts.google.com.",
+    )
+    client_id: str = Field(min_length=1, description="This deployment's client id there.")
+    name: str = Field(
+        min_length=1,
+        max_length=40,
+        description='Shown on the button: "Sign in with {name}" (Microsoft, Google).',
+    )
+    username_claim: Literal["email", "preferred_username", "upn"] = Field(
+        default="email",
+        description="The ID token's claim that holds the person's username here.",
+    )
+    require_mfa: bool = Field(
+        default=False,
+        description="Rely on the provider's second factor: a role that needs one signs in only "
+        'with an ID token whose amr claim holds "mfa", and is then not asked for its '
+        "authenticator app code. False: such a role gives its code here after the provider.",
+    )
+    hosted_domain: str = Field(
+        default="",
+        pattern=r"^([a-z0-9.-]+\.[a-z]{2,})?$",
+        description="Google Workspace: the ID token's hd claim must be this domain (a personal "
+        "Google account has none). Empty: not checked.",
+    )
+    local: bool = Field(
+        default=True,
+        description="Also offer the username and password form; false hides it and refuses "
+        "its POST.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret_here(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(k in data for k in (*SECRET_KEYS, "client_secret")):
+            msg = (
+                "the client secret does not belong in the trust file; put it in the "
+                "environment variable SAFEGUARD_WEB_OIDC_CLIENT_SECRET"
+            )
+            raise ValueError(msg)
+        return data
+
+    @field_validator("issuer")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        # Kept as written, not as pydantic's HttpUrl would write it (with a "/" after a bare
+        # host): discovery and every ID token must name exactly this issuer.
+        url = urlsplit(value)
+        if url.scheme != "https" and url.hostname not in LOOPBACK_HOSTS:
+            msg = "the issuer is reached over https (plain http only on this machine)"
+            raise ValueError(msg)
+        return value
+
+
+class SignIn(BaseModel):
+    """How people sign in to the web pages: always with a local account, and through the
+    trust's OpenID Connect provider where ``oidc`` is set."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    oidc: OidcSignIn | None = None
+
+
 class Trust(BaseModel):
     """A multi-academy trust running one central deployment."""
 
@@ -132,6 +212,7 @@ class Trust(BaseModel):
     )
     schools: tuple[School, ...] = Field(min_length=1)
     recipients: tuple[Recipient, ...] = ()
+    sign_in: SignIn = SignIn()
 
     @field_validator("timezone")
     @classmethod
