@@ -123,6 +123,13 @@ class Account(Aggregate):
         self.failures = 0
         self.locked_until = None
 
+    @event("SignedInWithProvider")
+    def signed_in_with_provider(self, at: datetime, issuer: str, mfa: bool) -> None:
+        """Signed in through the trust's OpenID Connect provider; ``mfa``: the provider said a
+        second factor was used there."""
+        self.failures = 0
+        self.locked_until = None
+
     @event("Disabled")
     def disable(self, by: str, reason: str) -> None:
         self.disabled = True
@@ -253,6 +260,26 @@ class Accounts(Application[UUID]):
                 return account
         self._failed(account, now)
         raise SignInRefusedError(account.failures)
+
+    def check_vouched(self, username: str, now: datetime | None = None) -> Account:
+        """The account of a person the trust's OpenID Connect provider proved to be
+        ``username``, if it may sign in; else :class:`SignInRefusedError`, as for a wrong
+        password, and recorded in the account's history where there is an account."""
+        now = now or datetime.now(UTC)
+        account = self._find(username.strip().lower())
+        if account is None:
+            raise SignInRefusedError
+        if account.disabled or account.locked(now):
+            self._failed(account, now)
+            raise SignInRefusedError(account.failures)
+        return account
+
+    def signed_in_with_provider(
+        self, account: Account, *, issuer: str, mfa: bool, now: datetime | None = None
+    ) -> None:
+        """A sign-in completed through the trust's provider, with no code asked for here."""
+        account.signed_in_with_provider(now or datetime.now(UTC), issuer, mfa)
+        self.save(account)
 
     def signed_in(self, account: Account, now: datetime | None = None) -> None:
         """A sign-in completed without a second factor (staff)."""

@@ -27,6 +27,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.web import oidc
 from services.web.accounts import Accounts
 from services.web.clients import Refused, ServiceClients
 from services.web.pages import (
@@ -115,10 +116,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = ServiceClients(settings, transports)
+        app.state.oidc = oidc.provider_of(settings)
         try:
             yield
         finally:
             await app.state.clients.close()
+            if app.state.oidc is not None:
+                await app.state.oidc.aclose()
 
     app = FastAPI(
         title="safeguard: web pages",
@@ -154,7 +158,12 @@ def create_app(
         request.state.session = sessions.find(sent) or sessions.start()
         response = await call_next(request)
         session_id = request.state.session.id
-        if session_id != sent and SESSION_COOKIE not in response.headers.get("set-cookie", ""):
+        if (
+            session_id != sent
+            and SESSION_COOKIE not in response.headers.get("set-cookie", "")
+            # The browser keeps a cookie this answer must not replace (signin.py says why).
+            and not getattr(request.state, "keep_session_cookie", False)
+        ):
             response.set_cookie(
                 SESSION_COOKIE, session_id, secure=True, httponly=True, samesite="strict"
             )

@@ -23,6 +23,7 @@ from shared.identity import Principal, Role
 
 if TYPE_CHECKING:
     from services.web.accounts import NewSecondFactor
+    from services.web.oidc import Attempt
 
 SESSION_COOKIE = "safeguard_session"
 MAX_SESSIONS = 10_000
@@ -40,6 +41,11 @@ class Session:
     principal: Principal | None = None
     offer: NewSecondFactor | None = None
     flash: list[str] = field(default_factory=list)
+    oidc: Attempt | None = None
+    """A sign-in sent to the trust's provider: the state, nonce and PKCE verifier it must come
+    back with (services/web/oidc.py), kept here and never in a cookie."""
+    vouched: bool = False
+    """``pending`` was proved by the trust's provider: no one-time password to change."""
 
     @property
     def role(self) -> Role | None:
