@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import secrets
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.web.browser import live_server
@@ -63,6 +64,9 @@ class TestProvider:
     client_id: str = "safeguard-web"
     client_secret: str = "invented-client-secret"
     fault: Fault | None = None
+    sign_in_page: bool = False
+    """Answer the authorization request with a page of its own, whose button sends the browser
+    back (as a real provider's sign-in page does), rather than a redirect straight back."""
     issuer: str = ""
     claims: dict[str, Any] = field(default_factory=dict)
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
@@ -152,8 +156,15 @@ class TestProvider:
             nonce=asked["nonce"],
             claims=dict(self.claims),
         )
-        back = urlencode({"code": code, "state": asked["state"]})
-        return RedirectResponse(f"{asked['redirect_uri']}?{back}", status_code=302)
+        back = f"{asked['redirect_uri']}?{urlencode({'code': code, 'state': asked['state']})}"
+        if self.sign_in_page:
+            # The browser leaves from this page: to it, a navigation this other site started.
+            return HTMLResponse(
+                "<!doctype html><html lang='en'><title>Test provider</title>"
+                f"<a href='{html.escape(back)}'>Continue as {html.escape(self.claims['email'])}</a>"
+                "</html>"
+            )
+        return RedirectResponse(back, status_code=302)
 
     async def token(self, request: Request) -> Response:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
