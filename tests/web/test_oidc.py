@@ -6,6 +6,7 @@ The browser's part, going to the provider and coming back, is done here with htt
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from services.web.oidc import OidcConfigError
 from services.web.sessions import SESSION_COOKIE
 from shared.identity import Role
 from shared.settings import Settings
-from shared.trust import DEMO_TRUST_FILE, TrustFileError, load_trust
+from shared.trust import DEMO_TRUST_FILE, OidcSignIn, TrustFileError, load_trust
 from tests.web.oidc_provider import Fault, TestProvider
 from tests.web.people import add_person, post_form
 
@@ -456,6 +457,15 @@ def test_the_trust_file_refuses_a_client_secret_and_plain_http(tmp_path: Path) -
     assert config is not None
     assert config.issuer == "https://accounts.google.com"  # as written: no "/" added
     assert (config.username_claim, config.local) == ("email", True)
+
+
+def test_the_readme_s_example_is_a_table_the_trust_file_takes() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    found = re.search(r"```toml\n(\[sign_in\.oidc\]\n.*?)```", readme, flags=re.DOTALL)
+    assert found, "the README shows no [sign_in.oidc] table"
+    example = tomllib.loads(found.group(1))["sign_in"]["oidc"]
+    config = OidcSignIn.model_validate(example)
+    assert config.name == "Microsoft"
 
 
 def test_the_web_process_does_not_start_without_the_client_secret(
