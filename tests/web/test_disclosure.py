@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from starlette.datastructures import FormData
 
 from services.intake.domain.disclosure import DISCLOSURE_ROUTES
-from services.web.pages.staff import MAX_ROWS, ROLE_WORDS, ROLES, ROUTE_WORDS, Filled, checked
+from services.web.disclosure_form import MAX_ROWS, ROLE_WORDS, ROLES, ROUTE_WORDS, Filled, checked
 from shared.application import NAMESPACE
 from shared.identity import Role
 from shared.trust import School
