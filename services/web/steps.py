@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.review.domain.containment import CONTAINMENT
+from services.review.domain.own_entries import OwnKind
+from services.review.domain.review_and_closure import CaseClosed, CaseReopened, ReviewRecorded
 from shared.vocabulary import ContainmentAction
 
 STEP_TITLES = {
@@ -35,16 +38,12 @@ _EXACT = {
     "disclosure_recorded": 1,
     "triage_recorded": 1,
     "dsl_assigned": 4,
-    "staff_informed": 7,
     "assessment_recorded": 5,
     "risk_assessed": 5,
     "classification_overridden": 5,
     "safeguard_recorded": 5,
     "young_person_heard": 5,
     "police_outcome_recorded": 6,
-    "review_recorded": 8,
-    "case_closed": 8,
-    "case_reopened": 8,
     "case_read": 0,
 }
 _PREFIXES = (
@@ -57,13 +56,9 @@ _PREFIXES = (
     ("action_", 6),
     ("child_protection_file", 8),
 )
-_STEP_7 = {
-    "support_given",
-    "parents_spoken_to",
-    "education_session",
-    "removal_help",
-    "site_removal",
-}
+_OWN: tuple[type[OwnKind], ...] = (*CONTAINMENT, ReviewRecorded, CaseClosed, CaseReopened)
+_OWN_KINDS: dict[str, int] = {kind.KIND: kind.STEP for kind in _OWN}
+"""Review's own kinds say their step themselves."""
 _SUFFIXES = (("_informed", 4),)
 _CONTAINED = set(ContainmentAction.__args__)  # type: ignore[attr-defined]
 
@@ -72,8 +67,8 @@ def step_of(kind: str) -> int:
     """The policy step an entry of this kind belongs to (0: records kept beside the steps)."""
     if kind in _EXACT:
         return _EXACT[kind]
-    if kind in _STEP_7:
-        return 7
+    if kind in _OWN_KINDS:
+        return _OWN_KINDS[kind]
     if kind in _CONTAINED:
         return 3  # the image isolated, the network blocked
     for prefix, step in _PREFIXES:
